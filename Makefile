@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: MIT
+# ferry build. `make` builds ./ferry; `make check` installs what is missing, builds the
+# normal and the ASan+UBSan variants and runs every test; `make bench` prints figures.
+# Out-of-tree builds: make B=/some/dir (the binary is then $(B)/ferry).
+
+B ?= build
+CC ?= gcc
+SAN ?=
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_COMMON := -std=gnu11 -g -O2 -D_GNU_SOURCE -DFERRY_VERSION='"0.1-$(VERSION)"' \
+	-I$(B)/proto -Isrc -Iarch/x86/include -Ipie -Imemfs -Ikexec $(WARN)
+ifeq ($(SAN),1)
+CFLAGS_COMMON += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSAN := -fsanitize=address,undefined
+endif
+LIBS := -lprotobuf-c -lcap -lpthread
+
+PROTOS := $(wildcard proto/*.proto)
+PROTO_C := $(patsubst proto/%.proto,$(B)/proto/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+SRCS := $(wildcard src/*.c arch/x86/*.c memfs/*.c kexec/*.c)
+OBJS := $(patsubst %.c,$(B)/%.o,$(SRCS)) $(PROTO_C:.c=.o) $(B)/pie/restorer-blob.o
+
+all: ferry
+
+ifeq ($(B),build)
+ferry: $(B)/ferry
+	cp $< $@
+else
+ferry: $(B)/ferry
+endif
+
+$(B)/ferry: $(OBJS)
+	$(CC) $(LDSAN) -o $@ $^ $(LIBS)
+
+$(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto $(PROTOS)
+	@mkdir -p $(B)/proto
+	protoc-c --proto_path=proto --c_out=$(B)/proto $<
+
+$(B)/proto/%.pb-c.o: $(B)/proto/%.pb-c.c $(PROTO_H)
+	$(CC) $(CFLAGS_COMMON) -c -o $@ $<
+
+$(B)/%.o: %.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -MMD -MP -c -o $@ $<
+
+# --- pie: the restorer blob, freestanding and position independent -----------------------
+# Any libc call or absolute relocation fails the link (--no-undefined, -z text, and the
+# check that the final image has no relocations at all).
+PIE_SRCS := $(wildcard pie/*.c) $(wildcard arch/x86/pie/*.S)
+PIE_OBJS := $(patsubst %,$(B)/%.pie.o,$(PIE_SRCS))
+PIE_CFLAGS := -std=gnu11 -O2 -g -fpie -ffreestanding -fno-builtin -nostdlib \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-jump-tables -mgeneral-regs-only \
+	-fvisibility=hidden -fcf-protection=none -Ipie -Iarch/x86/include $(WARN)
+
+$(B)/%.c.pie.o: %.c $(wildcard pie/*.h arch/x86/include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PIE_CFLAGS) -c -o $@ $<
+
+$(B)/%.S.pie.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(PIE_CFLAGS) -c -o $@ $<
+
+$(B)/pie/restorer.elf: $(PIE_OBJS) pie/pie.lds
+	ld -static -pie --no-dynamic-linker --no-undefined -z text -z noexecstack \
+		-T pie/pie.lds -o $@ $(PIE_OBJS)
+	@if readelf -r $@ | grep -q 'R_X86_64'; then \
+		echo "pie: restorer needs relocations (absolute address in pie code)"; \
+		readelf -r $@; exit 1; fi
+
+$(B)/pie/restorer.bin: $(B)/pie/restorer.elf
+	objcopy -O binary $< $@
+
+$(B)/pie/restorer-blob.o: $(B)/pie/restorer.bin
+	cd $(B)/pie && ld -r -b binary -z noexecstack -o restorer-blob.o restorer.bin
+
+# --- tests and benchmarks ------------------------------------------------------------------
+deps:
+	./selftests/install-deps.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) B=build-asan SAN=1 build-asan/ferry
+	./selftests/run.sh ./ferry build-asan/ferry
+
+bench: deps all
+	./selftests/bench/run.sh ./ferry
+
+demo: all
+	./selftests/demo.sh ./ferry
+
+clean:
+	rm -rf build build-asan ferry
+
+format:
+	clang-format -i $(SRCS) $(wildcard src/*.h pie/*.c pie/*.h)
+
+.SECONDARY:
+.PHONY: all ferry check bench demo clean deps format
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

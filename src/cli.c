@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Options common to all verbs: images/work directories, the log file and verbosity.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_PREFIX ""
+#include "log.h"
+#include "cli.h"
+
+void common_opts_init(struct common_opts *co)
+{
+	memset(co, 0, sizeof(*co));
+	co->images_dir = ".";
+	co->verbosity = LOG_WARN;
+	co->images_dirfd = -1;
+}
+
+int common_opt(struct common_opts *co, int c, const char *arg)
+{
+	switch (c) {
+	case 'D':
+		co->images_dir = arg;
+		return 1;
+	case 'W':
+		co->work_dir = arg;
+		return 1;
+	case 'o':
+		co->log_file = arg;
+		return 1;
+	case 'v':
+		if (!arg)
+			co->verbosity++;
+		else if (arg[strspn(arg, "v")] == '\0')
+			co->verbosity += 1 + strlen(arg);
+		else
+			co->verbosity = atoi(arg);
+		return 1;
+	}
+	return 0;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ferry %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'ferry %s --help'.\n", verb);
+	return 2;
+}
+
+int common_opts_apply(struct common_opts *co, bool create_dir)
+{
+	char path[PATH_MAX];
+	const char *log = co->log_file;
+
+	if (create_dir && mkdir(co->images_dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "ferry: cannot create images dir %s: %m\n", co->images_dir);
+		return -errno;
+	}
+	co->images_dirfd = open(co->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (co->images_dirfd < 0) {
+		fprintf(stderr, "ferry: cannot open images dir %s: %m\n", co->images_dir);
+		return -errno;
+	}
+	if (!co->work_dir)
+		co->work_dir = co->images_dir;
+	if (log && strcmp(log, "-") && log[0] != '/') {
+		snprintf(path, sizeof(path), "%s/%s", co->work_dir, log);
+		log = path;
+	}
+	return log_init(log, co->verbosity);
+}
+
+void common_opts_release(struct common_opts *co)
+{
+	if (co->images_dirfd >= 0)
+		close(co->images_dirfd);
+	co->images_dirfd = -1;
+	log_fini();
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dump engine: seize a tree, collect its state, write the images, release it.
+ * See doc/images.md for what each image holds. On any failure before the images are
+ * complete, every task is resumed exactly as it was and the partial images are removed.
+ */
+#ifndef FERRY_DUMP_H
+#define FERRY_DUMP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+enum dump_release {
+	DUMP_KILL,		/* default: the tree is killed once the images are complete */
+	DUMP_LEAVE_RUNNING,	/* -R */
+	DUMP_LEAVE_STOPPED,	/* --leave-stopped: detached, each task stopped with SIGSTOP */
+};
+
+struct dump_opts {
+	pid_t pid;			/* -t: root of the tree */
+	int dirfd;			/* the images directory, open */
+	const char *images_dir;		/* its path, for messages */
+	enum dump_release release;
+	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
+};
+
+int dump_tree(const struct dump_opts *opts);
+
+#endif
