@@ -88,7 +88,8 @@ check: deps
 bench: deps all
 	./selftests/bench/run.sh ./ferry
 
-demo: all
+demo: deps
+	$(MAKE) all
 	./selftests/demo.sh ./ferry
 
 clean:
