@@ -298,8 +298,10 @@ static int open_pages(struct dtask *t, int dirfd, size_t size, uint8_t **map)
 		return -errno;
 	}
 	*map = NULL;
-	if (size && ftruncate(fd, size)) {
-		pr_perror("cannot size %s to %zu bytes", name, size);
+	/* Reserve the space now: a full disk is then an error here, not SIGBUS later. */
+	if (size && (ret = posix_fallocate(fd, 0, size))) {
+		errno = ret;
+		pr_perror("cannot allocate %zu bytes for %s", size, name);
 		goto out_close;
 	}
 	if (size) {
