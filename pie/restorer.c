@@ -25,7 +25,8 @@
 #define RSEQ_FLAG_UNREGISTER 1
 
 void rst_trap(unsigned long code, unsigned long step, long err);
-void rst_sigreturn(unsigned long frame) __attribute__((noreturn));
+void rst_sigreturn(unsigned long frame, unsigned long region, unsigned long region_len)
+	__attribute__((noreturn));
 
 static void __attribute__((noreturn)) fail(enum rst_step step, long err)
 {
@@ -179,9 +180,8 @@ restorer_entry(struct restorer_args *a)
 	set_signals(a);
 	set_creds(a);
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable));
-	if (a->pdeath_sig)
-		CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig));
+	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_FS, a->fs_base));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_GS, a->gs_base));
-	rst_sigreturn(a->sigframe);
+	rst_sigreturn(a->sigframe, a->region, a->region_len);
 }

@@ -10,7 +10,10 @@
 
 #define RESTORER_ARGS_VERSION 1
 
-/* Values of the blob's int3 report: rax = RST_TRAP_*, rdi = step, rsi = -errno. */
+/*
+ * Values of the blob's int3 report: rax = RST_TRAP_*. FAIL: rdi = step, rsi = -errno.
+ * DONE: rdi, rsi = the region to unmap once rt_sigreturn has run.
+ */
 #define RST_TRAP_DONE 0x66657279UL	/* sigframe ready, rt_sigreturn follows */
 #define RST_TRAP_FAIL 0x6661696cUL	/* a step failed; the task must be killed */
 
@@ -108,6 +111,10 @@ struct rst_creds {
 struct restorer_args {
 	unsigned int version;
 	unsigned int size;		/* sizeof(struct restorer_args) */
+
+	/* ferry's reservation holding the premap area, the blob, its args and stack */
+	unsigned long region;
+	unsigned long region_len;
 
 	/* ferry's own mappings to drop first */
 	unsigned long unmap;		/* struct rst_range[] */

@@ -22,6 +22,8 @@ rst_trap:
 	.type rst_sigreturn, @function
 rst_sigreturn:
 	movq %rdi, %rsp
+	movq %rsi, %rdi
+	movq %rdx, %rsi
 	movq $0x66657279, %rax
 	int3
 	movq $15, %rax
