@@ -61,7 +61,16 @@ struct rst_task {
 	unsigned long region, region_len;
 	unsigned long blob, blob_len;
 	unsigned long vdso_new;		/* where the kernel's vDSO ends up (AT_SYSINFO_EHDR) */
+	char *args_free, *args_end;	/* bump allocator for arrays pointed to by args */
+	unsigned long stack_top;
+	size_t nr_rst_vmas;
 };
+
+/* Room in the blob's argument area (zeroed), or NULL when it is exhausted (logged). */
+void *rst_args_alloc(struct rst_task *t, size_t size);
+
+#define RST_MAX_UNMAP 4096
+#define RST_STACK_SIZE (64UL << 10)
 
 /* rst-plan.c: read and validate every image of the task; free it. */
 int rst_plan_load(struct rst_task *t, const struct restore_opts *opts);
