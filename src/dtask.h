@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state of one task while it is being dumped: what seize saved to put it back
+ * exactly, and every protobuf message collected for its images. All memory hangs off
+ * an arena (dtask_alloc) that dtask_release() frees in one go.
+ */
+#ifndef FERRY_DTASK_H
+#define FERRY_DTASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch-regs.h"
+#include "core.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "fdinfo.pb-c.h"
+#include "fs.pb-c.h"
+#include "pstree.pb-c.h"
+
+struct arena_blk;
+
+/* One files.img entry and what identifies it for sharing its id. */
+struct dfile {
+	FileEntry *fe;
+	dev_t dev;
+	ino_t ino;
+	unsigned int flags;
+	int fd;				/* first fd using it, for kcmp; -1: opened by path */
+};
+
+/* One run of pages to copy: [vaddr, vaddr + nr * 4096), read through /proc/PID/mem when mem. */
+struct page_run {
+	uint64_t vaddr;
+	uint32_t nr;
+	bool mem;
+};
+
+struct dtask {
+	pid_t pid;
+	struct arena_blk *arena;
+
+	/* seize: what to put back */
+	bool seized;
+	bool was_stopped;		/* in a group stop before we came */
+	bool saved;			/* regs and blocked below are valid */
+	struct arch_regs regs;		/* registers as seized, restored exactly */
+	uint64_t blocked;		/* blocked signals as seized */
+
+	/* injection (inject.c) */
+	uint64_t inj_addr;		/* where the syscall instruction is poked */
+	uint64_t inj_orig;		/* the original word there */
+	bool inj_ready;
+	uint64_t scratch;		/* a page mapped in the task for results, or 0 */
+
+	/* collected */
+	char comm[32];
+	unsigned int flags;		/* PF_* from stat */
+	pid_t ppid, pgid, sid;
+	CoreEntry core;
+	ThreadInfoX86 *ti;
+	TaskCoreEntry tc;
+	ThreadCoreEntry thc;
+	TaskKobjIdsEntry ids;
+	MmEntry mm;
+	FsEntry fs;
+	PstreeEntry pstree;
+	struct dfile *files;		/* files.img, in id order (id = index + 1) */
+	size_t n_files, files_cap;
+	FdinfoEntry **fds;		/* fdinfo-N.img */
+	size_t n_fds, fds_cap;
+
+	/* memory (pages.c) */
+	struct page_run *runs;
+	size_t n_runs, runs_cap;
+	uint64_t nr_pages;		/* pages to copy */
+	uint64_t pages_scanned;
+	uint64_t memdump_us;
+};
+
+void *dtask_alloc(struct dtask *t, size_t size);
+/* Make room for one more element in an arena array of *cap elements of size each. */
+int dtask_grow(struct dtask *t, void *arrayp, size_t n, size_t *cap, size_t size);
+char *dtask_strdup(struct dtask *t, const char *s);
+void dtask_release(struct dtask *t);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Task-wide parts of a dumped task's core and mm images: mm fields and auxv (mm-dump.c),
+ * task and thread core (task-dump.c), signals (sigact.c), credentials (creds.c).
+ * The *_inject functions run syscalls in the task and must be called between
+ * inject_init() and inject_fini() with a scratch page mapped.
+ */
+#ifndef FERRY_MM_DUMP_H
+#define FERRY_MM_DUMP_H
+
+#include "dtask.h"
+#include "proc-parse.h"
+
+int mm_dump(struct dtask *t, const struct proc_stat *st);
+int mm_dump_inject(struct dtask *t);
+
+int task_dump_core(struct dtask *t, const struct proc_stat *st);
+int task_dump_inject(struct dtask *t);
+
+int sigact_dump_inject(struct dtask *t);
+int sigact_dump_pending(struct dtask *t);
+
+int creds_dump(struct dtask *t, const struct proc_status *s);
+int creds_dump_inject(struct dtask *t);
+
+#endif

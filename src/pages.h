@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory contents of a task being dumped. pages_scan() reads /proc/PID/pagemap for an
+ * area and queues runs of pages to copy; pages_dump() copies them all once, straight
+ * from the task into a mapping of pages-1.img, and writes pagemap-PID.img.
+ */
+#ifndef FERRY_PAGES_H
+#define FERRY_PAGES_H
+
+#include "dtask.h"
+
+#define PAGES_ID 1
+
+struct pages_scan {
+	int pagemap_fd;			/* /proc/PID/pagemap */
+	uint64_t zero_pfn;		/* the shared zero page, 0 if unknown */
+	uint64_t *buf;			/* pagemap entries of the current chunk */
+	bool new_run;
+};
+
+int pages_scan_init(struct dtask *t, struct pages_scan *ps);
+void pages_scan_fini(struct pages_scan *ps);
+/* Queue the pages of [start, end) present in memory or swap; with anon_only, only those
+ * not backed by a file (COW'd pages of private file mappings); through_mem: the area is
+ * not readable, copy it through /proc/PID/mem. */
+int pages_scan(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t end,
+	       bool anon_only, bool through_mem);
+int pages_dump(struct dtask *t, int dirfd);
+
+#endif

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core-PID.img task and thread parts, dump side: comm, personality, rlimits
+ * (/proc/PID/limits: prlimit on another uid needs CAP_SYS_RESOURCE), oom_score_adj,
+ * scheduling (sched_getscheduler/getpriority), robust list (get_robust_list), rseq
+ * (PTRACE_GET_RSEQ_CONFIGURATION), and by injected prctl: clear_child_tid, pdeath
+ * signal, child subreaper.
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "task: "
+#include "log.h"
+#include "inject.h"
+#include "mm-dump.h"
+
+#define SCR_TID_ADDR 128
+#define SCR_PDEATH 192
+#define SCR_SUBREAPER 256
+
+struct rseq_config {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+/* prctl(option, scratch + off) in the task, then read the value it stored. */
+static int prctl_get(struct dtask *t, int option, size_t off, void *val, size_t len)
+{
+	long ret;
+	int err;
+
+	err = inject_syscall(t, SYS_prctl, &ret, option, t->scratch + off, 0, 0, 0, 0);
+	if (err)
+		return err;
+	if (ret) {
+		errno = -ret;
+		pr_perror("prctl %d in process %d failed", option, t->pid);
+		return ret;
+	}
+	return inject_scratch_read(t, off, val, len);
+}
+
+int task_dump_inject(struct dtask *t)
+{
+	uint64_t tid_addr = 0;
+	int pdeath = 0, subreaper = 0, ret;
+
+	ret = prctl_get(t, PR_GET_TID_ADDRESS, SCR_TID_ADDR, &tid_addr, sizeof(tid_addr));
+	if (!ret)
+		ret = prctl_get(t, PR_GET_PDEATHSIG, SCR_PDEATH, &pdeath, sizeof(pdeath));
+	if (!ret)
+		ret = prctl_get(t, PR_GET_CHILD_SUBREAPER, SCR_SUBREAPER, &subreaper,
+				sizeof(subreaper));
+	if (ret)
+		return ret;
+	t->ti->clear_tid_addr = tid_addr;
+	t->thc.has_pdeath_sig = 1, t->thc.pdeath_sig = pdeath;
+	t->tc.has_child_subreaper = 1, t->tc.child_subreaper = subreaper;
+	return 0;
+}
+
+static int dump_rlimits(struct dtask *t)
+{
+	struct proc_rlimit lim[PROC_NR_RLIMITS];
+	TaskRlimitsEntry *rls = dtask_alloc(t, sizeof(*rls));
+	RlimitEntry *e = dtask_alloc(t, PROC_NR_RLIMITS * sizeof(*e));
+	RlimitEntry **pp = dtask_alloc(t, PROC_NR_RLIMITS * sizeof(*pp));
+	int i, ret;
+
+	if (!rls || !e || !pp)
+		return -ENOMEM;
+	ret = proc_read_limits(t->pid, lim);
+	if (ret)
+		return ret;
+	task_rlimits_entry__init(rls);
+	for (i = 0; i < PROC_NR_RLIMITS; i++) {
+		rlimit_entry__init(&e[i]);
+		e[i].cur = lim[i].cur;
+		e[i].max = lim[i].max;
+		pp[i] = &e[i];
+	}
+	rls->rlimits = pp;
+	rls->n_rlimits = PROC_NR_RLIMITS;
+	t->tc.rlimits = rls;
+	return 0;
+}
+
+static int dump_rseq(struct dtask *t)
+{
+	struct rseq_config rc = { 0 };
+	RseqEntry *e;
+
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->pid, sizeof(rc), &rc) < 0) {
+		pr_perror("cannot read the rseq registration of %d", t->pid);
+		return -errno;
+	}
+	if (!rc.rseq_abi_pointer)
+		return 0;
+	e = dtask_alloc(t, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	rseq_entry__init(e);
+	e->rseq_abi_pointer = rc.rseq_abi_pointer;
+	e->rseq_abi_size = rc.rseq_abi_size;
+	e->signature = rc.signature;
+	t->thc.rseq_entry = e;
+	return 0;
+}
+
+static int dump_sched(struct dtask *t)
+{
+	struct sched_param sp;
+	long head = 0;
+	size_t len = 0;
+	int policy, nice;
+
+	if (syscall(SYS_get_robust_list, t->pid, &head, &len)) {
+		pr_perror("cannot read the robust futex list of %d", t->pid);
+		return -errno;
+	}
+	t->thc.futex_rla = head;
+	t->thc.futex_rla_len = len;
+	policy = sched_getscheduler(t->pid);
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, t->pid);
+	if (policy < 0 || errno || sched_getparam(t->pid, &sp)) {
+		pr_perror("cannot read the scheduling policy of %d", t->pid);
+		return -errno;
+	}
+	t->thc.has_sched_policy = 1, t->thc.sched_policy = policy;
+	t->thc.has_sched_nice = 1, t->thc.sched_nice = nice;
+	t->thc.has_sched_prio = 1, t->thc.sched_prio = sp.sched_priority;
+	return 0;
+}
+
+static int dump_proc_values(struct dtask *t)
+{
+	char buf[64];
+	ssize_t n;
+
+	n = proc_read_file(t->pid, "comm", buf, sizeof(buf), false);
+	if (n < 0)
+		return n;
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(t->comm, sizeof(t->comm), "%.16s", buf);
+	n = proc_read_file(t->pid, "personality", buf, sizeof(buf), false);
+	if (n < 0)
+		return n;
+	t->tc.personality = strtoul(buf, NULL, 16);
+	n = proc_read_file(t->pid, "oom_score_adj", buf, sizeof(buf), false);
+	if (n < 0)
+		return n;
+	t->tc.has_oom_score_adj = 1, t->tc.oom_score_adj = atoi(buf);
+	return 0;
+}
+
+int task_dump_core(struct dtask *t, const struct proc_stat *st)
+{
+	int ret;
+
+	ret = dump_proc_values(t);
+	if (!ret)
+		ret = dump_rlimits(t);
+	if (!ret)
+		ret = dump_rseq(t);
+	if (!ret)
+		ret = dump_sched(t);
+	if (ret)
+		return ret;
+	t->tc.task_state = t->was_stopped ? 6 : 1;
+	t->tc.exit_code = 0;
+	t->tc.flags = st->flags;
+	t->tc.blk_sigset = t->blocked;
+	t->tc.comm = t->comm;
+	t->thc.has_blk_sigset = 1, t->thc.blk_sigset = t->blocked;
+	t->thc.comm = t->comm;
+	return 0;
+}
