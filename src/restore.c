@@ -128,12 +128,29 @@ static int wait_task(pid_t pid, int *status)
 	return 0;
 }
 
+/* Name the mapping holding ip, for a crash report. */
+static void log_ip_mapping(pid_t pid, unsigned long ip)
+{
+	char path[64], line[4096];
+	unsigned long s, e, off;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %lx", &s, &e, &off) == 3 && ip >= s && ip < e)
+			pr_err("ip %#lx is at offset %#lx of %s", ip, ip - s + off, line);
+	if (f)
+		fclose(f);
+}
+
 static int report_fault(pid_t pid, int sig, const char *when)
 {
 	struct user_regs_struct r;
 
 	ptrace(PTRACE_GETREGS, pid, NULL, &r);
 	pr_err("task %d got %s %s, at ip %#llx sp %#llx", pid, strsignal(sig), when, r.rip, r.rsp);
+	log_ip_mapping(pid, r.rip);
 	return -EFAULT;
 }
 

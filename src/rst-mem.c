@@ -40,7 +40,7 @@ struct mem {
 	struct rst_task *t;
 	unsigned long *premap;	/* per mm VMA index: premapped address or 0 */
 	long vdso_idx;		/* index of the dumped [vdso] VMA or -1 */
-	uint64_t vdso_pages;	/* its pages found in the pagemap */
+	uint64_t vdso_pages;	/* bit n: its page n is in the pagemap */
 	unsigned long premap_size, scratch, scratch_size;
 	struct seg *segs;
 	size_t nr_segs;
@@ -252,7 +252,9 @@ static int plan_fill(struct mem *m)
 			uint64_t stop = v->end < end ? v->end : end;
 
 			if (vi == m->vdso_idx)
-				m->vdso_pages += (stop - addr) / RST_PAGE;
+				for (uint64_t a = addr; a < stop; a += RST_PAGE)
+					if ((a - v->start) / RST_PAGE < 64)
+						m->vdso_pages |= 1ULL << (a - v->start) / RST_PAGE;
 			if (add_seg(m, (char *)(m->premap[vi] + addr - v->start), stop - addr, off,
 				    &cap))
 				return -ENOMEM;
@@ -301,14 +303,14 @@ static void *fill_thread(void *arg)
 /* Copy the pages: the second half of the bytes by a helper thread for large images. */
 static int fill_all(struct mem *m)
 {
-	struct fill_job job = { m, 0, m->nr_segs, 0 };
+	struct fill_job job = { m, m->nr_segs, m->nr_segs, 0 };
 	uint64_t total = m->t->nr_pages * RST_PAGE, half = 0;
 	pthread_t th;
 	size_t i;
 	int ret;
 
 	if (total >= FILL_THREAD_MIN && m->nr_segs > 1) {
-		for (i = 0; i < m->nr_segs && half < total / 2; i++)
+		for (i = 0; i + 1 < m->nr_segs && half < total / 2; i++)
 			half += m->segs[i].len;
 		job.first = i;
 		if (pthread_create(&th, NULL, fill_thread, &job))
@@ -409,15 +411,11 @@ static int mem_setup(struct mem *m)
 		ret = map_blob(t);
 	if (ret)
 		return ret;
-	if (m->vdso_idx >= 0) {
-		const VmaEntry *v = t->mm->vmas[m->vdso_idx];
-
-		if (m->vdso_pages == (v->end - v->start) / RST_PAGE)
-			vdso_copy = m->premap[m->vdso_idx];
-		else
-			pr_info("the dumped vDSO is incomplete in the pagemap");
-	}
-	ret = rst_vdso_setup(t, vdso_copy, m->scratch, &keep);
+	if (m->vdso_idx >= 0 && (m->vdso_pages & 1))
+		vdso_copy = m->premap[m->vdso_idx];
+	else if (m->vdso_idx >= 0)
+		pr_info("the first page of the dumped vDSO is not in the pagemap");
+	ret = rst_vdso_setup(t, vdso_copy, m->vdso_pages, m->scratch, &keep);
 	if (!ret)
 		ret = list_vmas(m, keep);
 	if (!ret && m->vdso_idx >= 0 && !keep)

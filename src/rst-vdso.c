@@ -190,17 +190,24 @@ static const VmaEntry *dumped_vdso(const MmEntry *mm)
 	return NULL;
 }
 
-/* Same vDSO bytes, and every piece of our block has a dumped twin at the same offset. */
-static bool same_vdso(const MmEntry *mm, const struct vdso_block *b, unsigned long copy)
+/*
+ * Same vDSO bytes (in every dumped page: a page never touched is not in the pagemap), and
+ * every piece of our block has a dumped twin at the same offset.
+ */
+static bool same_vdso(const MmEntry *mm, const struct vdso_block *b, unsigned long copy,
+		      uint64_t present)
 {
 	const VmaEntry *dv = dumped_vdso(mm);
-	long delta;
 	size_t i, nr_dumped = 0;
+	long delta;
 	int j;
 
-	if (!dv || !copy || !b->vdso || dv->end - dv->start != b->vdso_len ||
-	    memcmp((void *)copy, (void *)b->vdso, b->vdso_len))
+	if (!dv || !copy || !b->vdso || dv->end - dv->start != b->vdso_len)
 		return false;
+	for (i = 0; i < b->vdso_len / RST_PAGE; i++)
+		if ((i >= 64 || present & (1ULL << i)) &&
+		    memcmp((char *)copy + i * RST_PAGE, (char *)b->vdso + i * RST_PAGE, RST_PAGE))
+			return false;
 	delta = dv->start - b->vdso;
 	for (i = 0; i < mm->n_vmas; i++)
 		if (mm->vmas[i]->status & (VMA_AREA_VVAR | VMA_AREA_VDSO))
@@ -261,8 +268,8 @@ static unsigned long proxy_place(const struct rst_task *t, const struct vdso_blo
 	return at;
 }
 
-int rst_vdso_setup(struct rst_task *t, unsigned long copy, unsigned long scratch,
-		   bool *keep_dumped)
+int rst_vdso_setup(struct rst_task *t, unsigned long copy, uint64_t present,
+		   unsigned long scratch, bool *keep_dumped)
 {
 	const VmaEntry *dv = dumped_vdso(t->mm);
 	const char *force = getenv("FERRY_VDSO_FORCE_PROXY");
@@ -276,14 +283,14 @@ int rst_vdso_setup(struct rst_task *t, unsigned long copy, unsigned long scratch
 		pr_err("cannot find this kernel's vDSO in /proc/self/maps");
 		return ret ? ret : -ENOENT;
 	}
-	if (!(force && !strcmp(force, "1")) && same_vdso(t->mm, &b, copy)) {
+	if (!(force && !strcmp(force, "1")) && same_vdso(t->mm, &b, copy, present)) {
 		pr_info("the dumped vDSO is identical: moving ours to %#lx", (unsigned long)dv->start);
 		set_moves(t, &b, scratch, dv->start - b.vdso);
 		t->vdso_new = dv->start;
 		return 0;
 	}
 	if (dv && !copy) {
-		pr_err("the vDSO differs but its dumped pages are incomplete: cannot proxy it");
+		pr_err("the vDSO differs and the dump lacks its ELF header page: cannot proxy it");
 		return -EINVAL;
 	}
 	at = proxy_place(t, &b);

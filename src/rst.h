@@ -87,10 +87,9 @@ int rst_files_install(struct rst_task *t);
 int rst_mem_prepare(struct rst_task *t);
 
 /* rst-vdso.c: compare the dumped vDSO with ours; set up moves or the proxy. */
-struct rst_vdso_plan;
 int rst_vdso_find_current(unsigned long *lo, unsigned long *hi);
-int rst_vdso_setup(struct rst_task *t, unsigned long dumped_copy, unsigned long scratch,
-		   bool *keep_dumped);
+int rst_vdso_setup(struct rst_task *t, unsigned long dumped_copy, uint64_t present,
+		   unsigned long scratch, bool *keep_dumped);
 
 /* rst-task.c: the rest of the blob's arguments; the final jump. */
 int rst_task_args(struct rst_task *t);
