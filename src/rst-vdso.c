@@ -6,7 +6,7 @@
  * Otherwise (or with FERRY_VDSO_FORCE_PROXY=1) the dumped vDSO stays as a plain copy at its
  * old address with each exported function patched into a jump to the same function of
  * our vDSO, which is kept (or moved) where it collides with nothing. ELF parsing of both
- * images (.dynsym/.dynstr via the section headers) happens here, never in the blob.
+ * images (dynamic symbols via PT_DYNAMIC) happens here, never in the blob.
  */
 #include <elf.h>
 #include <stdlib.h>
@@ -44,7 +44,8 @@ static int elf_base(const unsigned char *img, size_t len, const Elf64_Ehdr *eh, 
 	const Elf64_Phdr *ph;
 	int i;
 
-	if (eh->e_phentsize != sizeof(*ph) || !in_image(len, eh->e_phoff, eh->e_phnum * sizeof(*ph)))
+	if (eh->e_phentsize != sizeof(*ph) ||
+	    !in_image(len, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(*ph)))
 		return -EINVAL;
 	ph = (const Elf64_Phdr *)(img + eh->e_phoff);
 	for (i = 0; i < eh->e_phnum; i++)
@@ -55,35 +56,60 @@ static int elf_base(const unsigned char *img, size_t len, const Elf64_Ehdr *eh, 
 	return -EINVAL;
 }
 
-/* Find .dynsym and its string table; every offset is checked against the image. */
+static const Elf64_Phdr *elf_dynamic(const unsigned char *img, size_t len, const Elf64_Ehdr *eh)
+{
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+	int i;
+
+	for (i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_DYNAMIC && in_image(len, ph[i].p_offset, ph[i].p_filesz))
+			return &ph[i];
+	return NULL;
+}
+
+/*
+ * Find the dynamic symbols through PT_DYNAMIC (DT_SYMTAB, DT_STRTAB, DT_STRSZ, DT_HASH):
+ * the headers and the dynamic segment sit in the first page, which is dumped, while the
+ * section headers at the end of the image may not be. Every offset is bounds-checked.
+ */
 static int elf_parse(const void *image, size_t len, struct elf_syms *es)
 {
 	const unsigned char *img = image;
 	const Elf64_Ehdr *eh = image;
-	const Elf64_Shdr *sh;
-	int i;
+	uint64_t symtab = 0, strtab = 0, strsz = 0, hash = 0;
+	const Elf64_Phdr *dyn;
+	const Elf64_Dyn *d;
+	size_t i;
 
 	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shentsize != sizeof(*sh) ||
-	    !in_image(len, eh->e_shoff, eh->e_shnum * sizeof(*sh)) || elf_base(img, len, eh, &es->base))
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 || elf_base(img, len, eh, &es->base))
 		return -EINVAL;
-	sh = (const Elf64_Shdr *)(img + eh->e_shoff);
-	for (i = 0; i < eh->e_shnum; i++) {
-		const Elf64_Shdr *str;
-
-		if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum)
-			continue;
-		str = &sh[sh[i].sh_link];
-		if (!in_image(len, sh[i].sh_offset, sh[i].sh_size) ||
-		    !in_image(len, str->sh_offset, str->sh_size) || !str->sh_size)
-			return -EINVAL;
-		es->sym = (const Elf64_Sym *)(img + sh[i].sh_offset);
-		es->nr = sh[i].sh_size / sizeof(Elf64_Sym);
-		es->str = (const char *)img + str->sh_offset;
-		es->str_len = str->sh_size;
-		return 0;
+	dyn = elf_dynamic(img, len, eh);
+	if (!dyn)
+		return -EINVAL;
+	d = (const Elf64_Dyn *)(img + dyn->p_offset);
+	for (i = 0; i < dyn->p_filesz / sizeof(*d) && d[i].d_tag != DT_NULL; i++) {
+		if (d[i].d_tag == DT_SYMTAB)
+			symtab = d[i].d_un.d_ptr - es->base;
+		else if (d[i].d_tag == DT_STRTAB)
+			strtab = d[i].d_un.d_ptr - es->base;
+		else if (d[i].d_tag == DT_STRSZ)
+			strsz = d[i].d_un.d_val;
+		else if (d[i].d_tag == DT_HASH)
+			hash = d[i].d_un.d_ptr - es->base;
 	}
-	return -EINVAL;
+	if (!symtab || !strtab || !in_image(len, strtab, strsz) || !strsz)
+		return -EINVAL;
+	if (hash && in_image(len, hash, 8))
+		es->nr = ((const uint32_t *)(img + hash))[1];
+	else
+		es->nr = strtab > symtab ? (strtab - symtab) / sizeof(Elf64_Sym) : 0;
+	if (!in_image(len, symtab, es->nr * sizeof(Elf64_Sym)))
+		return -EINVAL;
+	es->sym = (const Elf64_Sym *)(img + symtab);
+	es->str = (const char *)img + strtab;
+	es->str_len = strsz;
+	return 0;
 }
 
 static const char *sym_name(const struct elf_syms *es, const Elf64_Sym *s)
