@@ -152,7 +152,8 @@ static int set_creds(struct rst_task *t)
 	groups = rst_args_alloc(t, ce->n_groups * 4 + 4);
 	if (!groups)
 		return -ENOMEM;
-	memcpy(groups, ce->groups, ce->n_groups * 4);
+	if (ce->n_groups)
+		memcpy(groups, ce->groups, ce->n_groups * 4);
 	*c = (struct rst_creds){ .uid = ce->uid, .euid = ce->euid, .suid = ce->suid,
 				 .fsuid = ce->fsuid, .gid = ce->gid, .egid = ce->egid,
 				 .sgid = ce->sgid, .fsgid = ce->fsgid, .secbits = ce->secbits,
