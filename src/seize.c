@@ -136,6 +136,39 @@ static int wait_interrupt_stop(struct dtask *t)
 	}
 }
 
+/*
+ * A task seized in a group stop re-enters it whenever it is resumed, so syscalls cannot
+ * run in it. End the stop with SIGCONT (swallowed, never delivered) and trap it again
+ * with PTRACE_INTERRUPT; release stops it again with SIGSTOP.
+ */
+static int leave_group_stop(struct dtask *t)
+{
+	int status;
+
+	if (kill(t->pid, SIGCONT) || ptrace(PTRACE_INTERRUPT, t->pid, 0, 0) ||
+	    ptrace(PTRACE_CONT, t->pid, 0, 0)) {
+		pr_perror("cannot take stopped process %d out of its group stop", t->pid);
+		return -errno;
+	}
+	for (;;) {
+		if (waitpid(t->pid, &status, __WALL) < 0 || !WIFSTOPPED(status)) {
+			pr_perror("process %d went away leaving its group stop", t->pid);
+			return -ESRCH;
+		}
+		if (status >> 16 == PTRACE_EVENT_STOP && WSTOPSIG(status) == SIGTRAP)
+			return 0;
+		if (status >> 16 != PTRACE_EVENT_STOP && WSTOPSIG(status) != SIGCONT) {
+			pr_err("process %d got signal %d while being seized", t->pid,
+			       WSTOPSIG(status));
+			return -EAGAIN;
+		}
+		if (ptrace(PTRACE_CONT, t->pid, 0, 0)) {
+			pr_perror("cannot resume %d", t->pid);
+			return -errno;
+		}
+	}
+}
+
 int seize_task(struct dtask *t)
 {
 	int ret;
@@ -150,6 +183,8 @@ int seize_task(struct dtask *t)
 		return -errno;
 	}
 	ret = wait_interrupt_stop(t);
+	if (!ret && t->was_stopped)
+		ret = leave_group_stop(t);
 	if (ret)
 		return ret;
 	/* It might have cloned between the checks and the stop. */

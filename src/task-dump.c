@@ -4,7 +4,8 @@
  * (/proc/PID/limits: prlimit on another uid needs CAP_SYS_RESOURCE), oom_score_adj,
  * scheduling (sched_getscheduler/getpriority), robust list (get_robust_list), rseq
  * (PTRACE_GET_RSEQ_CONFIGURATION), and by injected prctl: clear_child_tid, pdeath
- * signal, child subreaper.
+ * signal, child subreaper; getitimer for the interval timers. POSIX timers
+ * (/proc/PID/timers) refuse the dump for now.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "task: "
@@ -24,6 +26,7 @@
 #define SCR_TID_ADDR 128
 #define SCR_PDEATH 192
 #define SCR_SUBREAPER 256
+#define SCR_ITIMER 320
 
 struct rseq_config {
 	uint64_t rseq_abi_pointer;
@@ -50,6 +53,44 @@ static int prctl_get(struct dtask *t, int option, size_t off, void *val, size_t 
 	return inject_scratch_read(t, off, val, len);
 }
 
+static ItimerEntry *dump_itimer(struct dtask *t, int which)
+{
+	ItimerEntry *e = dtask_alloc(t, sizeof(*e));
+	struct itimerval v;
+	long ret;
+
+	if (!e || inject_syscall(t, SYS_getitimer, &ret, which, t->scratch + SCR_ITIMER, 0, 0, 0,
+				 0))
+		return NULL;
+	if (ret) {
+		errno = -ret;
+		pr_perror("getitimer(%d) in process %d failed", which, t->pid);
+		return NULL;
+	}
+	if (inject_scratch_read(t, SCR_ITIMER, &v, sizeof(v)))
+		return NULL;
+	itimer_entry__init(e);
+	e->isec = v.it_interval.tv_sec, e->iusec = v.it_interval.tv_usec;
+	e->vsec = v.it_value.tv_sec, e->vusec = v.it_value.tv_usec;
+	return e;
+}
+
+static int dump_itimers(struct dtask *t)
+{
+	TaskTimersEntry *tt = dtask_alloc(t, sizeof(*tt));
+
+	if (!tt)
+		return -ENOMEM;
+	task_timers_entry__init(tt);
+	tt->real = dump_itimer(t, ITIMER_REAL);
+	tt->virt = tt->real ? dump_itimer(t, ITIMER_VIRTUAL) : NULL;
+	tt->prof = tt->virt ? dump_itimer(t, ITIMER_PROF) : NULL;
+	if (!tt->prof)
+		return -EIO;
+	t->tc.timers = tt;
+	return 0;
+}
+
 int task_dump_inject(struct dtask *t)
 {
 	uint64_t tid_addr = 0;
@@ -61,6 +102,8 @@ int task_dump_inject(struct dtask *t)
 	if (!ret)
 		ret = prctl_get(t, PR_GET_CHILD_SUBREAPER, SCR_SUBREAPER, &subreaper,
 				sizeof(subreaper));
+	if (!ret)
+		ret = dump_itimers(t);
 	if (ret)
 		return ret;
 	t->ti->clear_tid_addr = tid_addr;
@@ -147,6 +190,14 @@ static int dump_proc_values(struct dtask *t)
 {
 	char buf[64];
 	ssize_t n;
+
+	n = proc_read_file(t->pid, "timers", buf, sizeof(buf), false);
+	if (n < 0)
+		return n;
+	if (n > 0) {
+		pr_err("process %d has POSIX timers: not supported yet", t->pid);
+		return -EOPNOTSUPP;
+	}
 
 	n = proc_read_file(t->pid, "comm", buf, sizeof(buf), false);
 	if (n < 0)
