@@ -13,7 +13,8 @@
  *   SIGTRAP stop (int3, rax=DONE) <-------- int3 just before rt_sigreturn
  *   PTRACE_SYSCALL: rt_sigreturn entry/exit; the registers are now the target's
  *   block signals (PTRACE_SETSIGMASK), inject munmap(region) at the blob's `syscall`,
- *   put back registers and mask, check /proc/PID/maps, PTRACE_DETACH (SIGSTOP if asked).
+ *   put back registers and mask, check /proc/PID/maps, PTRACE_DETACH (with SIGSTOP if
+ *   asked, or if the task was stopped when dumped: task_state 6).
  *
  * Any failure before the detach kills and reaps the new task; images are only read.
  * Kernel interfaces: clone3 (set_tid), ptrace (SEIZE, SYSCALL, GETREGS/SETREGS, SIGMASK).
@@ -343,7 +344,7 @@ static int start_task(struct rst_task *t, pid_t *out)
 	}
 	close(go[1]);
 	if (!ret)
-		ret = finish_task(pid, t->opts->leave_stopped);
+		ret = finish_task(pid, t->opts->leave_stopped || t->core->tc->task_state == 6);
 	if (ret) {
 		kill_task(pid);
 		return ret;

@@ -79,8 +79,8 @@ static int check_task(struct rst_task *t)
 		pr_err("core-%u.img: not a complete x86_64 task (thread_info, tc missing)", p->pid);
 		return -EINVAL;
 	}
-	if (c->tc->task_state != 1) {
-		pr_err("core-%u.img: task state %u: only live tasks are restored", p->pid,
+	if (c->tc->task_state != 1 && c->tc->task_state != 6) {
+		pr_err("core-%u.img: task state %u: only live or stopped tasks are restored", p->pid,
 		       c->tc->task_state);
 		return -EOPNOTSUPP;
 	}
