@@ -1,7 +1,187 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder restorer blob until the restore engine lands. */
-__attribute__((section(".text.entry"))) void restorer_entry(void)
+/*
+ * The restorer blob: runs inside the task being restored after ferry's code jumped here.
+ * Drops ferry's mappings, moves the premapped VMAs and the vDSO to their final addresses
+ * (mremap), then sets what only the task itself can set: prctl(PR_SET_MM_MAP), rlimits,
+ * tid address, robust list, rseq, sigactions, queued signals, credentials, TLS bases,
+ * and finally rt_sigreturn into the saved context. Steps are reported to the tracing
+ * controller with int3 (see arch/x86/pie/trap.S); the controller unmaps the blob.
+ */
+#include "restorer.h"
+#include "syscall.h"
+
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+#define PR_SET_MM 35
+#define PR_SET_MM_MAP 14
+#define PR_SET_DUMPABLE 4
+#define PR_SET_PDEATHSIG 1
+#define PR_SET_KEEPCAPS 8
+#define PR_GET_SECUREBITS 27
+#define PR_SET_SECUREBITS 28
+#define PR_CAPBSET_DROP 24
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define RSEQ_FLAG_UNREGISTER 1
+
+void rst_trap(unsigned long code, unsigned long step, long err);
+void rst_sigreturn(unsigned long frame, unsigned long region, unsigned long region_len)
+	__attribute__((noreturn));
+
+static void __attribute__((noreturn)) fail(enum rst_step step, long err)
 {
-	for (;;)
-		;
+	for (;;) {
+		rst_trap(RST_TRAP_FAIL, step, err);
+		sys1(__NR_exit_group, 128 + step);
+	}
+}
+
+#define CHECK(step, expr)                                                                        \
+	do {                                                                                     \
+		long __r = (expr);                                                               \
+		if (__r < 0)                                                                     \
+			fail(step, __r);                                                         \
+	} while (0)
+
+static void unmap_ferry(struct restorer_args *a)
+{
+	struct rst_range *r = (struct rst_range *)a->unmap;
+	unsigned int i;
+
+	for (i = 0; i < a->nr_unmap; i++)
+		CHECK(RST_STEP_UNMAP, sys2(__NR_munmap, r[i].start, r[i].len));
+}
+
+static long move(unsigned long from, unsigned long len, unsigned long to)
+{
+	long r;
+
+	if (from == to)
+		return 0;
+	r = sys5(__NR_mremap, from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (r >= 0 && (unsigned long)r != to)
+		return -14;
+	return r < 0 ? r : 0;
+}
+
+static void place_vmas(struct restorer_args *a)
+{
+	struct rst_vma *v = (struct rst_vma *)a->vmas;
+	unsigned int i, n;
+
+	for (i = 0; i < a->nr_vdso; i++)
+		CHECK(RST_STEP_VDSO_PARK, move(a->vdso[i].cur, a->vdso[i].len, a->vdso[i].scratch));
+	for (i = 0; i < a->nr_vmas; i++)
+		CHECK(RST_STEP_MREMAP, move(v[i].premap, v[i].len, v[i].start));
+	for (i = 0; i < a->nr_vmas; i++) {
+		CHECK(RST_STEP_MPROTECT, sys3(__NR_mprotect, v[i].start, v[i].len, v[i].prot));
+		for (n = 0; n < 64; n++)
+			if (v[i].madv & (1UL << n))
+				sys3(__NR_madvise, v[i].start, v[i].len, n); /* advice only */
+	}
+	for (i = 0; i < a->nr_vdso; i++)
+		CHECK(RST_STEP_VDSO_PLACE, move(a->vdso[i].scratch, a->vdso[i].len, a->vdso[i].final));
+}
+
+static void set_mm(struct restorer_args *a)
+{
+	unsigned int i;
+
+	a->mm.auxv = (unsigned long)a->auxv;
+	CHECK(RST_STEP_MM_MAP, sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0));
+	sys1(__NR_close, a->mm.exe_fd);
+	for (i = 0; i < a->nr_rlimits; i++)
+		CHECK(RST_STEP_RLIMIT, sys4(__NR_prlimit64, 0, i, &a->rlimits[i], 0));
+}
+
+static void set_thread(struct restorer_args *a)
+{
+	sys1(__NR_set_tid_address, a->clear_tid);
+	CHECK(RST_STEP_ROBUST, sys2(__NR_set_robust_list, a->robust_list, a->robust_len));
+	if (a->rseq)
+		CHECK(RST_STEP_RSEQ, sys4(__NR_rseq, a->rseq, a->rseq_len, 0, a->rseq_sig));
+}
+
+static void set_signals(struct restorer_args *a)
+{
+	struct rst_siginfo *si = (struct rst_siginfo *)a->siginfo;
+	long pid = sys0(__NR_getpid);
+	unsigned int i;
+
+	for (i = 0; i < RST_NSIG; i++)
+		if (a->sa_valid[i])
+			CHECK(RST_STEP_SIGACTION,
+			      sys4(__NR_rt_sigaction, i + 1, &a->sigaction[i], 0, 8));
+	for (i = 0; i < a->nr_siginfo; i++) {
+		if (si[i].shared)
+			CHECK(RST_STEP_SIGQUEUE,
+			      sys3(__NR_rt_sigqueueinfo, pid, si[i].signo, si[i].info));
+		else
+			CHECK(RST_STEP_SIGQUEUE, sys4(__NR_rt_tgsigqueueinfo, pid, pid, si[i].signo,
+						      si[i].info));
+	}
+}
+
+struct cap_header {
+	unsigned int version;
+	int pid;
+};
+
+struct cap_data {
+	unsigned int eff, prm, inh;
+};
+
+static void set_caps(struct rst_creds *c)
+{
+	struct cap_header h = { 0x20080522, 0 };
+	struct cap_data d[2];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		d[i].eff = c->cap_eff[i];
+		d[i].prm = c->cap_prm[i];
+		d[i].inh = c->cap_inh[i];
+	}
+	CHECK(RST_STEP_CREDS, sys2(__NR_capset, &h, d));
+}
+
+/* Order matters: ids while still privileged, keep caps over the uid change, caps last. */
+static void set_creds(struct restorer_args *a)
+{
+	struct rst_creds *c = &a->creds;
+	unsigned int n;
+
+	if (!a->has_creds)
+		return;
+	CHECK(RST_STEP_CREDS, sys2(__NR_setgroups, c->nr_groups, c->groups));
+	CHECK(RST_STEP_CREDS, sys3(__NR_setresgid, c->gid, c->egid, c->sgid));
+	sys1(__NR_setfsgid, c->fsgid);
+	for (n = 0; n <= c->last_cap && n < 64; n++)
+		if (!(c->cap_bnd & (1ULL << n)))
+			CHECK(RST_STEP_CREDS, sys2(__NR_prctl, PR_CAPBSET_DROP, n));
+	if ((unsigned long)sys1(__NR_prctl, PR_GET_SECUREBITS) != c->secbits)
+		CHECK(RST_STEP_CREDS, sys2(__NR_prctl, PR_SET_SECUREBITS, c->secbits));
+	sys2(__NR_prctl, PR_SET_KEEPCAPS, 1);
+	CHECK(RST_STEP_CREDS, sys3(__NR_setresuid, c->uid, c->euid, c->suid));
+	sys1(__NR_setfsuid, c->fsuid);
+	set_caps(c);
+	sys2(__NR_prctl, PR_SET_KEEPCAPS, c->keepcaps);
+}
+
+__attribute__((section(".text.entry"), noreturn, used)) void
+restorer_entry(struct restorer_args *a)
+{
+	if (a->version != RESTORER_ARGS_VERSION || a->size != sizeof(*a))
+		fail(RST_STEP_VERSION, -22);
+	unmap_ferry(a);
+	place_vmas(a);
+	set_mm(a);
+	set_thread(a);
+	set_signals(a);
+	set_creds(a);
+	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable));
+	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig));
+	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_FS, a->fs_base));
+	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_GS, a->gs_base));
+	rst_sigreturn(a->sigframe, a->region, a->region_len);
 }

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract between ferry (src/rst-*.c) and the restorer blob (pie/restorer.c): one
+ * versioned argument struct, written by ferry into the blob's mapping before the jump.
+ * Every pointer in it points into that same mapping or into the target's final layout.
+ * Plain C types only: this header is compiled freestanding too.
+ */
+#ifndef FERRY_PIE_RESTORER_H
+#define FERRY_PIE_RESTORER_H
+
+#define RESTORER_ARGS_VERSION 1
+
+/*
+ * Values of the blob's int3 report: rax = RST_TRAP_*. FAIL: rdi = step, rsi = -errno.
+ * DONE: rdi, rsi = the region to unmap once rt_sigreturn has run.
+ */
+#define RST_TRAP_DONE 0x66657279UL	/* sigframe ready, rt_sigreturn follows */
+#define RST_TRAP_FAIL 0x6661696cUL	/* a step failed; the task must be killed */
+
+/* Steps, reported with RST_TRAP_FAIL so that the controller can say what failed. */
+enum rst_step {
+	RST_STEP_VERSION = 1,
+	RST_STEP_UNMAP,
+	RST_STEP_VDSO_PARK,
+	RST_STEP_MREMAP,
+	RST_STEP_MPROTECT,
+	RST_STEP_MADVISE,
+	RST_STEP_VDSO_PLACE,
+	RST_STEP_MM_MAP,
+	RST_STEP_RLIMIT,
+	RST_STEP_TID_ADDR,
+	RST_STEP_ROBUST,
+	RST_STEP_RSEQ,
+	RST_STEP_SIGACTION,
+	RST_STEP_SIGQUEUE,
+	RST_STEP_CREDS,
+	RST_STEP_TLS,
+	RST_STEP_PRCTL,
+	RST_STEP_NR,
+};
+
+struct rst_range {
+	unsigned long start;
+	unsigned long len;
+};
+
+/* One VMA to move from its premapped place to its final one, then protect and advise. */
+struct rst_vma {
+	unsigned long premap;
+	unsigned long start;
+	unsigned long len;
+	unsigned long madv;		/* bit n: madvise(n) to apply */
+	unsigned int prot;
+	unsigned int pad;
+};
+
+/* One piece of the kernel's [vvar]/[vvar_vclock]/[vdso] block, moved through scratch. */
+struct rst_vdso_move {
+	unsigned long cur;		/* where it is now */
+	unsigned long scratch;		/* parking place inside the blob's reservation */
+	unsigned long final;		/* where it ends */
+	unsigned long len;
+};
+
+struct rst_sigaction {
+	unsigned long handler;
+	unsigned long flags;
+	unsigned long restorer;
+	unsigned long mask;
+};
+
+struct rst_siginfo {
+	unsigned int shared;		/* 1: process-wide queue, 0: thread */
+	int signo;
+	unsigned char info[128];
+};
+
+struct rst_rlimit {
+	unsigned long cur;
+	unsigned long max;
+};
+
+/* struct prctl_mm_map of <linux/prctl.h>, spelled out for the freestanding build. */
+struct rst_mm_map {
+	unsigned long start_code, end_code;
+	unsigned long start_data, end_data;
+	unsigned long start_brk, brk;
+	unsigned long start_stack;
+	unsigned long arg_start, arg_end;
+	unsigned long env_start, env_end;
+	unsigned long auxv;		/* pointer to auxv[] below */
+	unsigned int auxv_size;
+	unsigned int exe_fd;
+};
+
+struct rst_creds {
+	unsigned int uid, euid, suid, fsuid;
+	unsigned int gid, egid, sgid, fsgid;
+	unsigned int secbits;
+	unsigned int nr_groups;
+	unsigned long groups;		/* pointer to u32 array */
+	unsigned int cap_eff[2], cap_prm[2], cap_inh[2];
+	unsigned long long cap_bnd;	/* bit n set: keep capability n in the bounding set */
+	unsigned int last_cap;
+	unsigned int keepcaps;		/* SECBIT_KEEP_CAPS was set */
+};
+
+#define RST_AUXV_MAX 128
+#define RST_NSIG 64
+
+struct restorer_args {
+	unsigned int version;
+	unsigned int size;		/* sizeof(struct restorer_args) */
+
+	/* ferry's reservation holding the premap area, the blob, its args and stack */
+	unsigned long region;
+	unsigned long region_len;
+
+	/* ferry's own mappings to drop first */
+	unsigned long unmap;		/* struct rst_range[] */
+	unsigned int nr_unmap;
+
+	/* the vDSO block: moved (same vDSO) or parked aside (proxy) */
+	unsigned int nr_vdso;
+	struct rst_vdso_move vdso[4];
+
+	unsigned long vmas;		/* struct rst_vma[] */
+	unsigned int nr_vmas;
+	unsigned int nr_siginfo;
+	unsigned long siginfo;		/* struct rst_siginfo[] */
+
+	struct rst_mm_map mm;
+	unsigned long auxv[RST_AUXV_MAX];
+	int dumpable;
+	int pdeath_sig;
+
+	struct rst_rlimit rlimits[16];
+	unsigned int nr_rlimits;
+
+	unsigned long clear_tid;
+	unsigned long robust_list;
+	unsigned long robust_len;
+	unsigned long rseq;		/* 0: none */
+	unsigned int rseq_len;
+	unsigned int rseq_sig;
+
+	unsigned int sa_valid[RST_NSIG];	/* 1: apply sigaction[n] to signal n+1 */
+	struct rst_sigaction sigaction[RST_NSIG];
+
+	int has_creds;
+	struct rst_creds creds;
+
+	unsigned long fs_base;
+	unsigned long gs_base;
+	unsigned long sigframe;		/* rsp for rt_sigreturn (points at uc) */
+};
+
+#endif

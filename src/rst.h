@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the restore engine shared by src/restore.c and src/rst-*.c: the plan of
+ * one task (its validated images) and the per-stage entry points, in call order:
+ * rst_plan_load() in the controller; then in the new task rst_fs_restore(),
+ * rst_files_open(), rst_mem_prepare(), rst_task_args(), rst_files_install(), rst_jump().
+ */
+#ifndef FERRY_RST_H
+#define FERRY_RST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
+#include "fs.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+#include "restore.h"
+#include "restorer.h"
+
+#define RST_TASK_SIZE 0x7ffffffff000UL
+#define RST_PAGE 4096UL
+
+struct rst_fd {
+	int fd;			/* target number */
+	int tmp;		/* where it is opened until rst_files_install() */
+	bool cloexec;
+	FileEntry *file;
+};
+
+struct rst_task {
+	const struct restore_opts *opts;
+	int dirfd;
+	pid_t pid;
+
+	InventoryEntry *inv;
+	PstreeEntry *pst;
+	CoreEntry *core;
+	TaskKobjIdsEntry *ids;
+	MmEntry *mm;
+	FsEntry *fs;
+
+	FileEntry **files;
+	size_t nr_files;
+	struct rst_fd *fds;
+	size_t nr_fds;
+	int max_fd;
+
+	PagemapEntry **pm;
+	size_t nr_pm;
+	uint32_t pages_id;
+	uint64_t nr_pages;
+
+	/* filled in the new task */
+	struct restorer_args *args;	/* inside the blob mapping */
+	int exe_fd;
+	unsigned long region, region_len;
+	unsigned long blob, blob_len;
+	unsigned long vdso_new;		/* where the kernel's vDSO ends up (AT_SYSINFO_EHDR) */
+	char *args_free, *args_end;	/* bump allocator for arrays pointed to by args */
+	unsigned long stack_top;
+	size_t nr_rst_vmas;
+};
+
+/* Room in the blob's argument area (zeroed), or NULL when it is exhausted (logged). */
+void *rst_args_alloc(struct rst_task *t, size_t size);
+
+#define RST_MAX_UNMAP 4096
+#define RST_STACK_SIZE (64UL << 10)
+
+/* rst-plan.c: read and validate every image of the task; free it. */
+int rst_plan_load(struct rst_task *t, const struct restore_opts *opts);
+void rst_plan_free(struct rst_task *t);
+FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id);
+
+/* rst-files.c: root, cwd, umask; open fds at temporary numbers; put them in place. */
+int rst_fs_restore(struct rst_task *t);
+int rst_files_open(struct rst_task *t);
+int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check);
+int rst_files_install(struct rst_task *t);
+
+/* rst-mem.c: reserve the region, premap and fill the VMAs, map the blob. */
+int rst_mem_prepare(struct rst_task *t);
+
+/* rst-vdso.c: compare the dumped vDSO with ours; set up moves or the proxy. */
+int rst_vdso_find_current(unsigned long *lo, unsigned long *hi);
+int rst_vdso_setup(struct rst_task *t, unsigned long dumped_copy, uint64_t present,
+		   unsigned long scratch, bool *keep_dumped);
+
+/* rst-task.c: the rest of the blob's arguments; the final jump. */
+int rst_task_args(struct rst_task *t);
+int rst_task_prepare(struct rst_task *t);
+void rst_jump(struct rst_task *t) __attribute__((noreturn));
+
+#endif
