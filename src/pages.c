@@ -132,6 +132,16 @@ int pages_scan(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t 
 	return 0;
 }
 
+int pages_add_all(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t end)
+{
+	ps->new_run = true;
+	for (uint64_t addr = start; addr < end; addr += PAGE_SZ)
+		if (add_page(t, ps, addr, false))
+			return -ENOMEM;
+	t->pages_scanned += (end - start) / PAGE_SZ;
+	return 0;
+}
+
 struct copy_job {
 	struct dtask *t;
 	int mem_fd;			/* /proc/PID/mem */

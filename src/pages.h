@@ -23,6 +23,11 @@ void pages_scan_fini(struct pages_scan *ps);
 /* Queue the pages of [start, end) present in memory or swap; with anon_only, only those
  * not backed by a file (COW'd pages of private file mappings); through_mem: the area is
  * not readable, copy it through /proc/PID/mem. */
+/*
+ * Every page of [start, end), present or not: used for the [vdso], whose whole image
+ * (ELF headers and symbol tables included) restore needs to compare or re-link it.
+ */
+int pages_add_all(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t end);
 int pages_scan(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t end,
 	       bool anon_only, bool through_mem);
 int pages_dump(struct dtask *t, int dirfd);

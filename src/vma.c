@@ -124,6 +124,8 @@ static int vma_pages(struct vma_walk *w, const VmaEntry *e)
 
 	if (e->status & VMA_FILE_SHARED || e->status & (VMA_AREA_VVAR | VMA_AREA_VSYSCALL))
 		return 0;
+	if (e->status & VMA_AREA_VDSO)
+		return pages_add_all(w->t, &w->ps, e->start, e->end);
 	return pages_scan(w->t, &w->ps, e->start, e->end, e->status & VMA_FILE_PRIVATE, mem);
 }
 
