@@ -65,21 +65,32 @@ static void __attribute__((noreturn)) child_main(struct rst_task *t, int go)
 	rst_jump(t);
 }
 
+/* Name the holder of a PID we need; a zombie gets its own hint (see ENVIRONMENT.md). */
 static void pid_in_use(pid_t pid)
 {
-	char path[64], comm[64] = "?";
-	int fd;
-	ssize_t n;
+	char path[64], buf[512], state = '?';
+	const char *comm = "?", *rp;
+	int fd, ppid = 0;
+	ssize_t n = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		n = read(fd, comm, sizeof(comm) - 1);
-		comm[n > 0 ? n : 0] = 0;
-		comm[strcspn(comm, "\n")] = 0;
+		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
 	}
-	pr_err("PID %d is in use by %s", pid, comm);
+	buf[n > 0 ? n : 0] = 0;
+	rp = strrchr(buf, ')');
+	if (n > 0 && rp && strchr(buf, '(')) {
+		comm = strchr(buf, '(') + 1;
+		buf[rp - buf] = 0;
+		sscanf(rp + 1, " %c %d", &state, &ppid);
+	}
+	if (state == 'Z')
+		pr_err("PID %d is held by the zombie '%s', which its parent %d has not reaped yet; "
+		       "restore once it is reaped", pid, comm, ppid);
+	else
+		pr_err("PID %d is in use by '%s'", pid, comm);
 }
 
 /* Create the task with its PID; it waits on go[0] until it is seized. */
