@@ -495,4 +495,31 @@ TEST_F(img, survives_random_damage)
 	}
 }
 
+/* The images are CRIU's format: Debian's crit must decode what image.c writes. */
+TEST_F(img, crit_decodes_our_images)
+{
+	uint32_t threads[] = { 4321, 4322 };
+	InventoryEntry inv;
+	PstreeEntry e;
+	char cmd[512];
+	const char *json;
+
+	if (system("command -v crit >/dev/null 2>&1"))
+		SKIP("crit not installed (Debian package criu)");
+	inventory_entry__init(&inv);
+	inv.img_version = IMG_VERSION_V1_1;
+	ASSERT_EQ(img_write_one(self->dirfd, IMG_INVENTORY, &inv.base), 0);
+	pstree_fill(&e, 4321, threads, 2);
+	ASSERT_EQ(img_write_one(self->dirfd, IMG_PSTREE, &e.base), 0);
+	snprintf(cmd, sizeof(cmd), "crit decode -i %s/pstree.img >&2 && crit decode -i "
+		 "%s/inventory.img >&2", self->dir, self->dir);
+	ASSERT_EQ(system(cmd), 0);
+	json = captured(self);
+	EXPECT_CONTAINS(json, "PSTREE");
+	EXPECT_CONTAINS(json, "\"pid\": 4321");
+	EXPECT_CONTAINS(json, "4322");
+	EXPECT_CONTAINS(json, "INVENTORY");
+	EXPECT_CONTAINS(json, "\"img_version\": 2");
+}
+
 TEST_HARNESS_MAIN

@@ -55,6 +55,7 @@ struct opts {
 	int timeout;		/* seconds per step */
 	int settle_ms;		/* let the task run before SIGTERM */
 	bool keep;		/* keep the work dirs of passing runs */
+	bool no_crit;		/* -C: do not decode the images */
 };
 
 /* One test program run in one flavour. */
@@ -587,8 +588,12 @@ static int check_images(struct run *r)
 		snprintf(out, sizeof(out), "%s/crit-%s.json", r->wd, f);
 		status = run_cmd(r, argv, out);
 		if (status) {
+			char *text = read_text(out, 400);
+
 			ret = failf(r, "crit decode -i %s %s (output in %s)", path,
 				    describe_status(status, desc, sizeof(desc)), out);
+			note(r, "crit says: %s\n", text);
+			free(text);
 		}
 		free(names[i]);
 	}
@@ -848,6 +853,7 @@ static const char usage[] =
 	"  -d DIR      test programs (default: the runner's dir/zdtm)\n"
 	"  -w DIR      work dir root (default: /tmp/ferry-zdtm)\n"
 	"  -T SECS     timeout of each step (default 60)\n"
+	"  -C          do not decode the images with crit\n"
 	"  -k          keep the work dirs of passing runs\n"
 	"  -l          list the tests\n";
 
@@ -861,7 +867,7 @@ int main(int argc, char **argv)
 	bool list = false;
 	char **tests;
 
-	while ((c = getopt(argc, argv, "f:m:F:d:w:T:klh")) != -1) {
+	while ((c = getopt(argc, argv, "f:m:F:d:w:T:Cklh")) != -1) {
 		switch (c) {
 		case 'f':
 			if (!realpath(optarg, ferry)) {
@@ -890,6 +896,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			o.timeout = atoi(optarg) > 0 ? atoi(optarg) : 60;
+			break;
+		case 'C':
+			o.no_crit = true;
 			break;
 		case 'k':
 			o.keep = true;
@@ -943,7 +952,7 @@ int main(int argc, char **argv)
 		perror("runner: PR_SET_CHILD_SUBREAPER");
 		return 2;
 	}
-	o.crit = find_in_path("crit");
+	o.crit = o.no_crit ? NULL : find_in_path("crit");
 
 	/* select the tests named on the command line, in the order given */
 	if (optind < argc) {
@@ -968,7 +977,9 @@ int main(int argc, char **argv)
 	printf("TAP version 13\n1..%d\n", planned);
 	if (o.mode == MODE_FERRY)
 		printf("# ferry: %s\n", o.ferry);
-	if (!o.crit)
+	if (o.no_crit)
+		printf("# -C: the images are not decoded with crit\n");
+	else if (!o.crit)
 		printf("# crit not found: the images are not decoded (install Debian's criu)\n");
 	fflush(stdout);
 	for (i = 0; i < ntests; i++) {
