@@ -4,7 +4,8 @@
 # checks the ZDTM test programs and runner themselves (selfcheck: PASS untouched; corrupt:
 # FAIL when their memory is damaged; plumbing: the runner's flow with a fake ferry), then
 # the ZDTM suite with FERRY and again with FERRY_ASAN.
-# Usage: selftests/run.sh FERRY [FERRY_ASAN]   (as root; ZDTM_TIMEOUT=secs per step)
+# Usage: selftests/run.sh FERRY [FERRY_ASAN]   (as root)
+# ZDTM_TIMEOUT: seconds per step (30); ZDTM_BUDGET: seconds per ZDTM suite run (200).
 set -eu -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +35,8 @@ if ! ls "$root"/build/proto/*.pb-c.c >/dev/null 2>&1; then
 fi
 make -s -C "$here" PROTO_DIR="$root/build/proto"
 
-timeout=${ZDTM_TIMEOUT:-30}
+timeout=${ZDTM_TIMEOUT:-30}	# per step (start, dump, restore, verify)
+budget=${ZDTM_BUDGET:-200}	# per ferry suite: hung engines cannot stall `make check`
 work=$here/build/run
 rm -rf "$work"
 mkdir -p "$work"
@@ -70,11 +72,11 @@ run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout
 # the runner's own flow, with a fake ferry that restarts each test with its PID
 run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/plumbing" \
 	-T "$timeout"
-run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout"
+run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \
-		run zdtm-asan "$here/build/runner" -f "$ferry_asan" -w "$work/asan" -T "$timeout"
+		run zdtm-asan "$here/build/runner" -f "$ferry_asan" -w "$work/asan" -T "$timeout" -B "$budget"
 fi
 
 echo "# ==="

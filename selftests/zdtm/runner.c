@@ -54,6 +54,7 @@ struct opts {
 	int flavours;
 	int timeout;		/* seconds per step */
 	int settle_ms;		/* let the task run before SIGTERM */
+	int budget;		/* seconds for the whole suite, 0: no limit */
 	bool keep;		/* keep the work dirs of passing runs */
 	bool no_crit;		/* -C: do not decode the images */
 };
@@ -734,7 +735,17 @@ static void show_failure(struct run *r)
 static int run_one(const struct opts *o, const char *test, const char *label, int fl, int n)
 {
 	struct run *r = calloc(1, sizeof(*r));
+	static long long start;
 	int ret;
+
+	if (!start)
+		start = now_ms();
+	if (o->budget && now_ms() - start > o->budget * 1000LL) {
+		printf("not ok %d %s:%s\n#   not run: the suite's %d s budget is spent\n", n, test,
+		       label, o->budget);
+		free(r);
+		return 1;
+	}
 
 	r->o = o;
 	r->test = test;
@@ -853,6 +864,7 @@ static const char usage[] =
 	"  -d DIR      test programs (default: the runner's dir/zdtm)\n"
 	"  -w DIR      work dir root (default: /tmp/ferry-zdtm)\n"
 	"  -T SECS     timeout of each step (default 60)\n"
+	"  -B SECS     time budget of the whole suite: later runs fail unrun\n"
 	"  -C          do not decode the images with crit\n"
 	"  -k          keep the work dirs of passing runs\n"
 	"  -l          list the tests\n";
@@ -867,7 +879,7 @@ int main(int argc, char **argv)
 	bool list = false;
 	char **tests;
 
-	while ((c = getopt(argc, argv, "f:m:F:d:w:T:Cklh")) != -1) {
+	while ((c = getopt(argc, argv, "f:m:F:d:w:T:B:Cklh")) != -1) {
 		switch (c) {
 		case 'f':
 			if (!realpath(optarg, ferry)) {
@@ -896,6 +908,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			o.timeout = atoi(optarg) > 0 ? atoi(optarg) : 60;
+			break;
+		case 'B':
+			o.budget = atoi(optarg);
 			break;
 		case 'C':
 			o.no_crit = true;
