@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Runs every ferry test: builds them, runs the image unit tests (plain and ASan+UBSan),
+# checks the ZDTM test programs and runner themselves (selfcheck: PASS untouched; corrupt:
+# FAIL when their memory is damaged; plumbing: the runner's flow with a fake ferry), then
+# the ZDTM suite with FERRY and again with FERRY_ASAN.
+# Usage: selftests/run.sh FERRY [FERRY_ASAN]   (as root)
+# ZDTM_TIMEOUT: seconds per step (30); ZDTM_BUDGET: seconds per ZDTM suite run (200).
+set -eu -o pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+ferry=${1:-}
+ferry_asan=${2:-}
+
+if [ -z "$ferry" ]; then
+	echo "usage: $0 FERRY [FERRY_ASAN]" >&2
+	exit 2
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "$0: the tests dump and restore processes and change credentials: run as root" >&2
+	exit 1
+fi
+for f in "$ferry" $ferry_asan; do
+	if [ ! -x "$f" ]; then
+		echo "$0: no ferry binary at $f (build it first: make all)" >&2
+		exit 1
+	fi
+done
+ferry=$(realpath "$ferry")
+[ -n "$ferry_asan" ] && ferry_asan=$(realpath "$ferry_asan")
+
+if ! ls "$root"/build/proto/*.pb-c.c >/dev/null 2>&1; then
+	make -C "$root" all
+fi
+make -s -C "$here" PROTO_DIR="$root/build/proto"
+
+timeout=${ZDTM_TIMEOUT:-30}	# per step (start, dump, restore, verify)
+budget=${ZDTM_BUDGET:-200}	# per ferry suite: hung engines cannot stall `make check`
+work=$here/build/run
+rm -rf "$work"
+mkdir -p "$work"
+passed=0 failed=0 skipped=0
+summary=""
+
+# run NAME CMD...: show its TAP, add its totals line to ours
+run() {
+	local name=$1 out=$work/$1.tap rc=0 line p f s
+	shift
+	echo "# === $name"
+	"$@" 2>&1 | tee "$out" || rc=$?
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		echo "# $name: no totals line (exit status $rc): counted as one failure"
+		line="0 passed, 1 failed, 0 skipped"
+	fi
+	read -r p _ f _ s _ <<<"$line"
+	p=${p%,} f=${f%,}
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "# $name: exit status $rc with no failed test: counted as one failure"
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	summary="$summary# $name: $p passed, $f failed, $s skipped"$'\n'
+}
+
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run unit "$here/build/unit/image_test"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-asan "$here/build/unit/image_test-asan"
+run zdtm-selfcheck "$here/build/runner" -m selfcheck -w "$work/selfcheck" -T "$timeout"
+run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout"
+# the runner's own flow, with a fake ferry that restarts each test with its PID
+run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/plumbing" \
+	-T "$timeout"
+run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
+if [ -n "$ferry_asan" ]; then
+	# a dumped or restored task is not ours to leak-check; ferry forks into them
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \
+		run zdtm-asan "$here/build/runner" -f "$ferry_asan" -w "$work/asan" -T "$timeout" -B "$budget"
+fi
+
+echo "# ==="
+printf '%s' "$summary"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A stand-in for ferry that only exercises the runner's plumbing: "dump" records the
+ * task's executable, cwd, stdout and environment, then kills it (unless -R); "restore"
+ * starts the program afresh with the same PID (clone3 set_tid) and writes the pidfile.
+ * No state is carried over: it proves the runner's flow, never a checkpoint.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static const char *dir = ".";
+
+static int save(const char *name, const void *data, size_t len)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fake-%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len || close(fd)) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t load(const char *name, char *buf, size_t len)
+{
+	char path[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fake-%s", dir, name);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+static int save_link(pid_t pid, const char *what, const char *name)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		perror(path);
+		return -1;
+	}
+	return save(name, buf, n);
+}
+
+static int dump(pid_t pid, int leave_running)
+{
+	static char env[1 << 16];
+	char path[64], text[16];
+	ssize_t n;
+	int fd;
+
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, env, sizeof(env));
+	if (fd >= 0)
+		close(fd);
+	snprintf(text, sizeof(text), "%d", pid);
+	if (n < 0 || save("environ", env, n) || save("pid", text, strlen(text)) ||
+	    save_link(pid, "exe", "exe") || save_link(pid, "cwd", "cwd") ||
+	    save_link(pid, "fd/1", "out"))
+		return 1;
+	if (!leave_running)
+		kill(pid, SIGKILL);
+	return 0;
+}
+
+static int restore(const char *pidfile)
+{
+	static char env[1 << 16];
+	char exe[4096], cwd[4096], out[4096], text[16], *envp[512], *base;
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	pid_t pid;
+	ssize_t n;
+	int i = 0, fd;
+	long ret;
+
+	n = load("environ", env, sizeof(env));
+	if (n < 0 || load("exe", exe, sizeof(exe)) < 0 || load("cwd", cwd, sizeof(cwd)) < 0 ||
+	    load("out", out, sizeof(out)) < 0 || load("pid", text, sizeof(text)) < 0) {
+		fprintf(stderr, "fake restore: no fake images in %s\n", dir);
+		return 1;
+	}
+	for (char *p = env; p < env + n && i < 511; p += strlen(p) + 1)
+		envp[i++] = p;
+	envp[i] = NULL;
+	pid = atoi(text);
+	args.set_tid = (uintptr_t)&pid;
+	args.set_tid_size = 1;
+	ret = syscall(SYS_clone3, &args, sizeof(args));
+	if (ret < 0) {
+		perror("fake restore: clone3 with set_tid");
+		return 1;
+	}
+	if (ret == 0) {
+		setsid();
+		if (chdir(cwd))
+			_exit(126);
+		fd = open("/dev/null", O_RDONLY);
+		dup2(fd, 0);
+		fd = open(out, O_WRONLY | O_APPEND);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+		execve(exe, (char *[]){ base, NULL }, envp);
+		_exit(127);
+	}
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+
+		if (!f || fprintf(f, "%d\n", pid) < 0 || fclose(f))
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "pidfile", required_argument, NULL, 'p' },
+					    { NULL, 0, NULL, 0 } };
+	const char *pidfile = NULL;
+	int c, leave_running = 0;
+	pid_t pid = 0;
+
+	if (argc < 2)
+		return 2;
+	while ((c = getopt_long(argc - 1, argv + 1, "t:D:W:o:v::Rdp:", lo, NULL)) != -1) {
+		if (c == 't')
+			pid = atoi(optarg);
+		else if (c == 'D')
+			dir = optarg;
+		else if (c == 'R')
+			leave_running = 1;
+		else if (c == 'p')
+			pidfile = optarg;
+	}
+	if (!strcmp(argv[1], "dump"))
+		return dump(pid, leave_running);
+	if (!strcmp(argv[1], "restore"))
+		return restore(pidfile);
+	return 2;
+}
