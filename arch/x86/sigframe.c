@@ -109,14 +109,37 @@ static int put_legacy(uint8_t *xs, const UserX86FpregsEntry *fp)
 	return 0;
 }
 
+/*
+ * The features a signal frame may carry: x87, SSE and the AVX/MPX/AVX-512/PKRU components
+ * (0-7, 9). Dynamic features such as AMX tile data (17, 18) are left out: CPUID's total
+ * size counts them, but the kernel rejects a frame larger than its signal xstate size and
+ * would then fall back to restoring the legacy area only, losing the upper vector halves.
+ */
+#define SIGFRAME_XFEATURES 0x2ffULL
+
+/* End of the highest component the frame carries, in the standard xsave layout. */
+static uint32_t sigframe_xsave_size(void)
+{
+	uint64_t feats = xcr0() & SIGFRAME_XFEATURES;
+	uint32_t size = FXSAVE_SIZE + 64, a, b, c, d;
+
+	for (int nr = 2; nr < 64; nr++) {
+		if (!(feats & (1ULL << nr)))
+			continue;
+		__cpuid_count(0xd, nr, a, b, c, d);
+		if (a + b > size)
+			size = a + b;
+	}
+	return size;
+}
+
 static int build_xsave(uint8_t *xs, const UserX86FpregsEntry *fp)
 {
 	const UserX86XsaveEntry *x = fp->xsave;
-	uint32_t a, size, c, d;
+	uint32_t size = sigframe_xsave_size();
 	struct x_sw_bytes sw = { 0 };
 	uint64_t bv = 3;
 
-	__cpuid_count(0xd, 0, a, size, c, d);
 	if (size < FXSAVE_SIZE + 64 || size > XSAVE_MAX - 4) {
 		pr_err("unexpected xsave size %u from CPUID", size);
 		return -EINVAL;
@@ -134,11 +157,11 @@ static int build_xsave(uint8_t *xs, const UserX86FpregsEntry *fp)
 		put_comp(xs, size, 9, x->pkru, x->n_pkru * 4, &bv);
 		bv &= x->xstate_bv | 3;
 	}
-	*(uint64_t *)(xs + XSAVE_HDR_OFF) = bv & xcr0();
+	*(uint64_t *)(xs + XSAVE_HDR_OFF) = bv & xcr0() & SIGFRAME_XFEATURES;
 	sw.magic1 = FP_XSTATE_MAGIC1;
 	sw.xstate_size = size;
 	sw.extended_size = size + 4;
-	sw.xfeatures = xcr0();
+	sw.xfeatures = xcr0() & SIGFRAME_XFEATURES;
 	memcpy(xs + 464, &sw, sizeof(sw));
 	*(uint32_t *)(xs + size) = FP_XSTATE_MAGIC2;
 	return 0;
