@@ -5,7 +5,7 @@
  * around it and finally sends SIGTERM so that it checks its own state and says PASS/FAIL.
  * Also checks the images with crit and that restore leaves them unchanged. TAP output.
  *
- *   runner -f FERRY [-d TESTDIR] [-w WORKDIR] [-F dump,leave-running,restore-twice] [NAME...]
+ *   runner -f FERRY [-d TESTDIR] [-w WORKDIR] [-F dump,leave-running,restore-twice,vdso-proxy] [NAME...]
  *   runner -m selfcheck | -m corrupt [...]   check the test programs themselves, no ferry
  */
 #include <dirent.h>
@@ -34,6 +34,7 @@ enum flavour {
 	FL_DUMP = 1,		/* dump (task killed), restore */
 	FL_LEAVE_RUNNING = 2,	/* dump -R, check it runs, kill it, restore */
 	FL_RESTORE_TWICE = 4,	/* dump, restore, kill, restore again from the same images */
+	FL_VDSO_PROXY = 8,	/* dump, restore as if the kernel's vDSO had changed (kexec) */
 };
 
 static const struct {
@@ -43,7 +44,10 @@ static const struct {
 	{ FL_DUMP, "dump" },
 	{ FL_LEAVE_RUNNING, "leave-running" },
 	{ FL_RESTORE_TWICE, "restore-twice" },
+	{ FL_VDSO_PROXY, "vdso-proxy" },
 };
+
+#define NR_FLAVOURS (int)(sizeof(flavours) / sizeof(flavours[0]))
 
 struct opts {
 	enum mode mode;
@@ -647,6 +651,7 @@ static void after_failed_dump(struct run *r)
 static int flow_ferry(struct run *r, enum flavour fl)
 {
 	uint64_t h0, h1;
+	int ret;
 
 	if (ferry_dump(r, fl == FL_LEAVE_RUNNING)) {
 		after_failed_dump(r);
@@ -660,7 +665,12 @@ static int flow_ferry(struct run *r, enum flavour fl)
 		kill_and_reap(r->pid);
 	if (hash_dir(r->img, &h0))
 		return failf(r, "cannot read the images in %s", r->img);
-	if (ferry_restore(r, "restore"))
+	/* ferry's test knob: re-link the saved vDSO to the current one, the kexec path */
+	if (fl == FL_VDSO_PROXY)
+		setenv("FERRY_VDSO_FORCE_PROXY", "1", 1);
+	ret = ferry_restore(r, "restore");
+	unsetenv("FERRY_VDSO_FORCE_PROXY");
+	if (ret)
 		return -1;
 	if (fl == FL_RESTORE_TWICE) {
 		sleep_ms(r->o->settle_ms);
@@ -860,7 +870,8 @@ static const char usage[] =
 	"  -m MODE     ferry (default): dump and restore each test;\n"
 	"              selfcheck: no ferry, SIGTERM after ready, expect PASS;\n"
 	"              corrupt: damage the test's exposed memory, expect FAIL\n"
-	"  -F LIST     flavours: dump,leave-running,restore-twice (default: all)\n"
+	"  -F LIST     flavours: dump,leave-running,restore-twice,vdso-proxy\n"
+	"              (default: all)\n"
 	"  -d DIR      test programs (default: the runner's dir/zdtm)\n"
 	"  -w DIR      work dir root (default: /tmp/ferry-zdtm)\n"
 	"  -T SECS     timeout of each step (default 60)\n"
@@ -873,7 +884,7 @@ int main(int argc, char **argv)
 {
 	static char testdir[PATH_MAX], ferry[PATH_MAX], workdir[PATH_MAX];
 	struct opts o = { .mode = MODE_FERRY, .timeout = 60, .settle_ms = 200,
-			  .flavours = FL_DUMP | FL_LEAVE_RUNNING | FL_RESTORE_TWICE };
+			  .flavours = FL_DUMP | FL_LEAVE_RUNNING | FL_RESTORE_TWICE | FL_VDSO_PROXY };
 	int c, i, j, ntests, counts[3] = { 0 }, planned = 0, n = 0;
 	const char *td = NULL, *wd = "/tmp/ferry-zdtm";
 	bool list = false;
@@ -987,7 +998,7 @@ int main(int argc, char **argv)
 		ntests = k;
 	}
 	for (i = 0; i < ntests; i++)
-		for (j = 0; j < 3; j++)
+		for (j = 0; j < NR_FLAVOURS; j++)
 			planned += o.mode != MODE_FERRY ? (j == 0) : !!(o.flavours & flavours[j].fl);
 	printf("TAP version 13\n1..%d\n", planned);
 	if (o.mode == MODE_FERRY)
@@ -1004,7 +1015,7 @@ int main(int argc, char **argv)
 			counts[c]++;
 			continue;
 		}
-		for (j = 0; j < 3; j++) {
+		for (j = 0; j < NR_FLAVOURS; j++) {
 			if (!(o.flavours & flavours[j].fl))
 				continue;
 			c = run_one(&o, tests[i], flavours[j].name, flavours[j].fl, ++n);
