@@ -40,6 +40,7 @@ struct page_run {
 
 struct dtask {
 	pid_t pid;
+	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
 	struct arena_blk *arena;
 
 	/* seize: what to put back */

@@ -214,6 +214,7 @@ int dump_tree(const struct dump_opts *opts)
 	int ret;
 
 	dtask_init(&t, opts->pid);
+	t.shell_job = opts->shell_job;
 	ret = seize_check(t.pid);
 	if (ret)
 		return ret;

@@ -65,10 +65,15 @@ int files_add_path(struct dtask *t, const char *path, const struct stat *st, uns
 	return new_reg(t, path, st, flags, 0, -1, -1);
 }
 
-static const char *fd_kind(const struct stat *st, const char *path)
+static bool is_terminal(const struct stat *st)
 {
 	unsigned int maj = major(st->st_rdev);
 
+	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
+}
+
+static const char *fd_kind(const struct stat *st, const char *path)
+{
 	switch (st->st_mode & S_IFMT) {
 	case S_IFIFO:
 		return strncmp(path, "pipe:", 5) ? "FIFO" : "pipe";
@@ -77,8 +82,7 @@ static const char *fd_kind(const struct stat *st, const char *path)
 	case S_IFBLK:
 		return "block device";
 	case S_IFCHR:
-		return maj == 4 || maj == 5 || (maj >= 136 && maj <= 143) ? "terminal"
-									  : "character device";
+		return is_terminal(st) ? "terminal" : "character device";
 	case S_IFREG:
 	case S_IFDIR:
 		return path[0] == '/' ? "deleted file" : "special file";
@@ -146,7 +150,12 @@ static int dump_one_fd(struct dtask *t, int fd)
 		return -errno;
 	}
 	path[n] = '\0';
-	if (!fd_supported(&st, path)) {
+	if (is_terminal(&st) && !t->shell_job) {
+		pr_err("process %d fd %d is the terminal %s: dump it as a shell job with -j "
+		       "(restore then gives it the restoring shell's terminal)", t->pid, fd, path);
+		return -EOPNOTSUPP;
+	}
+	if (!is_terminal(&st) && !fd_supported(&st, path)) {
 		pr_err("process %d fd %d: %s '%s' is not supported yet", t->pid, fd,
 		       fd_kind(&st, path), path);
 		return -EOPNOTSUPP;
@@ -155,8 +164,12 @@ static int dump_one_fd(struct dtask *t, int fd)
 	if (ret)
 		return ret;
 	id = shared_id(t, fd, &st);
-	if (!id)
-		id = new_reg(t, path, &st, fi.flags, fi.pos, fi.mnt_id, fd);
+	if (!id) {
+		id = new_reg(t, path, &st, fi.flags, is_terminal(&st) ? 0 : fi.pos, fi.mnt_id, fd);
+		/* the terminal is external: the restoring ferry supplies its own (-j) */
+		if (id > 0 && is_terminal(&st))
+			t->files[id - 1].fe->reg->has_ext = t->files[id - 1].fe->reg->ext = 1;
+	}
 	if (id < 0)
 		return id;
 	return add_fdinfo(t, fd, id, fi.flags);

@@ -6,6 +6,7 @@
  * close_range, fstat (size and mode are checked against the image, a change is reported).
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -69,12 +70,48 @@ int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check)
 	return fd;
 }
 
+/*
+ * An external terminal (a shell job's, dumped with -j): open the terminal this ferry runs
+ * on, found on its stdin/stdout/stderr, with the saved flags.
+ */
+static int open_caller_tty(struct rst_task *t, const RegFileEntry *reg)
+{
+	char link[32], path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (!t->opts->shell_job) {
+		pr_err("files.img: file %u is the terminal %s of a shell job: restore with -j", reg->id,
+		       reg->name);
+		return -EINVAL;
+	}
+	for (fd = 0; fd < 3; fd++) {
+		if (!isatty(fd))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		if (n <= 0)
+			continue;
+		path[n] = 0;
+		fd = open(path, (reg->flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			pr_perror("cannot open the terminal %s for %s", path, reg->name);
+		return fd < 0 ? -errno : fd;
+	}
+	pr_err("-j: ferry restore has no terminal on stdin, stdout or stderr to give the task "
+	       "(it had %s)", reg->name);
+	return -ENOTTY;
+}
+
 static int open_one(struct rst_task *t, struct rst_fd *f, int base)
 {
 	const RegFileEntry *reg = f->file->reg;
 	int fd, tmp;
 
-	fd = rst_file_open_reg(reg, reg->flags, true);
+	if (reg->has_ext && reg->ext)
+		fd = open_caller_tty(t, reg);
+	else
+		fd = rst_file_open_reg(reg, reg->flags, true);
 	if (fd < 0)
 		return fd;
 	if (reg->pos && lseek(fd, reg->pos, SEEK_SET) != (off_t)reg->pos) {

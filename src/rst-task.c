@@ -279,7 +279,9 @@ static int restore_session(struct rst_task *t)
 		}
 		return 0;
 	}
-	if (sid != (pid_t)getsid(0) && !t->opts->shell_job)
+	if (t->opts->shell_job)
+		return 0;	/* a job of the restoring shell: its session and group */
+	if (sid != (pid_t)getsid(0))
 		pr_warn("session %d of task %d was outside the dump; it joins ferry's session %d "
 			"(use -j for a shell job)", sid, pid, getsid(0));
 	if (pgid == pid && setpgid(0, 0)) {
