@@ -73,6 +73,7 @@ run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout
 run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/plumbing" \
 	-T "$timeout"
 run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
+run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
