@@ -109,7 +109,7 @@ int cmd_check(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
-	log_init(NULL, verbose ? LOG_DEBUG : LOG_WARN);
+	log_init(NULL, LOG_WARN); /* details are printed by -v itself */
 	kerndat_init(&kd);
 	fflush(stdout); /* probes fork: nothing buffered may be written twice */
 	return feature ? check_one(&kd, feature, verbose) : check_all(&kd, verbose);

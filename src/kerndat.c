@@ -281,12 +281,12 @@ static void ptrace_xstate(struct kerndat *kd, pid_t pid)
 	if (ptrace(PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov)) {
 		kd_set(kd, KD_PTRACE_XSTATE, false, "PTRACE_GETREGSET NT_X86_XSTATE: %m");
 	} else {
-		/* The fxsave area's software bytes (offset 464) carry the xfeatures mask. */
+		/* For ptrace the kernel puts XCR0 in the first software-reserved bytes (464). */
 		kd->xstate_size = iov.iov_len;
-		if (iov.iov_len >= 488)
-			memcpy(&kd->xfeatures, buf + 472, sizeof(kd->xfeatures));
+		if (iov.iov_len >= 472)
+			memcpy(&kd->xfeatures, buf + 464, sizeof(kd->xfeatures));
 		kd_set(kd, KD_PTRACE_XSTATE, true, "%u bytes of xsave state", kd->xstate_size);
-		kd_detail(kd, KD_PTRACE_XSTATE, "xstate size %u, xfeatures 0x%llx",
+		kd_detail(kd, KD_PTRACE_XSTATE, "xstate size %u, XCR0 0x%llx",
 			  kd->xstate_size, (unsigned long long)kd->xfeatures);
 	}
 	free(buf);

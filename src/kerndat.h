@@ -52,7 +52,7 @@ struct kerndat {
 	char detail[KD_NR][KD_DETAIL_LEN]; /* what was seen, for `ferry check -v` */
 
 	uint32_t xstate_size;	  /* bytes of NT_X86_XSTATE for a task */
-	uint64_t xfeatures;	  /* XCR0 as reported in the xsave header */
+	uint64_t xfeatures;	  /* XCR0, as ptrace reports it with the xstate */
 	uint32_t rseq_size;	  /* size of glibc's registered rseq area, 0 if none */
 	uint32_t rseq_sig;	  /* its signature */
 	uint32_t prctl_mm_map_size;
