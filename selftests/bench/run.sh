@@ -74,8 +74,14 @@ cleanup() {
 # --- timing helpers -------------------------------------------------------------------------
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-gbps() { awk -v gib="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.2f", gib * 1073741824 / s / 1e9; else print "-" }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
+gbps() {
+	awk -v gib="$1" -v s="$2" \
+		'BEGIN { if (s > 0) printf "%.2f", gib * 1073741824 / s / 1e9; else print "-" }'
+}
+ratio() {
+	awk -v a="$1" -v b="$2" \
+		'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'
+}
 
 # wait_for FILE PATTERN SECONDS: wait until FILE has a line matching PATTERN.
 wait_for() {
@@ -206,10 +212,15 @@ trap 'cleanup $?' EXIT
 trap 'exit 130' INT TERM
 
 say "ferry: $FERRY ($("$FERRY" --version)), kernel $(uname -r), $(nproc) CPUs"
-say "store: $STORE ($( [ -n "$STORE_MNT" ] && echo "fresh tmpfs" || echo "/dev/shm")), sizes: $SIZES GiB"
+[ -n "$STORE_MNT" ] && kind="a fresh tmpfs" || kind="/dev/shm"
+say "store: $STORE ($kind), sizes: $SIZES GiB"
 CRIU=0
 criu_usable && CRIU=1
-[ $CRIU = 1 ] && say "criu: $(criu --version | head -1), runs here" || say "criu: skipped: $CRIU_WHY"
+if [ $CRIU = 1 ]; then
+	say "criu: $(criu --version | head -1), runs here"
+else
+	say "criu: skipped: $CRIU_WHY"
+fi
 
 FAILED=0
 declare -A R
