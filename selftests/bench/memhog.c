@@ -4,6 +4,7 @@
  * pattern derived from its index, prints "ready", and idles. On SIGTERM it checks every word
  * and prints "verify OK" or "VERIFY FAILED", exiting 0 or 1. Usage: memhog SIZE_MIB.
  */
+#define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
 	size_t size, pages, wpp = getpagesize() / sizeof(uint64_t), bad;
 	uint64_t *mem;
 
+	/* like a daemon, hold nothing the caller leaked to us (pipes cannot be dumped yet) */
+	close_range(3, ~0U, 0);
 	if (argc != 2 || (size = strtoull(argv[1], NULL, 0) << 20) == 0) {
 		fprintf(stderr, "usage: memhog SIZE_MIB\n");
 		return 2;
