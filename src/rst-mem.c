@@ -212,11 +212,26 @@ static long vma_index(const MmEntry *mm, uint64_t addr)
 	return -1;
 }
 
+/*
+ * Segments are merged up to SEG_MAX bytes: a bounded segment keeps each preadv() far
+ * below the kernel's per-call limit (MAX_RW_COUNT, just under 2 GiB) and lets the two
+ * fill threads split a single huge area evenly.
+ */
+#define SEG_MAX (64UL << 20)
+
 static int add_seg(struct mem *m, char *dst, size_t len, off_t off, size_t *cap)
 {
 	struct seg *s = m->nr_segs ? &m->segs[m->nr_segs - 1] : NULL;
 
-	if (s && s->dst + s->len == dst && s->off + (off_t)s->len == off) {
+	if (len > SEG_MAX) {
+		for (size_t done = 0; done < len; done += SEG_MAX)
+			if (add_seg(m, dst + done, len - done < SEG_MAX ? len - done : SEG_MAX,
+				    off + done, cap))
+				return -ENOMEM;
+		return 0;
+	}
+	if (s && s->dst + s->len == dst && s->off + (off_t)s->len == off &&
+	    s->len + len <= SEG_MAX) {
 		s->len += len;
 		return 0;
 	}
@@ -265,6 +280,32 @@ static int plan_fill(struct mem *m)
 	return 0;
 }
 
+/* preadv() until the iovecs are full or the file ends; the iovecs are consumed. */
+static ssize_t preadv_all(int fd, struct iovec *iov, int n, off_t off)
+{
+	ssize_t done = 0, got;
+
+	while (n > 0) {
+		got = preadv(fd, iov, n, off + done);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break;
+		done += got;
+		while (n > 0 && (size_t)got >= iov->iov_len) {
+			got -= iov->iov_len;
+			iov++, n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + got;
+			iov->iov_len -= got;
+		}
+	}
+	return done;
+}
+
 static int fill_range(struct mem *m, size_t first, size_t last)
 {
 	struct iovec iov[IOV_MAX];
@@ -281,9 +322,9 @@ static int fill_range(struct mem *m, size_t first, size_t last)
 			iov[n].iov_len = m->segs[i + n].len;
 			want += iov[n++].iov_len;
 		}
-		got = preadv(m->pages_fd, iov, n, off);
+		got = preadv_all(m->pages_fd, iov, n, off);
 		if (got < 0)
-			return -errno;
+			return got;
 		/* The file size was checked: a short read means a bad destination. */
 		if ((size_t)got != want)
 			return -EIO;
