@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # -j/--shell-job: a task on a terminal is refused without -j, dumped with it, refused at
 # restore without -j, and restored with -j onto the restoring ferry's (new) terminal,
-# where it continues counting. Usage: shell_job_test.py FERRY TICKER WORKDIR
+# where it continues counting; a job blocked in read(2) on its terminal reads on from the
+# new one. Usage: shell_job_test.py FERRY TICKER WORKDIR
 import os, pty, select, signal, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
@@ -11,6 +12,7 @@ results = []
 
 
 def check(name, cond, detail=""):
+    cond = bool(cond)
     results.append(cond)
     print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
     if not cond and detail:
@@ -68,5 +70,45 @@ except ProcessLookupError:
     pass
 rc = rst.wait(timeout=10)
 check("ferry restore exits with the task's status (128+SIGTERM)", rc == 128 + 15, "exit %d" % rc)
+
+# A job blocked in read(2) on its terminal: the read goes on on the new terminal.
+def in_read(pid):
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            return f.read().split()[0] == "0"
+    except OSError:
+        return False
+
+
+os.system("rm -rf '%s'" % img)
+m1, s1 = pty.openpty()
+task = subprocess.Popen([ticker, "read"], stdin=s1, stdout=s1, stderr=s1, close_fds=True)
+before = read_for(m1, 0.5)
+for _ in range(50):
+    if in_read(task.pid):
+        break
+    time.sleep(0.1)
+check("the reader is blocked in read(2) on its terminal", "reading" in before and in_read(task.pid),
+      before)
+r = ferry_run("dump", "-j", "-t", str(task.pid), "-D", img, "-v4", "-o", "dump.log")
+check("dump -j of a task blocked in read succeeds", r.returncode == 0, r.stderr)
+task.wait()
+m2, s2 = pty.openpty()
+rst = subprocess.Popen([ferry, "restore", "-j", "-D", img, "-v4", "-o", "restore.log"],
+                       stdin=s2, stdout=s2, stderr=s2, close_fds=True)
+for _ in range(50):
+    if in_read(task.pid):
+        break
+    time.sleep(0.1)
+os.write(m2, b"hello after restore\n")
+out = read_for(m2, 1.5)
+check("the restored read gets a line typed on the new terminal",
+      "got: hello after restore" in out and "read error" not in out, out)
+try:
+    os.kill(task.pid, signal.SIGTERM)
+except ProcessLookupError:
+    pass
+rc = rst.wait(timeout=10)
+check("the restored reader ends on SIGTERM", rc == 128 + 15, "exit %d" % rc)
 print("%d passed, %d failed, 0 skipped" % (results.count(True), results.count(False)))
 sys.exit(0 if all(results) else 1)
