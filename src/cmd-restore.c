@@ -12,8 +12,9 @@
 #include "log.h"
 #include "cli.h"
 #include "restore.h"
+#include "timens.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR] [OPTIONS]\n\n"
@@ -25,7 +26,11 @@ static const char restore_help[] =
 	"  -d, --restore-detached  return as soon as the tree runs\n"
 	"      --leave-stopped     leave the restored tree stopped (SIGSTOP)\n"
 	"  -j, --shell-job         the tree was a shell job on a terminal\n"
-	"      --pidfile FILE      write the PID of the restored root to FILE\n" COMMON_HELP;
+	"      --pidfile FILE      write the PID of the restored root to FILE\n"
+	"      --timens MODE       auto (default): when the images come from another boot\n"
+	"                          (a kexec), restore into a new time namespace whose\n"
+	"                          CLOCK_MONOTONIC and CLOCK_BOOTTIME go on from the dumped\n"
+	"                          values, so they never go backwards; on: always; off: never\n" COMMON_HELP;
 
 static int write_pidfile(const char *path, pid_t pid)
 {
@@ -66,6 +71,7 @@ int cmd_restore(int argc, char **argv)
 		{ "leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "timens", required_argument, NULL, OPT_TIMENS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct restore_opts opts = { 0 };
@@ -92,6 +98,11 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case OPT_PIDFILE:
 			opts.pidfile = optarg;
+			break;
+		case OPT_TIMENS:
+			if (timens_parse_mode(optarg, &opts.timens))
+				return cli_usage_error("restore", "--timens takes auto, on or off, not '%s'",
+						       optarg);
 			break;
 		default:
 			return cli_usage_error("restore", "unknown option");

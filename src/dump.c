@@ -21,6 +21,7 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "seize.h"
+#include "timens.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -164,7 +165,7 @@ static void remove_images(struct dtask *t, int dirfd)
 {
 	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
 			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
-			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img" };
+			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "timens-1.img" };
 	char name[64];
 	size_t i;
 
@@ -200,6 +201,8 @@ static int write_images(struct dtask *t, int dirfd, struct dump_times *tm)
 		ret = write_core(t, dirfd);
 	if (!ret)
 		ret = files_write(t, dirfd);
+	if (!ret)
+		ret = timens_dump(t->pid, dirfd);
 	if (!ret)
 		ret = write_inventory(t, dirfd);
 	if (!ret)

@@ -35,6 +35,7 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "restore.h"
+#include "timens.h"
 #include "rst.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
@@ -370,6 +371,8 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 	int ret;
 
 	ret = rst_plan_load(&t, opts);
+	if (!ret)
+		ret = timens_restore(opts->dirfd, opts->images_dir, opts->timens);
 	if (!ret) {
 		pr_info("restoring task %u (%s) from %s", t.pid, t.core->tc->comm, opts->images_dir);
 		ret = start_task(&t, root_pid);

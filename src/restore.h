@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "timens.h"
+
 struct restore_opts {
 	int dirfd;			/* the images directory, open */
 	const char *images_dir;		/* its path, for messages */
@@ -17,6 +19,7 @@ struct restore_opts {
 	bool leave_stopped;		/* --leave-stopped: the tree is left in SIGSTOP */
 	bool shell_job;			/* -j */
 	const char *pidfile;		/* --pidfile: write the root's PID there */
+	enum timens_mode timens;	/* --timens */
 };
 
 /*
