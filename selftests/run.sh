@@ -76,6 +76,7 @@ run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$bu
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwatch" "$work/timens"
+run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \

@@ -18,6 +18,7 @@
 #include "dtask.h"
 #include "files.h"
 #include "inject.h"
+#include "ipc.h"
 #include "mm-dump.h"
 #include "pages.h"
 #include "seize.h"
@@ -165,7 +166,9 @@ static void remove_images(struct dtask *t, int dirfd)
 {
 	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
 			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
-			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "timens-1.img" };
+			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "timens-1.img",
+			     "ipcns-var-1.img", "ipcns-shm-1.img", "ipcns-sem-1.img",
+			     "ipcns-msg-1.img" };
 	char name[64];
 	size_t i;
 
@@ -194,6 +197,9 @@ static int write_images(struct dtask *t, int dirfd, struct dump_times *tm)
 {
 	int ret;
 
+	ret = ipc_dump(t->pid, dirfd, &t->ids);
+	if (ret)
+		return ret;
 	tm->mem_start = now_us();
 	ret = pages_dump(t, dirfd);
 	tm->mem_end = now_us();

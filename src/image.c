@@ -34,6 +34,10 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FS] = { "fs-%u.img", 0x51403912, IMG_COMMON_MAGIC },
 	[IMG_STATS] = { "stats-%s", 0x57093306, IMG_SERVICE_MAGIC },
 	[IMG_TIMENS] = { "timens-%u.img", 0x43114433, IMG_COMMON_MAGIC },
+	[IMG_IPC_VAR] = { "ipcns-var-%u.img", 0x53115007, IMG_COMMON_MAGIC },
+	[IMG_IPC_SHM] = { "ipcns-shm-%u.img", 0x46283044, IMG_COMMON_MAGIC },
+	[IMG_IPC_SEM] = { "ipcns-sem-%u.img", 0x59573019, IMG_COMMON_MAGIC },
+	[IMG_IPC_MSG] = { "ipcns-msg-%u.img", 0x55453737, IMG_COMMON_MAGIC },
 };
 
 #define IMG_BUF_SIZE (64 << 10)

@@ -30,6 +30,10 @@ enum img_type {
 	IMG_FS,		/* fs-<pid>.img: FsEntry */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
 	IMG_TIMENS,	/* timens-<id>.img: TimensEntry, the tree's clocks at dump */
+	IMG_IPC_VAR,	/* ipcns-var-<id>.img: IpcVarEntry */
+	IMG_IPC_SHM,	/* ipcns-shm-<id>.img: IpcShmEntry + contents, per segment */
+	IMG_IPC_SEM,	/* ipcns-sem-<id>.img: IpcSemEntry + values, per set */
+	IMG_IPC_MSG,	/* ipcns-msg-<id>.img: IpcMsgEntry + messages, per queue */
 	IMG_NR_TYPES,
 };
 

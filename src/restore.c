@@ -36,6 +36,7 @@
 #include "log.h"
 #include "restore.h"
 #include "timens.h"
+#include "ipc.h"
 #include "rst.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
@@ -373,6 +374,8 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 	ret = rst_plan_load(&t, opts);
 	if (!ret)
 		ret = timens_restore(opts->dirfd, opts->images_dir, opts->timens);
+	if (!ret)
+		ret = ipc_restore(opts->dirfd, t.ids);
 	if (!ret) {
 		pr_info("restoring task %u (%s) from %s", t.pid, t.core->tc->comm, opts->images_dir);
 		ret = start_task(&t, root_pid);

@@ -20,6 +20,7 @@
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
+#include "ipc.h"
 #include "rst.h"
 #include "rst-maps.h"
 #include "sigframe.h"
@@ -162,6 +163,8 @@ static int premap_one(struct mem *m, const VmaEntry *v, unsigned long at)
 
 	if (v->status & VMA_FILE_SHARED)
 		return premap_file(m->t, v, (void *)at, v->prot);
+	if (v->status & VMA_AREA_SYSVIPC)
+		return ipc_premap_shm(v, (void *)at);
 	if (v->status & VMA_FILE_PRIVATE)
 		return premap_file(m->t, v, (void *)at, rw);
 	p = mmap((void *)at, v->end - v->start, rw,

@@ -18,7 +18,8 @@
 #include "vma.h"
 
 #define MAX_FD (1 << 20)
-#define VMA_KINDS (VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE)
+#define VMA_KINDS                                                                         \
+	(VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE | VMA_AREA_SYSVIPC)
 
 FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id)
 {
@@ -102,7 +103,7 @@ static int check_vma(const VmaEntry *v, const VmaEntry *prev, size_t i, uint32_t
 		       (unsigned long)v->start);
 		return -EINVAL;
 	}
-	if (v->status & (VMA_AREA_SYSVIPC | VMA_AREA_SOCKET | VMA_AREA_AIORING | VMA_UNSUPP)) {
+	if (v->status & (VMA_AREA_SOCKET | VMA_AREA_AIORING | VMA_UNSUPP)) {
 		pr_err("mm-%u.img: VMA %zu at %#lx has unsupported status %#x", pid, i,
 		       (unsigned long)v->start, v->status);
 		return -EOPNOTSUPP;
@@ -203,7 +204,7 @@ static int check_pagemap_run(struct rst_task *t, const PagemapEntry *pe, uint64_
 		const VmaEntry *v = vma_holding(t->mm, addr, addr + RST_PAGE);
 
 		if (!v || !(v->status & (VMA_AREA_REGULAR | VMA_AREA_VDSO)) ||
-		    (v->status & (VMA_FILE_SHARED))) {
+		    (v->status & (VMA_FILE_SHARED | VMA_AREA_SYSVIPC))) {
 			pr_err("pagemap-%u.img: entry %zu: page %#lx is not in a private or anonymous "
 			       "VMA of mm-%u.img", t->pid, i, (unsigned long)addr, t->pid);
 			return -EINVAL;

@@ -13,6 +13,7 @@
 #define LOG_PREFIX "vma: "
 #include "log.h"
 #include "files.h"
+#include "ipc.h"
 #include "pages.h"
 #include "proc-parse.h"
 #include "vma.h"
@@ -122,7 +123,8 @@ static int vma_pages(struct vma_walk *w, const VmaEntry *e)
 {
 	bool mem = !(e->prot & PROT_READ);
 
-	if (e->status & VMA_FILE_SHARED || e->status & (VMA_AREA_VVAR | VMA_AREA_VSYSCALL))
+	/* shared files keep their contents; SysV segments go whole into ipcns-shm */
+	if (e->status & (VMA_FILE_SHARED | VMA_AREA_SYSVIPC | VMA_AREA_VVAR | VMA_AREA_VSYSCALL))
 		return 0;
 	if (e->status & VMA_AREA_VDSO)
 		return pages_add_all(w->t, &w->ps, e->start, e->end);
@@ -144,6 +146,8 @@ static int vma_one(const struct proc_vma *v, void *arg)
 	e->fd = -1;
 	vma_bits(v, e);
 	ret = anon_status(v, e);
+	if (ret > 0)
+		ret = ipc_shm_vma(t->pid, v, e);
 	if (ret > 0)
 		ret = file_status(t, v, e);
 	if (ret)
