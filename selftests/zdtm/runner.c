@@ -190,17 +190,73 @@ static void reap_forget(pid_t pid)
 		;
 }
 
+/* pid and all its descendants, parents first (from /proc/PID/task/TID/children). */
+static int list_tree(pid_t pid, pid_t *out, int n, int max)
+{
+	char path[96], buf[8192], *p, *end;
+	struct dirent *de;
+	int i = n, fd;
+	ssize_t len;
+	DIR *d;
+
+	if (n >= max)
+		return n;
+	out[n++] = pid;
+	for (; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task", out[i]);
+		d = opendir(path);
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", out[i],
+				 de->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			buf[len > 0 ? len : 0] = 0;
+			for (p = buf; n < max; p = end) {
+				long c = strtol(p, &end, 10);
+
+				if (end == p)
+					break;
+				out[n++] = c;
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	return n;
+}
+
+/* Kill a test's whole tree (a restored tree is not one process group) and reap it. */
 static void kill_and_reap(pid_t pid)
 {
-	int status;
+	static pid_t tree[4096];
+	char path[64];
+	int status, i, n;
+	long long end;
 
 	if (pid <= 0)
 		return;
 	reap_all();
 	if (reap_take(pid, &status))
 		return;
-	kill(pid, SIGKILL);
+	kill(pid, SIGSTOP);
+	n = list_tree(pid, tree, 0, 4096);
+	for (i = 0; i < n; i++)
+		kill(tree[i], SIGKILL);
 	reap_wait(pid, 5000, &status);
+	/* the others are reparented to us: wait until their PIDs are free again */
+	end = now_ms() + 5000;
+	for (i = 1; i < n && now_ms() < end;) {
+		snprintf(path, sizeof(path), "/proc/%d", tree[i]);
+		reap_all();
+		if (access(path, F_OK))
+			i++;
+		else
+			sleep_ms(2);
+	}
 }
 
 static const char *describe_status(int status, char *buf, size_t len)
