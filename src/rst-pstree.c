@@ -302,7 +302,10 @@ static void pid_in_use(pid_t pid)
 		buf[rp - buf] = 0;
 		sscanf(rp + 1, " %c %d", &state, &ppid);
 	}
-	if (state == 'Z')
+	if (n <= 0)
+		pr_err("PID %d is in use as the process group or session of other processes "
+		       "(an unreaped zombie's?)", pid);
+	else if (state == 'Z')
 		pr_err("PID %d is held by the zombie '%s', which its parent %d has not reaped yet; "
 		       "restore once it is reaped", pid, comm, ppid);
 	else
