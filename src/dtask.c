@@ -15,6 +15,19 @@ struct arena_blk {
 	max_align_t data[];
 };
 
+void dtask_init(struct dtask *t, pid_t pid)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	core_entry__init(&t->core);
+	task_core_entry__init(&t->tc);
+	thread_core_entry__init(&t->thc);
+	task_kobj_ids_entry__init(&t->ids);
+	mm_entry__init(&t->mm);
+	fs_entry__init(&t->fs);
+	pstree_entry__init(&t->pstree);
+}
+
 void *dtask_alloc(struct dtask *t, size_t size)
 {
 	struct arena_blk *b = calloc(1, sizeof(*b) + size);

@@ -40,6 +40,10 @@ struct page_run {
 
 struct dtask {
 	pid_t pid;
+	unsigned int idx;		/* position in the tree (pstree.img order), the root is 0 */
+	bool zombie;			/* dead, not reaped: only pstree and core are dumped */
+	int exit_code;			/* a zombie's wait status (/proc/PID/stat exit_code) */
+	uint32_t file_id_base;		/* files.img ids of this task start above it */
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
 	struct arena_blk *arena;
 
@@ -81,6 +85,7 @@ struct dtask {
 	uint64_t memdump_us;
 };
 
+void dtask_init(struct dtask *t, pid_t pid);
 void *dtask_alloc(struct dtask *t, size_t size);
 /* Make room for one more element in an arena array of *cap elements of size each. */
 int dtask_grow(struct dtask *t, void *arrayp, size_t n, size_t *cap, size_t size);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The dump engine's driver: checks and seizes the task, collects its state (first what
- * needs syscalls run inside it, then /proc, ptrace and memory), writes the images of
- * doc/images.md (inventory.img and stats-dump last), and releases the task. On a failure
- * the task is put back as it was and the partial images are removed.
+ * The dump engine's driver: seizes the tree (pstree.c), collects the state of each task
+ * (first what needs syscalls run inside it, then /proc, ptrace and memory), writes the
+ * images of doc/images.md (inventory.img and stats-dump last), and releases the tree. On
+ * a failure every task is put back as it was and the partial images are removed.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,11 +21,13 @@
 #include "ipc.h"
 #include "mm-dump.h"
 #include "pages.h"
-#include "seize.h"
+#include "pstree.h"
 #include "timens.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
+
+#define TASK_STATE_DEAD 2	/* CRIU's TASK_DEAD: how a zombie is recorded */
 
 struct dump_times {
 	uint64_t start, seized, mem_start, mem_end, done;
@@ -37,20 +39,6 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
-}
-
-static void dtask_init(struct dtask *t, pid_t pid)
-{
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-	core_entry__init(&t->core);
-	task_core_entry__init(&t->tc);
-	thread_core_entry__init(&t->thc);
-	task_kobj_ids_entry__init(&t->ids);
-	mm_entry__init(&t->mm);
-	fs_entry__init(&t->fs);
-	pstree_entry__init(&t->pstree);
-	t->ids.vm_id = t->ids.files_id = t->ids.fs_id = t->ids.sighand_id = 1;
 }
 
 /* Everything that needs a syscall run inside the task; it is put back as it was after. */
@@ -112,19 +100,29 @@ out_free:
 	return ret;
 }
 
+/* A zombie has only its pstree entry and a core with its state and exit status. */
+static void zombie_core(struct dtask *t)
+{
+	t->tc.task_state = TASK_STATE_DEAD;
+	t->tc.exit_code = t->exit_code;
+	t->tc.comm = t->comm;
+	t->core.mtype = CORE_ENTRY__MARCH__X86_64;
+	t->core.tc = &t->tc;
+}
+
 static int write_core(struct dtask *t, int dirfd)
 {
 	int ret;
 
-	t->pstree.n_threads = 1;
-	t->pstree.threads = (uint32_t *)&t->pstree.pid;
+	if (t->zombie) {
+		zombie_core(t);
+		return img_write_one(dirfd, IMG_CORE, &t->core.base, t->pid);
+	}
 	t->core.mtype = CORE_ENTRY__MARCH__X86_64;
 	t->core.thread_info = t->ti;
 	t->core.tc = &t->tc;
 	t->core.thread_core = &t->thc;
-	ret = img_write_one(dirfd, IMG_PSTREE, &t->pstree.base);
-	if (!ret)
-		ret = img_write_one(dirfd, IMG_CORE, &t->core.base, t->pid);
+	ret = img_write_one(dirfd, IMG_CORE, &t->core.base, t->pid);
 	if (!ret)
 		ret = img_write_one(dirfd, IMG_IDS, &t->ids.base, t->pid);
 	if (!ret)
@@ -132,7 +130,27 @@ static int write_core(struct dtask *t, int dirfd)
 	return ret;
 }
 
-static int write_inventory(struct dtask *t, int dirfd)
+static int write_pstree(struct dtree *tr, int dirfd)
+{
+	struct img *img = img_open(dirfd, IMG_PSTREE, O_WRONLY);
+	size_t i;
+	int ret = 0;
+
+	if (!img)
+		return -EIO;
+	for (i = 0; !ret && i < tr->n; i++) {
+		PstreeEntry *pe = &tr->tasks[i]->pstree;
+
+		pe->n_threads = 1;
+		pe->threads = (uint32_t *)&pe->pid;
+		ret = img_write_pb(img, &pe->base);
+	}
+	if (img_close(img) && !ret)
+		ret = -EIO;
+	return ret;
+}
+
+static int write_inventory(struct dtask *root, int dirfd)
 {
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
 	struct timespec ts;
@@ -140,46 +158,65 @@ static int write_inventory(struct dtask *t, int dirfd)
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	inv.img_version = IMG_VERSION_V1_1;
 	inv.has_fdinfo_per_id = 1, inv.fdinfo_per_id = 1;
-	inv.root_ids = &t->ids;
+	inv.root_ids = &root->ids;
 	inv.has_lsmtype = 1, inv.lsmtype = LSMTYPE__NO_LSM;
 	inv.has_dump_uptime = 1;
 	inv.dump_uptime = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	return img_write_one(dirfd, IMG_INVENTORY, &inv.base);
 }
 
-static int write_stats(struct dtask *t, int dirfd, const struct dump_times *tm)
+static int write_stats(struct dtree *tr, int dirfd, const struct dump_times *tm)
 {
 	DumpStatsEntry ds = DUMP_STATS_ENTRY__INIT;
 	StatsEntry st = STATS_ENTRY__INIT;
+	size_t i;
 
 	ds.freezing_time = tm->seized - tm->start;
 	ds.frozen_time = now_us() - tm->seized;
 	ds.memdump_time = tm->mem_end - tm->mem_start;
-	ds.memwrite_time = t->memdump_us;
-	ds.pages_scanned = t->pages_scanned;
-	ds.pages_written = t->nr_pages;
+	for (i = 0; i < tr->n; i++) {
+		ds.memwrite_time += tr->tasks[i]->memdump_us;
+		ds.pages_scanned += tr->tasks[i]->pages_scanned;
+		ds.pages_written += tr->tasks[i]->nr_pages;
+	}
 	st.dump = &ds;
 	return img_write_one(dirfd, IMG_STATS, &st.base, "dump");
 }
 
-static void remove_images(struct dtask *t, int dirfd)
+static void remove_image(int dirfd, const char *name)
 {
-	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
-			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
-			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "timens-1.img",
-			     "ipcns-var-1.img", "ipcns-shm-1.img", "ipcns-sem-1.img",
-			     "ipcns-msg-1.img" };
-	char name[64];
-	size_t i;
+	if (unlinkat(dirfd, name, 0) && errno != ENOENT)
+		pr_perror("cannot remove the partial image %s", name);
+}
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(name, sizeof(name), names[i], t->pid);
-		if (unlinkat(dirfd, name, 0) && errno != ENOENT)
-			pr_perror("cannot remove the partial image %s", name);
+static void remove_images(struct dtree *tr, int dirfd)
+{
+	static const char *const tree_names[] = { "inventory.img", "pstree.img", "files.img",
+						  "stats-dump", "timens-1.img", "ipcns-var-1.img",
+						  "ipcns-shm-1.img", "ipcns-sem-1.img",
+						  "ipcns-msg-1.img" };
+	static const char *const task_names[] = { "core-%d.img", "ids-%d.img", "mm-%d.img",
+						  "pagemap-%d.img", "fs-%d.img" };
+	char name[64];
+	size_t i, k;
+
+	for (i = 0; i < sizeof(tree_names) / sizeof(tree_names[0]); i++)
+		remove_image(dirfd, tree_names[i]);
+	for (k = 0; k < tr->n; k++) {
+		struct dtask *t = tr->tasks[k];
+
+		for (i = 0; i < sizeof(task_names) / sizeof(task_names[0]); i++) {
+			snprintf(name, sizeof(name), task_names[i], t->pid);
+			remove_image(dirfd, name);
+		}
+		snprintf(name, sizeof(name), "pages-%u.img", PAGES_ID(t));
+		remove_image(dirfd, name);
+		snprintf(name, sizeof(name), "fdinfo-%u.img", t->ids.files_id);
+		remove_image(dirfd, name);
 	}
 }
 
-static int collect(struct dtask *t)
+static int collect_task(struct dtask *t)
 {
 	int ret;
 
@@ -193,60 +230,105 @@ static int collect(struct dtask *t)
 	return ret;
 }
 
-static int write_images(struct dtask *t, int dirfd, struct dump_times *tm)
+/* Every task, root first; file ids continue from one task to the next. */
+static int collect(struct dtree *tr)
 {
+	uint32_t file_ids = 0;
+	size_t i;
 	int ret;
 
-	ret = ipc_dump(t->pid, dirfd, &t->ids);
+	for (i = 0; i < tr->n; i++) {
+		struct dtask *t = tr->tasks[i];
+
+		if (t->zombie)
+			continue;
+		t->file_id_base = file_ids;
+		ret = collect_task(t);
+		if (ret) {
+			pr_err("cannot dump task %d (%zu of %zu in the tree)", t->pid, i + 1, tr->n);
+			return ret;
+		}
+		file_ids += t->n_files;
+	}
+	return 0;
+}
+
+static int write_task(struct dtask *t, int dirfd)
+{
+	int ret = 0;
+
+	if (!t->zombie)
+		ret = pages_dump(t, dirfd);
+	if (!ret)
+		ret = write_core(t, dirfd);
+	if (!ret && !t->zombie)
+		ret = files_write(t, dirfd);
+	return ret;
+}
+
+static int write_images(struct dtree *tr, int dirfd, struct dump_times *tm)
+{
+	size_t i;
+	int ret = 0;
+
+	ret = ipc_dump_tree(tr->tasks, tr->n, dirfd);
 	if (ret)
 		return ret;
 	tm->mem_start = now_us();
-	ret = pages_dump(t, dirfd);
+	for (i = 0; !ret && i < tr->n; i++)
+		ret = write_task(tr->tasks[i], dirfd);
 	tm->mem_end = now_us();
 	if (!ret)
-		ret = write_core(t, dirfd);
+		ret = write_pstree(tr, dirfd);
 	if (!ret)
-		ret = files_write(t, dirfd);
+		ret = files_write_table(tr->tasks, tr->n, dirfd);
 	if (!ret)
-		ret = timens_dump(t->pid, dirfd);
+		ret = timens_dump(tr->tasks[0]->pid, dirfd);
 	if (!ret)
-		ret = write_inventory(t, dirfd);
+		ret = write_inventory(tr->tasks[0], dirfd);
 	if (!ret)
-		ret = write_stats(t, dirfd, tm);
+		ret = write_stats(tr, dirfd, tm);
 	return ret;
+}
+
+static void log_done(struct dtree *tr, const struct dump_opts *opts, uint64_t start)
+{
+	uint64_t pages = 0;
+	size_t i, files = 0;
+
+	for (i = 0; i < tr->n; i++) {
+		pages += tr->tasks[i]->nr_pages;
+		files += tr->tasks[i]->n_files;
+	}
+	pr_info("dumped %zu tasks under %d into %s: %lu pages, %zu files, %lu us", tr->n,
+		opts->pid, opts->images_dir, pages, files, now_us() - start);
 }
 
 int dump_tree(const struct dump_opts *opts)
 {
 	struct dump_times tm = { .start = now_us() };
-	struct dtask t;
+	struct dtree tr = { 0 };
 	int ret;
 
-	dtask_init(&t, opts->pid);
-	t.shell_job = opts->shell_job;
-	ret = seize_check(t.pid);
-	if (ret)
-		return ret;
-	ret = seize_task(&t);
+	ret = pstree_seize(&tr, opts->pid, opts->shell_job);
 	if (ret)
 		goto out_abort;
 	tm.seized = now_us();
-	ret = collect(&t);
+	ret = collect(&tr);
 	if (ret)
 		goto out_abort;
-	ret = write_images(&t, opts->dirfd, &tm);
+	ret = write_images(&tr, opts->dirfd, &tm);
 	if (ret)
 		goto out_remove;
-	ret = seize_release(&t, opts->release);
-	pr_info("dumped %d into %s: %lu pages, %zu files, %lu us", t.pid, opts->images_dir,
-		t.nr_pages, t.n_files, now_us() - tm.start);
-	dtask_release(&t);
+	ret = pstree_release(&tr, opts->release);
+	log_done(&tr, opts, tm.start);
+	pstree_free(&tr);
 	return ret;
 
 out_remove:
-	remove_images(&t, opts->dirfd);
+	remove_images(&tr, opts->dirfd);
 out_abort:
-	seize_abort(&t);
-	dtask_release(&t);
+	pstree_abort(&tr);
+	pstree_free(&tr);
 	return ret;
 }

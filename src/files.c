@@ -37,7 +37,7 @@ static int new_reg(struct dtask *t, const char *path, const struct stat *st, uns
 	fown_entry__init(fown);
 	reg_file_entry__init(reg);
 	file_entry__init(fe);
-	reg->id = fe->id = t->n_files + 1;
+	reg->id = fe->id = t->file_id_base + t->n_files + 1;
 	reg->flags = flags & ~O_CLOEXEC;
 	reg->pos = pos;
 	reg->fown = fown;
@@ -61,7 +61,7 @@ int files_add_path(struct dtask *t, const char *path, const struct stat *st, uns
 	for (i = 0; i < t->n_files; i++)
 		if (t->files[i].fd < 0 && t->files[i].dev == st->st_dev &&
 		    t->files[i].ino == st->st_ino && t->files[i].flags == flags)
-			return i + 1;
+			return t->file_id_base + i + 1;
 	return new_reg(t, path, st, flags, 0, -1, -1);
 }
 
@@ -115,7 +115,7 @@ static int shared_id(struct dtask *t, int fd, const struct stat *st)
 		if (f->fd < 0 || f->dev != st->st_dev || f->ino != st->st_ino)
 			continue;
 		if (syscall(SYS_kcmp, t->pid, t->pid, KCMP_FILE, f->fd, fd) == 0)
-			return i + 1;
+			return t->file_id_base + i + 1;
 	}
 	return 0;
 }
@@ -167,8 +167,11 @@ static int dump_one_fd(struct dtask *t, int fd)
 	if (!id) {
 		id = new_reg(t, path, &st, fi.flags, is_terminal(&st) ? 0 : fi.pos, fi.mnt_id, fd);
 		/* the terminal is external: the restoring ferry supplies its own (-j) */
-		if (id > 0 && is_terminal(&st))
-			t->files[id - 1].fe->reg->has_ext = t->files[id - 1].fe->reg->ext = 1;
+		if (id > 0 && is_terminal(&st)) {
+			RegFileEntry *reg = t->files[id - 1 - t->file_id_base].fe->reg;
+
+			reg->has_ext = reg->ext = 1;
+		}
 	}
 	if (id < 0)
 		return id;
@@ -244,25 +247,36 @@ int files_dump_fs(struct dtask *t, unsigned int umask)
 	return 0;
 }
 
-int files_write(struct dtask *t, int dirfd)
+/* files.img: the open file descriptions of every task, ids global within the dump. */
+int files_write_table(struct dtask *const *tasks, size_t n, int dirfd)
 {
-	struct img *files, *fdinfo;
-	size_t i;
+	struct img *files;
+	size_t i, k;
 	int ret = 0;
 
 	files = img_open(dirfd, IMG_FILES, O_WRONLY);
-	fdinfo = img_open(dirfd, IMG_FDINFO, O_WRONLY, t->ids.files_id);
-	if (!files || !fdinfo) {
-		ret = -EIO;
-		goto out_close;
-	}
-	for (i = 0; !ret && i < t->n_files; i++)
-		ret = img_write_pb(files, &t->files[i].fe->base);
-	for (i = 0; !ret && i < t->n_fds; i++)
-		ret = img_write_pb(fdinfo, &t->fds[i]->base);
-out_close:
+	if (!files)
+		return -EIO;
+	for (k = 0; !ret && k < n; k++)
+		for (i = 0; !ret && i < tasks[k]->n_files; i++)
+			ret = img_write_pb(files, &tasks[k]->files[i].fe->base);
 	if (img_close(files) && !ret)
 		ret = -EIO;
+	return ret;
+}
+
+/* fdinfo-<files_id>.img and fs-PID.img of one task. */
+int files_write(struct dtask *t, int dirfd)
+{
+	struct img *fdinfo;
+	size_t i;
+	int ret = 0;
+
+	fdinfo = img_open(dirfd, IMG_FDINFO, O_WRONLY, t->ids.files_id);
+	if (!fdinfo)
+		return -EIO;
+	for (i = 0; !ret && i < t->n_fds; i++)
+		ret = img_write_pb(fdinfo, &t->fds[i]->base);
 	if (img_close(fdinfo) && !ret)
 		ret = -EIO;
 	if (!ret)

@@ -17,5 +17,6 @@ int files_dump_fds(struct dtask *t);
 int files_dump_fs(struct dtask *t, unsigned int umask);
 int files_dump_exe(struct dtask *t);
 int files_write(struct dtask *t, int dirfd);
+int files_write_table(struct dtask *const *tasks, size_t n, int dirfd);
 
 #endif

@@ -24,6 +24,7 @@
 #define LOG_PREFIX "ipc: "
 #include "log.h"
 #include "image.h"
+#include "dtask.h"
 #include "ipc.h"
 #include "vma.h"
 #include "ipc.pb-c.h"
@@ -636,6 +637,45 @@ int ipc_dump(pid_t pid, int dirfd, TaskKobjIdsEntry *ids)
 	ids->has_ipc_ns_id = 1;
 	ids->ipc_ns_id = IPC_NS_ID;
 	return 0;
+}
+
+static int same_ns(pid_t a, pid_t b)
+{
+	char pa[64], pb[64];
+	struct stat sa, sb;
+
+	snprintf(pa, sizeof(pa), "/proc/%d/ns/ipc", a);
+	snprintf(pb, sizeof(pb), "/proc/%d/ns/ipc", b);
+	if (stat(pa, &sa) || stat(pb, &sb)) {
+		pr_perror("cannot compare the IPC namespaces of %d and %d", a, b);
+		return -errno;
+	}
+	return sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+int ipc_dump_tree(struct dtask **tasks, size_t n, int dirfd)
+{
+	size_t i;
+	int ret;
+
+	for (i = 1; i < n; i++) {
+		if (tasks[i]->zombie)
+			continue;
+		ret = same_ns(tasks[0]->pid, tasks[i]->pid);
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			pr_err("task %d is in another IPC namespace than the root %d: nested IPC "
+			       "namespaces are not supported yet", tasks[i]->pid, tasks[0]->pid);
+			return -EOPNOTSUPP;
+		}
+	}
+	ret = ipc_dump(tasks[0]->pid, dirfd, &tasks[0]->ids);
+	for (i = 1; !ret && i < n; i++) {
+		tasks[i]->ids.has_ipc_ns_id = tasks[0]->ids.has_ipc_ns_id;
+		tasks[i]->ids.ipc_ns_id = tasks[0]->ids.ipc_ns_id;
+	}
+	return ret;
 }
 
 /* Read every entry of one object image and recreate it with fn. */

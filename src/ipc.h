@@ -7,6 +7,7 @@
 #ifndef FERRY_IPC_H
 #define FERRY_IPC_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "core.pb-c.h"
@@ -15,6 +16,9 @@
 
 /* If the tree has its own IPC namespace: dump its objects, set ids->ipc_ns_id. */
 int ipc_dump(pid_t pid, int dirfd, TaskKobjIdsEntry *ids);
+struct dtask;
+/* For a tree: its tasks must share one IPC namespace; dumped as ipc_dump() does. */
+int ipc_dump_tree(struct dtask **tasks, size_t n, int dirfd);
 /* An attached SysV shm segment: 0 and e filled; 1 when v is not one; -errno (refused). */
 int ipc_shm_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e);
 /* Recreate the IPC namespace of ids (if any) and enter it, for the tasks created next. */

@@ -280,7 +280,7 @@ static int write_pagemap(struct dtask *t, int dirfd)
 	img = img_open(dirfd, IMG_PAGEMAP, O_WRONLY, t->pid);
 	if (!img)
 		return -errno;
-	head.pages_id = PAGES_ID;
+	head.pages_id = PAGES_ID(t);
 	ret = img_write_pb(img, &head.base);
 	for (i = 0; !ret && i < t->n_runs; i++) {
 		PagemapEntry e = PAGEMAP_ENTRY__INIT;
@@ -301,7 +301,7 @@ static int open_pages(struct dtask *t, int dirfd, size_t size, uint8_t **map)
 	char name[32];
 	int fd, ret;
 
-	snprintf(name, sizeof(name), "pages-%u.img", PAGES_ID);
+	snprintf(name, sizeof(name), "pages-%u.img", PAGES_ID(t));
 	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		pr_perror("cannot create %s", name);
@@ -359,7 +359,7 @@ int pages_dump(struct dtask *t, int dirfd)
 	if (size)
 		munmap(map, size);
 	if (close(fd) && !ret) {
-		pr_perror("cannot close pages-%u.img", PAGES_ID);
+		pr_perror("cannot close pages-%u.img", PAGES_ID(t));
 		ret = -errno;
 	}
 	t->memdump_us = now_us() - start;

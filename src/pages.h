@@ -9,7 +9,7 @@
 
 #include "dtask.h"
 
-#define PAGES_ID 1
+#define PAGES_ID(t) ((t)->idx + 1)	/* pages-N.img of a task: one per task */
 
 struct pages_scan {
 	int pagemap_fd;			/* /proc/PID/pagemap */

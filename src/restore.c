@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * The restore engine's driver and controller (one single-threaded process for now).
+ * The restore engine's driver and controller (a tree of single-threaded processes).
  *
- *   controller (ferry)                      new task (ferry's code, then the blob)
+ *   controller (ferry)                      each new task (ferry's code, then the blob)
  *   rst_plan_load: read+validate images
- *   clone3(set_tid = PID) ----------------> waits for "go" on a pipe
- *   PTRACE_SEIZE, "go" -------------------> comm, personality, cwd/root, fds at high
+ *   rst_pstree_create: clone3(set_tid) ---> sessions, groups, children (rst-pstree.c)
+ *   PTRACE_SEIZE each, "go" --------------> comm, personality, cwd/root, fds at high
  *                                           numbers, premap+fill memory, vDSO, blob args,
  *                                           fds in place, jump into the blob (pie/)
  *                                           blob: unmap ferry, mremap VMAs, PR_SET_MM_MAP,
@@ -13,10 +13,11 @@
  *   SIGTRAP stop (int3, rax=DONE) <-------- int3 just before rt_sigreturn
  *   PTRACE_SYSCALL: rt_sigreturn entry/exit; the registers are now the target's
  *   block signals (PTRACE_SETSIGMASK), inject munmap(region) at the blob's `syscall`,
- *   put back registers and mask, check /proc/PID/maps, PTRACE_DETACH (with SIGSTOP if
- *   asked, or if the task was stopped when dumped: task_state 6).
+ *   put back registers and mask, check /proc/PID/maps; once every task got there (the
+ *   barrier), PTRACE_DETACH them all (with SIGSTOP if asked, or if the task was stopped
+ *   when dumped: task_state 6).
  *
- * Any failure before the detach kills and reaps the new task; images are only read.
+ * Any failure before the detach kills every task created; images are only read.
  * Kernel interfaces: clone3 (set_tid), ptrace (SEIZE, SYSCALL, GETREGS/SETREGS, SIGMASK).
  */
 #include <fcntl.h>
@@ -53,73 +54,13 @@ static const char *const step_names[RST_STEP_NR] = {
 	[RST_STEP_PRCTL] = "prctl",
 };
 
-static void __attribute__((noreturn)) child_main(struct rst_task *t, int go)
+/* In each new live task, once it is seized: ferry's part of its restore, then the blob. */
+static void restore_task(struct rst_task *t)
 {
-	char c;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (read(go, &c, 1) != 1)
-		_exit(1);
-	close(go);
 	if (rst_task_prepare(t) || rst_fs_restore(t) || rst_files_open(t) ||
 	    rst_mem_prepare(t) || rst_task_args(t))
 		_exit(1);
 	rst_jump(t);
-}
-
-/* Name the holder of a PID we need; a zombie gets its own hint (see ENVIRONMENT.md). */
-static void pid_in_use(pid_t pid)
-{
-	char path[64], buf[512], state = '?';
-	const char *comm = "?", *rp;
-	int fd, ppid = 0;
-	ssize_t n = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	buf[n > 0 ? n : 0] = 0;
-	rp = strrchr(buf, ')');
-	if (n > 0 && rp && strchr(buf, '(')) {
-		comm = strchr(buf, '(') + 1;
-		buf[rp - buf] = 0;
-		sscanf(rp + 1, " %c %d", &state, &ppid);
-	}
-	if (state == 'Z')
-		pr_err("PID %d is held by the zombie '%s', which its parent %d has not reaped yet; "
-		       "restore once it is reaped", pid, comm, ppid);
-	else
-		pr_err("PID %d is in use by '%s'", pid, comm);
-}
-
-/* Create the task with its PID; it waits on go[0] until it is seized. */
-static pid_t create_task(struct rst_task *t, int go[2])
-{
-	pid_t tid = t->pid;
-	struct clone_args ca = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&tid,
-				 .set_tid_size = 1 };
-	sigset_t all, old;
-	pid_t pid;
-
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid == 0) {
-		close(go[1]);
-		child_main(t, go[0]);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0) {
-		if (errno == EEXIST)
-			pid_in_use(t->pid);
-		else
-			pr_perror("cannot create task %d with clone3(set_tid)", t->pid);
-		return -1;
-	}
-	return pid;
 }
 
 static int wait_task(pid_t pid, int *status)
@@ -283,8 +224,8 @@ static int check_maps(pid_t pid, unsigned long region, unsigned long len)
 	return ret;
 }
 
-/* From the blob's DONE report to a detached task running the restored context. */
-static int finish_task(pid_t pid, bool leave_stopped)
+/* From the blob's DONE report to a task stopped in the restored context, still traced. */
+static int finish_task(pid_t pid)
 {
 	struct user_regs_struct r, target;
 	unsigned long region = 0, len = 0, insn;
@@ -313,75 +254,74 @@ static int finish_task(pid_t pid, bool leave_stopped)
 		pr_perror("cannot put back the registers of task %d", pid);
 		return -errno;
 	}
-	ret = check_maps(pid, region, len);
-	if (ret)
-		return ret;
-	if (ptrace(PTRACE_DETACH, pid, NULL, (void *)(long)(leave_stopped ? SIGSTOP : 0))) {
-		pr_perror("cannot detach from task %d", pid);
-		return -errno;
-	}
-	return 0;
+	return check_maps(pid, region, len);
 }
 
-static void kill_task(pid_t pid)
+/* The barrier: every task is in its restored context; let them all go at once. */
+static int detach_all(struct rst_tree *tr)
 {
-	int st;
+	size_t i;
+	int ret = 0;
 
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
-		;
+	for (i = 0; i < tr->nr_tasks; i++) {
+		struct rst_task *t = &tr->tasks[i];
+		bool stop = t->opts->leave_stopped ||
+			    t->core->tc->task_state == TASK_STATE_STOPPED_FERRY;
+
+		if (t->dead)
+			continue;
+		if (ptrace(PTRACE_DETACH, t->pid, NULL, (void *)(long)(stop ? SIGSTOP : 0))) {
+			pr_perror("cannot detach from task %d", t->pid);
+			ret = ret ?: -errno;
+		}
+	}
+	return ret;
 }
 
-static int start_task(struct rst_task *t, pid_t *out)
+static int finish_all(struct rst_tree *tr)
 {
-	int go[2], ret = 0;
-	pid_t pid;
+	size_t i;
+	int ret;
 
-	if (pipe2(go, O_CLOEXEC)) {
-		pr_perror("cannot create a pipe");
-		return -errno;
+	for (i = 0; i < tr->nr_tasks; i++) {
+		if (tr->tasks[i].dead)
+			continue;
+		ret = finish_task(tr->tasks[i].pid);
+		if (ret) {
+			pr_err("cannot restore task %d (%zu of %zu)", tr->tasks[i].pid, i + 1,
+			       tr->nr_tasks);
+			return ret;
+		}
 	}
-	pid = create_task(t, go);
-	close(go[0]);
-	if (pid < 0) {
-		close(go[1]);
-		return -EEXIST;
-	}
-	if (ptrace(PTRACE_SEIZE, pid, NULL,
-		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))) {
-		pr_perror("cannot seize the new task %d", pid);
-		ret = -errno;
-	} else if (write(go[1], "g", 1) != 1) {
-		pr_perror("cannot start the new task %d", pid);
-		ret = -EIO;
-	}
-	close(go[1]);
-	if (!ret)
-		ret = finish_task(pid, t->opts->leave_stopped || t->core->tc->task_state == 6);
-	if (ret) {
-		kill_task(pid);
-		return ret;
-	}
-	*out = pid;
-	return 0;
+	return detach_all(tr);
 }
 
 int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 {
-	struct rst_task t;
+	struct rst_tree tr;
 	int ret;
 
-	ret = rst_plan_load(&t, opts);
+	ret = rst_plan_load(&tr, opts);
+	if (!ret)
+		ret = rst_pstree_plan(&tr);
 	if (!ret)
 		ret = timens_restore(opts->dirfd, opts->images_dir, opts->timens);
 	if (!ret)
-		ret = ipc_restore(opts->dirfd, t.ids);
-	if (!ret) {
-		pr_info("restoring task %u (%s) from %s", t.pid, t.core->tc->comm, opts->images_dir);
-		ret = start_task(&t, root_pid);
-	}
+		ret = ipc_restore(opts->dirfd, tr.tasks[0].ids);
+	if (ret)
+		goto out;
+	pr_info("restoring %zu tasks under %u (%s) from %s", tr.nr_tasks, tr.tasks[0].pid,
+		tr.tasks[0].core->tc->comm, opts->images_dir);
+	ret = rst_pstree_create(&tr, restore_task);
+	if (!ret)
+		ret = finish_all(&tr);
+	if (ret)
+		rst_pstree_kill(&tr, tr.tasks[0].pid > 0);
+	else
+		*root_pid = tr.tasks[0].pid;
+out:
 	if (ret)
 		pr_err("cannot restore from %s", opts->images_dir);
-	rst_plan_free(&t);
+	rst_plan_free(&tr);
 	return ret;
 }

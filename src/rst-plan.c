@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Restore, stage "plan": read every image of the (single) task and validate it as hostile
- * input before anything is created: VMA layout, pagemap runs against the VMAs and the
+ * Restore, stage "plan": read every image of the tree and validate it as hostile input
+ * before anything is created: the tree's shape (pids, parents), VMA layout, pagemap runs against the VMAs and the
  * size of pages-N.img, file ids, fd numbers. Uses only the image reader (image.h).
  */
 #include <fcntl.h>
@@ -31,34 +31,92 @@ FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id)
 	return NULL;
 }
 
-static int load_tree(struct rst_task *t)
+static int load_inventory(struct rst_tree *tr)
 {
+	if (img_read_one(tr->opts->dirfd, IMG_INVENTORY, &inventory_entry__descriptor,
+			 (void **)&tr->inv))
+		return -EINVAL;
+	if (tr->inv->img_version != IMG_VERSION_V1_1) {
+		pr_err("inventory.img: img_version %u is not supported (expected %u)",
+		       tr->inv->img_version, IMG_VERSION_V1_1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int add_task(struct rst_tree *tr, PstreeEntry *pe)
+{
+	struct rst_task *n, *t;
+
+	if (tr->nr_tasks == RST_MAX_TASKS) {
+		pr_err("pstree.img: more than %d processes", RST_MAX_TASKS);
+		img_free_pb(pe);
+		return -E2BIG;
+	}
+	n = realloc(tr->tasks, (tr->nr_tasks + 1) * sizeof(*n));
+	if (!n) {
+		img_free_pb(pe);
+		return -ENOMEM;
+	}
+	tr->tasks = n;
+	t = &tr->tasks[tr->nr_tasks++];
+	memset(t, 0, sizeof(*t));
+	t->pst = pe;
+	t->pid = pe->pid;
+	t->parent = -1;
+	t->exe_fd = -1;
+	return 0;
+}
+
+/* pid in range and unique; a parent is an earlier, live entry (the root is first). */
+static int check_tree_entry(struct rst_tree *tr, size_t i)
+{
+	struct rst_task *t = &tr->tasks[i];
+	size_t k;
+
+	if (t->pst->pid < 2 || t->pst->pid > (1U << 22)) {
+		pr_err("pstree.img: entry %zu: pid %u is out of range", i, t->pst->pid);
+		return -EINVAL;
+	}
+	for (k = 0; k < i; k++) {
+		if (tr->tasks[k].pid == t->pid) {
+			pr_err("pstree.img: pid %u appears twice", t->pid);
+			return -EINVAL;
+		}
+		if (i && tr->tasks[k].pid == (pid_t)t->pst->ppid)
+			t->parent = k;
+	}
+	if (i && t->parent < 0) {
+		pr_err("pstree.img: entry %zu (pid %u): its parent %u is not an earlier entry", i,
+		       t->pid, t->pst->ppid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_tree(struct rst_tree *tr)
+{
+	PstreeEntry *pe;
 	struct img *img;
-	void *extra;
+	size_t i;
 	int ret;
 
-	if (img_read_one(t->dirfd, IMG_INVENTORY, &inventory_entry__descriptor, (void **)&t->inv))
-		return -EINVAL;
-	if (t->inv->img_version != IMG_VERSION_V1_1) {
-		pr_err("inventory.img: img_version %u is not supported (expected %u)",
-		       t->inv->img_version, IMG_VERSION_V1_1);
-		return -EINVAL;
-	}
-	img = img_open(t->dirfd, IMG_PSTREE, O_RDONLY);
+	img = img_open(tr->opts->dirfd, IMG_PSTREE, O_RDONLY);
 	if (!img)
 		return -errno;
-	ret = img_read_pb(img, &pstree_entry__descriptor, (void **)&t->pst);
-	if (ret == 0)
-		pr_err("pstree.img: no process in the image");
-	if (ret > 0 && (ret = img_read_pb(img, &pstree_entry__descriptor, &extra)) > 0) {
-		img_free_pb(extra);
-		pr_err("pstree.img: more than one process; ferry restores a single process for now");
-		ret = -EOPNOTSUPP;
-	} else if (ret == 0 && t->pst) {
-		ret = 1;
+	while ((ret = img_read_pb(img, &pstree_entry__descriptor, (void **)&pe)) > 0) {
+		ret = add_task(tr, pe);
+		if (ret)
+			break;
 	}
 	img_close(img);
-	return ret > 0 ? 0 : (ret ? ret : -EINVAL);
+	if (!ret && !tr->nr_tasks) {
+		pr_err("pstree.img: no process in the image");
+		ret = -EINVAL;
+	}
+	for (i = 0; !ret && i < tr->nr_tasks; i++)
+		ret = check_tree_entry(tr, i);
+	return ret;
 }
 
 static int check_task(struct rst_task *t)
@@ -66,9 +124,9 @@ static int check_task(struct rst_task *t)
 	PstreeEntry *p = t->pst;
 	CoreEntry *c = t->core;
 
-	if (p->pid < 2 || p->pid > (1U << 22)) {
-		pr_err("pstree.img: pid %u is out of range", p->pid);
-		return -EINVAL;
+	if (c->tc && c->tc->task_state == TASK_STATE_DEAD) {
+		t->dead = true;
+		return 0;
 	}
 	if (p->n_threads != 1 || p->threads[0] != p->pid) {
 		pr_err("pstree.img: process %u has %zu threads; ferry restores single-threaded "
@@ -80,9 +138,10 @@ static int check_task(struct rst_task *t)
 		pr_err("core-%u.img: not a complete x86_64 task (thread_info, tc missing)", p->pid);
 		return -EINVAL;
 	}
-	if (c->tc->task_state != 1 && c->tc->task_state != 6) {
-		pr_err("core-%u.img: task state %u: only live or stopped tasks are restored", p->pid,
-		       c->tc->task_state);
+	if (c->tc->task_state != TASK_STATE_ALIVE &&
+	    c->tc->task_state != TASK_STATE_STOPPED_FERRY) {
+		pr_err("core-%u.img: task state %u: only live, stopped or dead tasks are restored",
+		       p->pid, c->tc->task_state);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -280,13 +339,14 @@ static int check_pagemap(struct rst_task *t)
 	return 0;
 }
 
-static int load_files(struct rst_task *t)
+static int load_files(struct rst_tree *tr)
 {
+	struct rst_task *t = &tr->tasks[0];	/* rst_file_by_id() reads the table there */
 	struct img *img;
 	FileEntry *f;
 	int ret;
 
-	img = img_open(t->dirfd, IMG_FILES, O_RDONLY);
+	img = img_open(tr->opts->dirfd, IMG_FILES, O_RDONLY);
 	if (!img)
 		return -errno;
 	while ((ret = img_read_pb(img, &file_entry__descriptor, (void **)&f)) > 0) {
@@ -311,6 +371,8 @@ static int load_files(struct rst_task *t)
 		}
 	}
 	img_close(img);
+	tr->files = t->files;
+	tr->nr_files = t->nr_files;
 	return ret;
 }
 
@@ -379,26 +441,22 @@ static int check_fs(struct rst_task *t)
 	return 0;
 }
 
-int rst_plan_load(struct rst_task *t, const struct restore_opts *opts)
+static int load_task(struct rst_tree *tr, struct rst_task *t)
 {
 	int ret;
 
-	memset(t, 0, sizeof(*t));
-	t->opts = opts;
-	t->dirfd = opts->dirfd;
-	t->exe_fd = -1;
-	ret = load_tree(t);
-	if (ret)
-		return ret;
-	t->pid = t->pst->pid;
+	t->opts = tr->opts;
+	t->tree = tr;
+	t->dirfd = tr->opts->dirfd;
+	t->files = tr->files;
+	t->nr_files = tr->nr_files;
 	ret = img_read_one(t->dirfd, IMG_CORE, &core_entry__descriptor, (void **)&t->core, t->pid);
 	if (!ret)
 		ret = check_task(t);
-	if (!ret)
-		ret = img_read_one(t->dirfd, IMG_IDS, &task_kobj_ids_entry__descriptor,
-				   (void **)&t->ids, t->pid);
-	if (!ret)
-		ret = load_files(t);
+	if (ret || t->dead)
+		return ret;
+	ret = img_read_one(t->dirfd, IMG_IDS, &task_kobj_ids_entry__descriptor, (void **)&t->ids,
+			   t->pid);
 	if (!ret)
 		ret = load_mm(t);
 	if (!ret)
@@ -414,21 +472,69 @@ int rst_plan_load(struct rst_task *t, const struct restore_opts *opts)
 	return ret;
 }
 
-void rst_plan_free(struct rst_task *t)
+/* A zombie has no children: they were reparented when it died. */
+static int check_parents(struct rst_tree *tr)
+{
+	size_t i;
+
+	if (tr->tasks[0].dead) {
+		pr_err("core-%u.img: the root of the tree is dead", tr->tasks[0].pid);
+		return -EINVAL;
+	}
+	for (i = 1; i < tr->nr_tasks; i++)
+		if (tr->tasks[tr->tasks[i].parent].dead) {
+			pr_err("pstree.img: %u is the child of the zombie %u", tr->tasks[i].pid,
+			       tr->tasks[i].pst->ppid);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+int rst_plan_load(struct rst_tree *tr, const struct restore_opts *opts)
+{
+	size_t i;
+	int ret;
+
+	memset(tr, 0, sizeof(*tr));
+	tr->opts = opts;
+	tr->sync[0] = tr->sync[1] = tr->join[0] = tr->join[1] = tr->go[0] = tr->go[1] = -1;
+	ret = load_inventory(tr);
+	if (!ret)
+		ret = load_tree(tr);
+	if (!ret)
+		ret = load_files(tr);
+	for (i = 0; !ret && i < tr->nr_tasks; i++)
+		ret = load_task(tr, &tr->tasks[i]);
+	if (!ret)
+		ret = check_parents(tr);
+	return ret;
+}
+
+static void free_task(struct rst_task *t)
 {
 	size_t i;
 
 	for (i = 0; i < t->nr_pm; i++)
 		img_free_pb(t->pm[i]);
-	for (i = 0; i < t->nr_files; i++)
-		img_free_pb(t->files[i]);
 	free(t->pm);
-	free(t->files);
 	free(t->fds);
-	img_free_pb(t->inv);
 	img_free_pb(t->pst);
 	img_free_pb(t->core);
 	img_free_pb(t->ids);
 	img_free_pb(t->mm);
 	img_free_pb(t->fs);
+}
+
+void rst_plan_free(struct rst_tree *tr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr_tasks; i++)
+		free_task(&tr->tasks[i]);
+	for (i = 0; i < tr->nr_files; i++)
+		img_free_pb(tr->files[i]);
+	free(tr->files);
+	free(tr->tasks);
+	free(tr->helpers);
+	img_free_pb(tr->inv);
 }

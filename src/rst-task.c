@@ -264,43 +264,10 @@ int rst_task_args(struct rst_task *t)
 	return ret;
 }
 
-/*
- * Session and process group. A task that led them leads new ones again; one whose leader
- * was outside the dump can only join ferry's own (that is what -j means for a shell job).
- */
-static int restore_session(struct rst_task *t)
-{
-	pid_t pid = t->pst->pid, sid = t->pst->sid, pgid = t->pst->pgid;
-
-	if (sid == pid) {
-		if (setsid() < 0) {
-			pr_perror("cannot make %d a session leader again", pid);
-			return -errno;
-		}
-		return 0;
-	}
-	if (t->opts->shell_job)
-		return 0;	/* a job of the restoring shell: its session and group */
-	if (sid != (pid_t)getsid(0))
-		pr_warn("session %d of task %d was outside the dump; it joins ferry's session %d "
-			"(use -j for a shell job)", sid, pid, getsid(0));
-	if (pgid == pid && setpgid(0, 0)) {
-		pr_perror("cannot make %d a process group leader again", pid);
-		return -errno;
-	}
-	if (pgid != pid && pgid != getpgrp())
-		pr_warn("process group %d of task %d was outside the dump; it joins group %d", pgid,
-			pid, getpgrp());
-	return 0;
-}
-
 /* Task attributes that ferry's code may set itself, before memory is rebuilt. */
 int rst_task_prepare(struct rst_task *t)
 {
 	TaskCoreEntry *tc = t->core->tc;
-
-	if (restore_session(t))
-		return -EPERM;
 
 	prctl(PR_SET_NAME, tc->comm, 0, 0, 0);
 	if (tc->has_child_subreaper && prctl(PR_SET_CHILD_SUBREAPER, tc->child_subreaper, 0, 0, 0))

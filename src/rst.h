@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internals of the restore engine shared by src/restore.c and src/rst-*.c: the plan of
- * one task (its validated images) and the per-stage entry points, in call order:
- * rst_plan_load() in the controller; then in the new task rst_fs_restore(),
+ * the tree (its validated images, one struct rst_task per process) and the per-stage
+ * entry points, in call order: rst_plan_load() and rst_pstree_plan() in the controller,
+ * rst_pstree_create() for the tasks; then in each new task rst_fs_restore(),
  * rst_files_open(), rst_mem_prepare(), rst_task_args(), rst_files_install(), rst_jump().
  */
 #ifndef FERRY_RST_H
@@ -32,19 +33,24 @@ struct rst_fd {
 	FileEntry *file;
 };
 
+struct rst_tree;
+
 struct rst_task {
 	const struct restore_opts *opts;
+	struct rst_tree *tree;
 	int dirfd;
 	pid_t pid;
+	int parent;			/* index of the parent in tree->tasks; -1 for the root */
+	bool dead;			/* a zombie: task_state TASK_DEAD, only pstree and core */
+	bool in_root_group;		/* its group is the root's, which was outside the dump */
 
-	InventoryEntry *inv;
 	PstreeEntry *pst;
 	CoreEntry *core;
 	TaskKobjIdsEntry *ids;
 	MmEntry *mm;
 	FsEntry *fs;
 
-	FileEntry **files;
+	FileEntry **files;		/* the tree's, shared */
 	size_t nr_files;
 	struct rst_fd *fds;
 	size_t nr_fds;
@@ -66,15 +72,40 @@ struct rst_task {
 	size_t nr_rst_vmas;
 };
 
+/* A task that only exists to hold a PID as a process group for members restored later. */
+struct rst_helper {
+	pid_t pid;			/* the group's id */
+	pid_t sid;
+	int creator;			/* index of the task that creates and reaps it */
+};
+
+struct rst_tree {
+	const struct restore_opts *opts;
+	InventoryEntry *inv;
+	FileEntry **files;		/* files.img, for every task */
+	size_t nr_files;
+	struct rst_task *tasks;		/* pstree.img order: tasks[0] is the root */
+	size_t nr_tasks;
+	struct rst_helper *helpers;
+	size_t nr_helpers;
+	int sync[2];			/* tasks -> controller: one byte per task per phase */
+	int join[2], go[2];		/* controller -> tasks: phase starts */
+};
+
+#define TASK_STATE_ALIVE 1
+#define TASK_STATE_DEAD 2		/* CRIU's TASK_DEAD: a zombie */
+#define TASK_STATE_STOPPED_FERRY 6	/* how ferry records a task in a group stop */
+
 /* Room in the blob's argument area (zeroed), or NULL when it is exhausted (logged). */
 void *rst_args_alloc(struct rst_task *t, size_t size);
 
 #define RST_MAX_UNMAP 4096
+#define RST_MAX_TASKS 4096
 #define RST_STACK_SIZE (64UL << 10)
 
-/* rst-plan.c: read and validate every image of the task; free it. */
-int rst_plan_load(struct rst_task *t, const struct restore_opts *opts);
-void rst_plan_free(struct rst_task *t);
+/* rst-plan.c: read and validate every image of the tree; free it. */
+int rst_plan_load(struct rst_tree *tr, const struct restore_opts *opts);
+void rst_plan_free(struct rst_tree *tr);
 FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id);
 
 /* rst-files.c: root, cwd, umask; open fds at temporary numbers; put them in place. */
@@ -90,6 +121,14 @@ int rst_mem_prepare(struct rst_task *t);
 int rst_vdso_find_current(unsigned long *lo, unsigned long *hi);
 int rst_vdso_setup(struct rst_task *t, unsigned long dumped_copy, uint64_t present,
 		   unsigned long scratch, bool *keep_dumped);
+
+/*
+ * rst-pstree.c: check sessions and groups and plan helpers; create every task with its
+ * PID, parent, session and group, seize the live ones (pids[], n) and start them; kill.
+ */
+int rst_pstree_plan(struct rst_tree *tr);
+int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task *t));
+void rst_pstree_kill(struct rst_tree *tr, bool created);
 
 /* rst-task.c: the rest of the blob's arguments; the final jump. */
 int rst_task_args(struct rst_task *t);

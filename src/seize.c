@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seize and release one task: /proc checks (kernel thread, zombie, threads, children,
- * tracer, ferry's own ancestry), PTRACE_SEIZE + PTRACE_INTERRUPT, PTRACE_GETSIGMASK,
+ * Seize and release one task: /proc checks (kernel thread, zombie, threads, tracer,
+ * ferry's own ancestry), PTRACE_SEIZE + PTRACE_INTERRUPT, PTRACE_GETSIGMASK,
  * and detaching, killing or stopping it at the end.
  */
 #include <signal.h>
@@ -36,23 +36,6 @@ static int check_not_ancestor(pid_t pid)
 	return 0;
 }
 
-static int check_children(pid_t pid)
-{
-	char name[64], buf[64];
-	ssize_t n;
-
-	snprintf(name, sizeof(name), "task/%d/children", pid);
-	n = proc_read_file(pid, name, buf, sizeof(buf), false);
-	if (n < 0)
-		return n;
-	if (n > 0 && buf[0] != '\n' && buf[0] != ' ') {
-		pr_err("process %d has children (%.20s...): process trees are not supported yet",
-		       pid, buf);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
 /* tracer: who may trace it (0 before we seize it, ferry itself after). */
 static int check_status(pid_t pid, pid_t tracer)
 {
@@ -73,7 +56,7 @@ static int check_status(pid_t pid, pid_t tracer)
 		pr_err("process %d is already traced by %d", pid, s.tracer);
 		return -EBUSY;
 	}
-	return check_children(pid);
+	return 0;
 }
 
 int seize_check(pid_t pid)

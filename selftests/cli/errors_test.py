@@ -5,7 +5,7 @@
 # or truncated, is refused with a message naming the file (and offset) and changes
 # nothing; a non-root caller is refused; usage errors exit 2.
 # Usage: errors_test.py FERRY TICKER WORKDIR
-import os, shutil, signal, subprocess, sys, time
+import ctypes, os, shutil, signal, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
 results = []
@@ -71,6 +71,68 @@ check("no images are left behind", os.path.isdir(img) and
       not [f for f in os.listdir(img) if f.endswith(".img")], os.listdir(img))
 task.kill()
 task.wait()
+
+# 1b. a tree whose child is traced by someone else (us) is refused; nothing is left stopped
+out = os.path.join(work, "tree-ticks.out")
+tree = subprocess.Popen(["sh", "-c", "%s & wait" % ticker], stdin=subprocess.DEVNULL,
+                        stdout=open(out, "w"), stderr=subprocess.DEVNULL, close_fds=True,
+                        start_new_session=True)
+time.sleep(0.3)
+with open("/proc/%d/task/%d/children" % (tree.pid, tree.pid)) as f:
+    kid = int(f.read().split()[0])
+libc = ctypes.CDLL(None, use_errno=True)
+PTRACE_SEIZE = 0x4206
+seized = libc.ptrace(PTRACE_SEIZE, kid, None, None) == 0
+r = ferry_run("dump", "-t", str(tree.pid), "-D", os.path.join(work, "traced-img"))
+check("dump of a tree with a child traced by another tracer is refused, naming it",
+      seized and r.returncode == 1 and ("%d is already traced by %d" % (kid, os.getpid()))
+      in r.stderr, r.stderr)
+time.sleep(0.1)
+check("the tree's root is running and untraced, the child still has only its tracer",
+      tree.poll() is None and status_field(tree.pid, "TracerPid") == "0"
+      and status_field(tree.pid, "State") in ("S", "R")
+      and status_field(kid, "TracerPid") == str(os.getpid())
+      and status_field(kid, "State") in ("S", "R"))
+os.kill(kid, signal.SIGKILL)
+tree.kill()
+tree.wait()
+
+# 1c. a restore failing in the tree's last task kills every task it created
+libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: the killed tasks come back to us
+img = os.path.join(work, "tree-img")
+kid_out = os.path.join(work, "kid-ticks.out")
+tree = subprocess.Popen(["sh", "-c", "%s >%s & wait" % (ticker, kid_out)],
+                        stdin=subprocess.DEVNULL, stdout=open(out, "w"),
+                        stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+time.sleep(0.3)
+with open("/proc/%d/task/%d/children" % (tree.pid, tree.pid)) as f:
+    kid = int(f.read().split()[0])
+r = ferry_run("dump", "-t", str(tree.pid), "-D", img)
+tree.wait()
+
+
+def reap_orphans():
+    for _ in range(100):
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        if not os.path.exists("/proc/%d" % kid):
+            return
+        time.sleep(0.02)
+
+
+reap_orphans()
+os.unlink(kid_out)  # the child's stdout: its restore fails once the tree exists
+before = tree_hash(img)
+r = ferry_run("restore", "-D", img, "-d", "-W", work, "-v4", "-o", "tree-restore.log")
+reap_orphans()
+check("a restore failing in the last task of a tree fails, naming the file",
+      r.returncode == 1 and "kid-ticks.out" in r.stderr, r.stderr)
+left = [p for p in (tree.pid, kid) if os.path.exists("/proc/%d" % p)]
+check("... kills every task it created (%d, %d) and leaves the images unchanged" %
+      (tree.pid, kid), not left and tree_hash(img) == before,
+      "still there: %s %s" % (left, [open("/proc/%d/stat" % p).read() for p in left]))
 
 # 2. nonsense targets
 r = ferry_run("dump", "-t", "999999", "-D", os.path.join(work, "none"))

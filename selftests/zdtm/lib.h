@@ -41,6 +41,22 @@ int zt_result(void);
 			zt_fail("%s:%d: %s: " fmt, __FILE__, __LINE__, #cond, ##__VA_ARGS__);   \
 	} while (0)
 
+/*
+ * Process trees. The root forks tasks with zt_fork(fn, arg); each task runs fn, which
+ * builds its state (and may zt_fork its own), calls zt_task_ready(), zt_wait(), checks,
+ * calls zt_collect() and returns zt_result(). A task's output goes to zt-PID.out in the
+ * work dir; zt_ready() and zt_task_ready() first wait until every forked task is ready.
+ * After SIGTERM, zt_collect() passes it on to the forked tasks, waits for their verdicts
+ * and reports their failures as its own, so the root's PASS covers the whole tree.
+ */
+pid_t zt_fork(int (*fn)(void *arg), void *arg);
+/* Take an orphan reparented to us (a child subreaper) as one of our tasks. */
+void zt_adopt(pid_t pid);
+void zt_task_ready(void);
+void zt_collect(void);
+/* The test expects ferry dump to refuse it (the runner checks the tree survives). */
+void zt_expect_dump_failure(void);
+
 /* A cheap 64-bit mixer for memory patterns. */
 static inline uint64_t zt_mix(uint64_t x)
 {

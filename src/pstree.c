@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The tree to dump, dump side: from the root, every task listed in
+ * /proc/PID/task/TID/children is checked and seized (PTRACE_SEIZE + PTRACE_INTERRUPT,
+ * seize.c), re-reading the children of every stopped task until a whole pass finds no
+ * new one. Zombies are recorded, not seized. Failing anywhere puts every task back.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_PREFIX "pstree: "
+#include "log.h"
+#include "proc-parse.h"
+#include "pstree.h"
+#include "seize.h"
+
+static struct dtask *pstree_find(const struct dtree *tr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->n; i++)
+		if (tr->tasks[i]->pid == pid)
+			return tr->tasks[i];
+	return NULL;
+}
+
+static struct dtask *pstree_add(struct dtree *tr, pid_t pid, pid_t ppid, bool shell_job)
+{
+	struct dtask *t;
+
+	if (tr->n == PSTREE_MAX_TASKS) {
+		pr_err("the tree has more than %d tasks", PSTREE_MAX_TASKS);
+		return NULL;
+	}
+	if (tr->n == tr->cap) {
+		size_t cap = tr->cap * 2 + 16;
+		struct dtask **n = realloc(tr->tasks, cap * sizeof(*n));
+
+		if (!n) {
+			pr_err("out of memory for %zu tasks", cap);
+			return NULL;
+		}
+		tr->tasks = n;
+		tr->cap = cap;
+	}
+	t = malloc(sizeof(*t));
+	if (!t) {
+		pr_err("out of memory for task %d", pid);
+		return NULL;
+	}
+	dtask_init(t, pid);
+	t->idx = tr->n;
+	/* one of each per task: nothing is shared between processes for now */
+	t->ids.vm_id = t->ids.files_id = t->ids.fs_id = t->ids.sighand_id = t->idx + 1;
+	t->shell_job = shell_job;
+	t->pstree.ppid = ppid;
+	tr->tasks[tr->n++] = t;
+	return t;
+}
+
+/* A dead child nobody reaped yet: it keeps its PID, group, session and exit status. */
+static void record_zombie(struct dtask *t, const struct proc_stat *st)
+{
+	char buf[64] = "";
+
+	if (proc_read_file(t->pid, "comm", buf, sizeof(buf), true) > 0)
+		buf[strcspn(buf, "\n")] = 0;
+	snprintf(t->comm, sizeof(t->comm), "%.16s", buf);
+	t->zombie = true;
+	t->exit_code = st->exit_code;
+	t->pstree.pid = t->pid;
+	t->pstree.pgid = st->pgid;
+	t->pstree.sid = st->sid;
+	pr_info("%d is a zombie (exit status %#x)", t->pid, st->exit_code);
+}
+
+/* Add one child of parent found in its children list; *added when it is new. */
+static int add_child(struct dtree *tr, struct dtask *parent, pid_t pid, bool *added)
+{
+	struct proc_stat st;
+	struct dtask *t;
+	int ret;
+
+	if (pstree_find(tr, pid))
+		return 0;
+	ret = proc_read_stat(pid, &st);
+	if (ret == -ENOENT)
+		return 0;	/* gone (reaped by an autoreaping parent): not in the tree */
+	if (ret)
+		return ret;
+	t = pstree_add(tr, pid, parent->pid, parent->shell_job);
+	if (!t)
+		return -ENOMEM;
+	*added = true;
+	if (st.state == 'Z') {
+		record_zombie(t, &st);
+		return 0;
+	}
+	ret = seize_check(pid);
+	if (!ret)
+		ret = seize_task(t);
+	if (ret)
+		pr_err("cannot dump child %d of %d (see above)", pid, parent->pid);
+	return ret;
+}
+
+static int scan_thread_children(struct dtree *tr, struct dtask *t, const char *tid,
+				bool *added)
+{
+	char name[300], *buf, *p, *end;
+	size_t size = 64 << 10;
+	ssize_t n;
+	int ret = 0;
+
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "task/%s/children", tid);
+	n = proc_read_file(t->pid, name, buf, size, false);
+	if (n < 0) {
+		free(buf);
+		return n;
+	}
+	if ((size_t)n >= size - 1) {
+		pr_err("process %d: too many children to list", t->pid);
+		free(buf);
+		return -E2BIG;
+	}
+	for (p = buf; !ret; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		ret = add_child(tr, t, pid, added);
+	}
+	free(buf);
+	return ret;
+}
+
+/* Children of every thread of a stopped task. */
+static int scan_children(struct dtree *tr, struct dtask *t, bool *added)
+{
+	char path[64];
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("cannot open %s", path);
+		return -errno;
+	}
+	while (!ret && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			ret = scan_thread_children(tr, t, de->d_name, added);
+	closedir(d);
+	return ret;
+}
+
+int pstree_seize(struct dtree *tr, pid_t root, bool shell_job)
+{
+	struct dtask *t;
+	bool added;
+	size_t i;
+	int ret, passes = 0;
+
+	ret = seize_check(root);
+	if (ret)
+		return ret;
+	t = pstree_add(tr, root, 0, shell_job);
+	if (!t)
+		return -ENOMEM;
+	ret = seize_task(t);
+	/* A stopped task forks no more: a pass that adds nothing means the tree is complete. */
+	do {
+		added = false;
+		passes++;
+		for (i = 0; !ret && i < tr->n; i++)
+			if (!tr->tasks[i]->zombie)
+				ret = scan_children(tr, tr->tasks[i], &added);
+	} while (!ret && added);
+	if (!ret)
+		pr_info("seized %zu tasks under %d in %d passes", tr->n, root, passes);
+	return ret;
+}
+
+int pstree_release(struct dtree *tr, enum dump_release how)
+{
+	size_t i;
+	int ret = 0, r;
+
+	for (i = 0; i < tr->n; i++) {
+		if (tr->tasks[i]->zombie || !tr->tasks[i]->seized)
+			continue;
+		r = seize_release(tr->tasks[i], how);
+		ret = ret ?: r;
+	}
+	return ret;
+}
+
+void pstree_abort(struct dtree *tr)
+{
+	size_t i;
+
+	for (i = tr->n; i-- > 0;)
+		seize_abort(tr->tasks[i]);
+}
+
+void pstree_free(struct dtree *tr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->n; i++) {
+		dtask_release(tr->tasks[i]);
+		free(tr->tasks[i]);
+	}
+	free(tr->tasks);
+	tr->tasks = NULL;
+	tr->n = tr->cap = 0;
+}

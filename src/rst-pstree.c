@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The process tree, restore side: checks the sessions and groups of pstree.img and plans
+ * helper tasks for groups whose leader is gone; then creates every task with clone3
+ * (set_tid) from its own parent, in three phases the controller paces over pipes:
+ *
+ *   create  setsid()/setpgid(0, 0) for leaders, create helpers and children  -> 'c'
+ *   join    setpgid(0, group) into groups led by others, check sid/pgid      -> 'j'
+ *           zombies exit with their status here, unreaped by their parent
+ *   go      (the controller has PTRACE_SEIZEd the live tasks) helpers exit and are
+ *           reaped; each live task restores itself (restore.c)
+ *
+ * A failing task writes 'x'. Kernel interfaces: clone3 set_tid, setsid, setpgid,
+ * PR_SET_PDEATHSIG (a task dies with its parent until the restorer resets it).
+ */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+#include "rst.h"
+
+#define PHASE_TIMEOUT_MS 60000
+
+static struct rst_task *task_by_pid(struct rst_tree *tr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr_tasks; i++)
+		if (tr->tasks[i].pid == pid)
+			return &tr->tasks[i];
+	return NULL;
+}
+
+static int add_helper(struct rst_tree *tr, struct rst_task *t)
+{
+	pid_t pgid = t->pst->pgid, sid = t->pst->sid;
+	struct rst_helper *h;
+	size_t i;
+
+	for (i = 0; i < tr->nr_helpers; i++) {
+		if (tr->helpers[i].pid != pgid)
+			continue;
+		if (tr->helpers[i].sid == sid)
+			return 0;
+		pr_err("pstree.img: process group %d spans sessions %d and %d", pgid,
+		       tr->helpers[i].sid, sid);
+		return -EINVAL;
+	}
+	if (pgid < 2 || pgid > (1 << 22)) {
+		pr_err("pstree.img: %d: process group %d is out of range", t->pid, pgid);
+		return -EINVAL;
+	}
+	h = realloc(tr->helpers, (tr->nr_helpers + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	tr->helpers = h;
+	tr->helpers[tr->nr_helpers++] = (struct rst_helper){ pgid, sid, t->parent };
+	pr_info("process group %d of %d has no leader in the tree: a helper holds it", pgid,
+		t->pid);
+	return 0;
+}
+
+/* The session is the task's own or inherited from its parent; the group is found. */
+static int plan_task(struct rst_tree *tr, struct rst_task *t)
+{
+	struct rst_task *root = &tr->tasks[0], *parent = &tr->tasks[t->parent], *leader;
+	pid_t pid = t->pid, sid = t->pst->sid, pgid = t->pst->pgid;
+
+	if (sid == pid && pgid != pid) {
+		pr_err("pstree.img: %d leads session %d but is in group %d", pid, sid, pgid);
+		return -EINVAL;
+	}
+	if (sid != pid && sid != (pid_t)parent->pst->sid) {
+		pr_err("pstree.img: %d is in session %d, which is neither its own nor its parent's "
+		       "(%d): not supported yet", pid, sid, parent->pst->sid);
+		return -EOPNOTSUPP;
+	}
+	if (pgid == pid)
+		return 0;
+	leader = task_by_pid(tr, pgid);
+	if (leader && (leader->pst->pgid != (uint32_t)pgid || leader->pst->sid != (uint32_t)sid)) {
+		pr_err("pstree.img: %d is in group %d, but %d is not that group's leader in "
+		       "session %d", pid, pgid, pgid, sid);
+		return -EINVAL;
+	}
+	if (leader)
+		return 0;
+	if (pgid == (pid_t)root->pst->pgid && root->pst->pgid != root->pst->pid) {
+		t->in_root_group = true;	/* outside the dump: whatever the root joins */
+		return 0;
+	}
+	return add_helper(tr, t);
+}
+
+int rst_pstree_plan(struct rst_tree *tr)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 1; !ret && i < tr->nr_tasks; i++)
+		ret = plan_task(tr, &tr->tasks[i]);
+	return ret;
+}
+
+/* ---- in the new tasks ----------------------------------------------------------------- */
+
+static void __attribute__((noreturn)) task_fail(struct rst_tree *tr)
+{
+	if (write(tr->sync[1], "x", 1) != 1)
+		_exit(1);
+	_exit(1);
+}
+
+static void report(struct rst_tree *tr, char c)
+{
+	if (write(tr->sync[1], &c, 1) != 1)
+		_exit(1);
+}
+
+/* Wait for the controller to start a phase; anything else than a byte ends us. */
+static void wait_phase(struct rst_tree *tr, int fd)
+{
+	char c;
+
+	if (read(fd, &c, 1) != 1)
+		_exit(1);
+}
+
+/*
+ * The root: a task that led its session or group leads new ones; one whose leader was
+ * outside the dump can only join ferry's own (that is what -j means for a shell job).
+ */
+static int root_session(struct rst_task *t)
+{
+	pid_t pid = t->pid, sid = t->pst->sid, pgid = t->pst->pgid;
+
+	if (sid == pid) {
+		if (setsid() < 0) {
+			pr_perror("cannot make %d a session leader again", pid);
+			return -errno;
+		}
+		return 0;
+	}
+	if (t->opts->shell_job)
+		return 0;	/* a job of the restoring shell: its session and group */
+	if (sid != getsid(0))
+		pr_warn("session %d of task %d was outside the dump; it joins ferry's session %d "
+			"(use -j for a shell job)", sid, pid, getsid(0));
+	if (pgid == pid && setpgid(0, 0)) {
+		pr_perror("cannot make %d a process group leader again", pid);
+		return -errno;
+	}
+	if (pgid != pid && pgid != getpgrp())
+		pr_warn("process group %d of task %d was outside the dump; it joins group %d", pgid,
+			pid, getpgrp());
+	return 0;
+}
+
+/* Leaders first: a new session, or a new group in the inherited session. */
+static int lead(struct rst_task *t)
+{
+	if (t->parent < 0)
+		return root_session(t);
+	if (t->pst->sid == t->pst->pid && setsid() < 0) {
+		pr_perror("cannot make %d a session leader again", t->pid);
+		return -errno;
+	}
+	if (t->pst->sid != t->pst->pid && t->pst->pgid == t->pst->pid && setpgid(0, 0)) {
+		pr_perror("cannot make %d a process group leader again", t->pid);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Every group exists now: join ours, then check that the session and group are right. */
+static int join_group(struct rst_task *t)
+{
+	pid_t pgid = t->pst->pgid, sid = t->pst->sid;
+
+	if (t->parent < 0)
+		return 0;
+	if (t->in_root_group)
+		pgid = getpgid(t->tree->tasks[0].pid);
+	if (getpgrp() != pgid && setpgid(0, pgid)) {
+		pr_perror("task %d cannot join process group %d", t->pid, pgid);
+		return -errno;
+	}
+	if (!t->in_root_group && (getsid(0) != sid || getpgrp() != pgid)) {
+		pr_err("task %d ended in session %d group %d instead of %d and %d", t->pid,
+		       getsid(0), getpgrp(), sid, pgid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Clone with the given PID; the child runs fn(tr, idx) and never returns. */
+static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tree *, int),
+		       int idx);
+
+static void __attribute__((noreturn)) exit_like(int status)
+{
+	sigset_t none;
+	int sig = WTERMSIG(status);
+
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	kill(getpid(), sig);
+	kill(getpid(), SIGKILL);
+	_exit(127);
+}
+
+static void __attribute__((noreturn)) helper_main(struct rst_tree *tr, int idx)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (setpgid(0, 0)) {
+		pr_perror("helper %d cannot lead process group %d", getpid(), getpid());
+		task_fail(tr);
+	}
+	report(tr, 'c');
+	wait_phase(tr, tr->join[0]);
+	report(tr, 'j');
+	wait_phase(tr, tr->go[0]);	/* every member has joined: the group lives on */
+	_exit(0);
+}
+
+static void (*restore_task_fn)(struct rst_task *t);
+
+static int create_children(struct rst_tree *tr, int idx);
+
+static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx)
+{
+	struct rst_task *t = &tr->tasks[idx];
+	size_t i;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (lead(t) || create_children(tr, idx))
+		task_fail(tr);
+	report(tr, 'c');
+	wait_phase(tr, tr->join[0]);
+	if (join_group(t))
+		task_fail(tr);
+	report(tr, 'j');
+	if (t->dead)
+		exit_like(t->core->tc->exit_code);
+	wait_phase(tr, tr->go[0]);
+	for (i = 0; i < tr->nr_helpers; i++)
+		if (tr->helpers[i].creator == idx)
+			waitpid(tr->helpers[i].pid, NULL, 0);
+	/* SIGCHLD from helpers and zombies is ours, not the task's: drop it */
+	signal(SIGCHLD, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	restore_task_fn(t);
+	_exit(1);
+}
+
+static int create_children(struct rst_tree *tr, int idx)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr_helpers; i++)
+		if (tr->helpers[i].creator == idx &&
+		    clone_pid(tr, tr->helpers[i].pid, helper_main, i) < 0)
+			return -EEXIST;
+	for (i = 1; i < tr->nr_tasks; i++)
+		if (tr->tasks[i].parent == idx && clone_pid(tr, tr->tasks[i].pid, task_main, i) < 0)
+			return -EEXIST;
+	return 0;
+}
+
+/* Name the holder of a PID we need; a zombie gets its own hint (see ENVIRONMENT.md). */
+static void pid_in_use(pid_t pid)
+{
+	char path[64], buf[512], state = '?';
+	const char *comm = "?", *rp;
+	int fd, ppid = 0;
+	ssize_t n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = 0;
+	rp = strrchr(buf, ')');
+	if (n > 0 && rp && strchr(buf, '(')) {
+		comm = strchr(buf, '(') + 1;
+		buf[rp - buf] = 0;
+		sscanf(rp + 1, " %c %d", &state, &ppid);
+	}
+	if (n <= 0)
+		pr_err("PID %d is in use as the process group or session of other processes "
+		       "(an unreaped zombie's?)", pid);
+	else if (state == 'Z')
+		pr_err("PID %d is held by the zombie '%s', which its parent %d has not reaped yet; "
+		       "restore once it is reaped", pid, comm, ppid);
+	else
+		pr_err("PID %d is in use by '%s'", pid, comm);
+}
+
+static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tree *, int),
+		       int idx)
+{
+	pid_t tid = want;
+	struct clone_args ca = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&tid,
+				 .set_tid_size = 1 };
+	sigset_t all, old;
+	pid_t pid;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		fn(tr, idx);	/* with every signal blocked until the restorer's sigreturn */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		if (errno == EEXIST)
+			pid_in_use(want);
+		else
+			pr_perror("cannot create task %d with clone3(set_tid)", want);
+		return -1;
+	}
+	return pid;
+}
+
+/* ---- in the controller ---------------------------------------------------------------- */
+
+/* Collect n reports of phase c; a task that fails says 'x', the root may die. */
+static int wait_reports(struct rst_tree *tr, char c, size_t n, const char *phase)
+{
+	struct pollfd pfd = { .fd = tr->sync[0], .events = POLLIN };
+	int waited = 0, st;
+	char buf[256];
+
+	while (n) {
+		ssize_t r, i;
+		int p = poll(&pfd, 1, 100);
+
+		if (p < 0 && errno != EINTR) {
+			pr_perror("cannot poll the tasks");
+			return -errno;
+		}
+		if (p <= 0) {
+			if (waitpid(tr->tasks[0].pid, &st, WNOHANG | __WALL) == tr->tasks[0].pid) {
+				pr_err("the root task %d died while %s", tr->tasks[0].pid, phase);
+				tr->tasks[0].pid = -tr->tasks[0].pid;	/* reaped */
+				return -ECHILD;
+			}
+			if ((waited += 100) >= PHASE_TIMEOUT_MS) {
+				pr_err("%zu tasks did not finish %s within %d s", n, phase,
+				       PHASE_TIMEOUT_MS / 1000);
+				return -ETIMEDOUT;
+			}
+			continue;
+		}
+		r = read(tr->sync[0], buf, n < sizeof(buf) ? n : sizeof(buf));
+		if (r <= 0) {
+			pr_perror("cannot read from the tasks");
+			return -EIO;
+		}
+		for (i = 0; i < r; i++)
+			if (buf[i] != c) {
+				pr_err("a task failed while %s (see above)", phase);
+				return -ECHILD;
+			}
+		n -= r;
+	}
+	return 0;
+}
+
+static int start_phase(int fd, size_t n)
+{
+	char buf[256];
+
+	memset(buf, 'g', sizeof(buf));
+	while (n) {
+		ssize_t w = write(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
+
+		if (w <= 0) {
+			pr_perror("cannot start the tasks");
+			return -EIO;
+		}
+		n -= w;
+	}
+	return 0;
+}
+
+static int seize_live(struct rst_tree *tr, size_t *nr_live)
+{
+	size_t i;
+
+	*nr_live = 0;
+	for (i = 0; i < tr->nr_tasks; i++) {
+		if (tr->tasks[i].dead)
+			continue;
+		if (ptrace(PTRACE_SEIZE, tr->tasks[i].pid, NULL,
+			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))) {
+			pr_perror("cannot seize the new task %d", tr->tasks[i].pid);
+			return -errno;
+		}
+		(*nr_live)++;
+	}
+	return 0;
+}
+
+static void close_pipes(struct rst_tree *tr)
+{
+	int *fds[] = { tr->sync, tr->join, tr->go };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (fds[i][0] >= 0)
+			close(fds[i][0]);
+		if (fds[i][1] >= 0)
+			close(fds[i][1]);
+		fds[i][0] = fds[i][1] = -1;
+	}
+}
+
+/* Create and pace the tree; on return the live tasks are seized and restoring. */
+int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task *t))
+{
+	size_t all = tr->nr_tasks + tr->nr_helpers, nr_live;
+	int ret;
+
+	restore_task_fn = restore_task;
+	if (pipe2(tr->sync, O_CLOEXEC) || pipe2(tr->join, O_CLOEXEC) || pipe2(tr->go, O_CLOEXEC)) {
+		pr_perror("cannot create pipes");
+		close_pipes(tr);
+		return -errno;
+	}
+	if (clone_pid(tr, tr->tasks[0].pid, task_main, 0) < 0) {
+		tr->tasks[0].pid = -tr->tasks[0].pid;	/* not ours: never kill it */
+		close_pipes(tr);
+		return -EEXIST;
+	}
+	ret = wait_reports(tr, 'c', all, "creating the tree");
+	if (!ret)
+		ret = start_phase(tr->join[1], all);
+	if (!ret)
+		ret = wait_reports(tr, 'j', all, "joining process groups");
+	if (!ret)
+		ret = seize_live(tr, &nr_live);
+	if (!ret)
+		ret = start_phase(tr->go[1], nr_live + tr->nr_helpers);
+	close_pipes(tr);
+	if (!ret)
+		pr_info("created %zu tasks and %zu helpers", tr->nr_tasks, tr->nr_helpers);
+	return ret;
+}
+
+/*
+ * Kill what was created: the root (ours, its descendants die with it by their death
+ * signal) and, once all of them exist, every live task by its PID.
+ */
+void rst_pstree_kill(struct rst_tree *tr, bool created)
+{
+	size_t i;
+	int st;
+
+	if (tr->tasks[0].pid <= 0)
+		return;
+	for (i = created ? tr->nr_tasks : 1; i-- > 0;)
+		if (!tr->tasks[i].dead)
+			kill(tr->tasks[i].pid, SIGKILL);
+	for (i = created ? tr->nr_tasks : 1; i-- > 0;)
+		if (!tr->tasks[i].dead)
+			while (waitpid(tr->tasks[i].pid, &st, __WALL) < 0 && errno == EINTR)
+				;
+}
