@@ -21,6 +21,7 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "seize.h"
+#include "thread.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -67,6 +68,8 @@ static int collect_injected(struct dtask *t)
 		ret = sigact_dump_inject(t);
 	if (!ret)
 		ret = creds_dump_inject(t);
+	if (!ret)
+		ret = thread_dump_all(t);
 	ret2 = inject_scratch_unmap(t);
 	ret = ret ?: ret2;
 	ret2 = inject_fini(t);
@@ -114,8 +117,9 @@ static int write_core(struct dtask *t, int dirfd)
 {
 	int ret;
 
-	t->pstree.n_threads = 1;
-	t->pstree.threads = (uint32_t *)&t->pstree.pid;
+	ret = thread_write_images(t, dirfd);
+	if (ret)
+		return ret;
 	t->core.mtype = CORE_ENTRY__MARCH__X86_64;
 	t->core.thread_info = t->ti;
 	t->core.tc = &t->tc;
@@ -168,6 +172,7 @@ static void remove_images(struct dtask *t, int dirfd)
 	char name[64];
 	size_t i;
 
+	thread_remove_images(t, dirfd);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(name, sizeof(name), names[i], t->pid);
 		if (unlinkat(dirfd, name, 0) && errno != ENOENT)

@@ -138,13 +138,13 @@ static int dump_rlimits(struct dtask *t)
 	return 0;
 }
 
-static int dump_rseq(struct dtask *t)
+int task_dump_rseq(struct dtask *t, pid_t tid, ThreadCoreEntry *thc)
 {
 	struct rseq_config rc = { 0 };
 	RseqEntry *e;
 
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->pid, sizeof(rc), &rc) < 0) {
-		pr_perror("cannot read the rseq registration of %d", t->pid);
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) < 0) {
+		pr_perror("cannot read the rseq registration of %d", tid);
 		return -errno;
 	}
 	if (!rc.rseq_abi_pointer)
@@ -156,33 +156,33 @@ static int dump_rseq(struct dtask *t)
 	e->rseq_abi_pointer = rc.rseq_abi_pointer;
 	e->rseq_abi_size = rc.rseq_abi_size;
 	e->signature = rc.signature;
-	t->thc.rseq_entry = e;
+	thc->rseq_entry = e;
 	return 0;
 }
 
-static int dump_sched(struct dtask *t)
+int task_dump_sched(pid_t tid, ThreadCoreEntry *thc)
 {
 	struct sched_param sp;
 	long head = 0;
 	size_t len = 0;
 	int policy, nice;
 
-	if (syscall(SYS_get_robust_list, t->pid, &head, &len)) {
-		pr_perror("cannot read the robust futex list of %d", t->pid);
+	if (syscall(SYS_get_robust_list, tid, &head, &len)) {
+		pr_perror("cannot read the robust futex list of %d", tid);
 		return -errno;
 	}
-	t->thc.futex_rla = head;
-	t->thc.futex_rla_len = len;
-	policy = sched_getscheduler(t->pid);
+	thc->futex_rla = head;
+	thc->futex_rla_len = len;
+	policy = sched_getscheduler(tid);
 	errno = 0;
-	nice = getpriority(PRIO_PROCESS, t->pid);
-	if (policy < 0 || errno || sched_getparam(t->pid, &sp)) {
-		pr_perror("cannot read the scheduling policy of %d", t->pid);
+	nice = getpriority(PRIO_PROCESS, tid);
+	if (policy < 0 || errno || sched_getparam(tid, &sp)) {
+		pr_perror("cannot read the scheduling policy of %d", tid);
 		return -errno;
 	}
-	t->thc.has_sched_policy = 1, t->thc.sched_policy = policy;
-	t->thc.has_sched_nice = 1, t->thc.sched_nice = nice;
-	t->thc.has_sched_prio = 1, t->thc.sched_prio = sp.sched_priority;
+	thc->has_sched_policy = 1, thc->sched_policy = policy;
+	thc->has_sched_nice = 1, thc->sched_nice = nice;
+	thc->has_sched_prio = 1, thc->sched_prio = sp.sched_priority;
 	return 0;
 }
 
@@ -223,9 +223,9 @@ int task_dump_core(struct dtask *t, const struct proc_stat *st)
 	if (!ret)
 		ret = dump_rlimits(t);
 	if (!ret)
-		ret = dump_rseq(t);
+		ret = task_dump_rseq(t, t->pid, &t->thc);
 	if (!ret)
-		ret = dump_sched(t);
+		ret = task_dump_sched(t->pid, &t->thc);
 	if (ret)
 		return ret;
 	t->tc.task_state = t->was_stopped ? 6 : 1;
