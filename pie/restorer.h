@@ -8,11 +8,12 @@
 #ifndef FERRY_PIE_RESTORER_H
 #define FERRY_PIE_RESTORER_H
 
-#define RESTORER_ARGS_VERSION 1
+#define RESTORER_ARGS_VERSION 2
 
 /*
- * Values of the blob's int3 report: rax = RST_TRAP_*. FAIL: rdi = step, rsi = -errno.
- * DONE: rdi, rsi = the region to unmap once rt_sigreturn has run.
+ * Values of the blob's int3 report: rax = RST_TRAP_*. FAIL: rdi = step, rsi = -errno,
+ * rdx = the TID of the failing thread (or of the thread the step was for). DONE: rdi,
+ * rsi = the region to unmap once rt_sigreturn has run (0 from the other threads).
  */
 #define RST_TRAP_DONE 0x66657279UL	/* sigframe ready, rt_sigreturn follows */
 #define RST_TRAP_FAIL 0x6661696cUL	/* a step failed; the task must be killed */
@@ -36,6 +37,8 @@ enum rst_step {
 	RST_STEP_CREDS,
 	RST_STEP_TLS,
 	RST_STEP_PRCTL,
+	RST_STEP_THREAD,
+	RST_STEP_SCHED,
 	RST_STEP_NR,
 };
 
@@ -105,6 +108,32 @@ struct rst_creds {
 	unsigned int keepcaps;		/* SECBIT_KEEP_CAPS was set */
 };
 
+/*
+ * One thread other than the leader: the leader creates it (clone3 with set_tid = tid) on
+ * [stack, stack + stack_size); it sets what is per thread and rt_sigreturns on sigframe.
+ */
+struct rst_thread_args {
+	int tid;
+	int pdeath_sig;
+	unsigned long args;		/* the struct restorer_args (creds) */
+	unsigned long stack;
+	unsigned long stack_size;
+	unsigned long clear_tid;
+	unsigned long robust_list;
+	unsigned long robust_len;
+	unsigned long rseq;		/* 0: none */
+	unsigned int rseq_len;
+	unsigned int rseq_sig;
+	unsigned long siginfo;		/* struct rst_siginfo[], all thread-directed */
+	unsigned int nr_siginfo;
+	int has_sched;
+	int sched_policy, sched_prio, sched_nice;
+	char comm[16];
+	unsigned long fs_base;
+	unsigned long gs_base;
+	unsigned long sigframe;
+};
+
 #define RST_AUXV_MAX 128
 #define RST_NSIG 64
 
@@ -149,6 +178,12 @@ struct restorer_args {
 
 	int has_creds;
 	struct rst_creds creds;
+
+	int has_sched;			/* the leader's scheduling */
+	int sched_policy, sched_prio, sched_nice;
+
+	unsigned long threads;		/* struct rst_thread_args[] */
+	unsigned int nr_threads;
 
 	unsigned long fs_base;
 	unsigned long gs_base;

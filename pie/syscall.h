@@ -30,6 +30,9 @@
 #define __NR_set_robust_list	273
 #define __NR_rseq		334
 #define __NR_getpid		39
+#define __NR_setpriority	141
+#define __NR_sched_setscheduler	144
+#define __NR_clone3		435
 
 static inline long sys6(long nr, long a, long b, long c, long d, long e, long f)
 {

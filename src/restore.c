@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The restore engine's driver and controller (one single-threaded process for now).
+ * The restore engine's driver and controller (one process, with its threads).
  *
  *   controller (ferry)                      new task (ferry's code, then the blob)
  *   rst_plan_load: read+validate images
@@ -10,11 +10,15 @@
  *                                           fds in place, jump into the blob (pie/)
  *                                           blob: unmap ferry, mremap VMAs, PR_SET_MM_MAP,
  *                                           rlimits, sigactions, signals, creds, TLS
+ *                                           threads: clone3(set_tid), each sets its own
+ *                                           state and traps DONE too (PTRACE_O_TRACECLONE)
  *   SIGTRAP stop (int3, rax=DONE) <-------- int3 just before rt_sigreturn
  *   PTRACE_SYSCALL: rt_sigreturn entry/exit; the registers are now the target's
+ *   the same for each other thread, which then stays stopped (the final barrier)
  *   block signals (PTRACE_SETSIGMASK), inject munmap(region) at the blob's `syscall`,
- *   put back registers and mask, check /proc/PID/maps, PTRACE_DETACH (with SIGSTOP if
- *   asked, or if the task was stopped when dumped: task_state 6).
+ *   put back registers and mask, check /proc/PID/maps, PTRACE_DETACH of every thread and
+ *   then the leader (with SIGSTOP if asked, or if the task was stopped when dumped:
+ *   task_state 6).
  *
  * Any failure before the detach kills and reaps the new task; images are only read.
  * Kernel interfaces: clone3 (set_tid), ptrace (SEIZE, SYSCALL, GETREGS/SETREGS, SIGMASK).
@@ -48,7 +52,8 @@ static const char *const step_names[RST_STEP_NR] = {
 	[RST_STEP_ROBUST] = "set_robust_list", [RST_STEP_RSEQ] = "rseq registration",
 	[RST_STEP_SIGACTION] = "rt_sigaction", [RST_STEP_SIGQUEUE] = "re-queueing signals",
 	[RST_STEP_CREDS] = "credentials", [RST_STEP_TLS] = "TLS bases",
-	[RST_STEP_PRCTL] = "prctl",
+	[RST_STEP_PRCTL] = "prctl", [RST_STEP_THREAD] = "creating a thread (clone3 set_tid)",
+	[RST_STEP_SCHED] = "scheduling policy and nice",
 };
 
 static void __attribute__((noreturn)) child_main(struct rst_task *t, int go)
@@ -167,7 +172,36 @@ static int report_fault(pid_t pid, int sig, const char *when)
 }
 
 /* Run until the blob's int3: DONE (region in rdi/rsi) or FAIL (step, error). */
-static int wait_blob(pid_t pid, unsigned long *region, unsigned long *len)
+static bool is_restored_thread(const struct rst_task *t, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_thr; i++)
+		if (t->thr[i].tid == tid)
+			return true;
+	return false;
+}
+
+/*
+ * A clone reported by PTRACE_O_TRACECLONE: a restored thread stays in its first stop
+ * until finish_threads(); a helper thread of ferry's own code (rst-mem.c fills memory
+ * with two threads) is let go at once.
+ */
+static void on_clone(const struct rst_task *t, pid_t pid)
+{
+	unsigned long msg = 0;
+	int st;
+
+	if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) || is_restored_thread(t, msg))
+		return;
+	while (waitpid(msg, &st, __WALL) < 0 && errno == EINTR)
+		;
+	if (ptrace(PTRACE_DETACH, msg, NULL, NULL))
+		pr_perror("cannot let ferry's helper thread %lu go", msg);
+}
+
+static int wait_blob(const struct rst_task *t, pid_t pid, unsigned long *region,
+		     unsigned long *len)
 {
 	struct user_regs_struct r;
 	int st, sig, ret;
@@ -177,6 +211,8 @@ static int wait_blob(pid_t pid, unsigned long *region, unsigned long *len)
 		if (ret)
 			return ret;
 		sig = WSTOPSIG(st);
+		if (st >> 16 == PTRACE_EVENT_CLONE)
+			on_clone(t, pid);
 		if (st >> 16) { /* a group-stop or other event: keep going */
 			ptrace(PTRACE_CONT, pid, NULL, NULL);
 			continue;
@@ -197,9 +233,11 @@ static int wait_blob(pid_t pid, unsigned long *region, unsigned long *len)
 			return 0;
 		}
 		if (r.rax == RST_TRAP_FAIL) {
-			pr_err("the restorer failed at %s: %s",
+			pr_err("the restorer failed at %s in thread %lld: %s",
 			       r.rdi < RST_STEP_NR && step_names[r.rdi] ? step_names[r.rdi] : "?",
-			       strerror(-(long)r.rsi));
+			       (long long)r.rdx, strerror(-(long)r.rsi));
+			if (r.rdi == RST_STEP_THREAD && (long)r.rsi == -EEXIST)
+				pid_in_use(r.rdx);
 			return -EIO;
 		}
 		return report_fault(pid, sig, "in ferry's code");
@@ -281,21 +319,62 @@ static int check_maps(pid_t pid, unsigned long region, unsigned long len)
 	return ret;
 }
 
+/*
+ * The other threads, one after the other: each runs from its creation stop to its DONE
+ * report and through its rt_sigreturn, and then stays stopped there (the final barrier).
+ */
+static int finish_threads(struct rst_task *t)
+{
+	struct user_regs_struct r;
+	unsigned long u1, u2;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < t->nr_thr; i++) {
+		pid_t tid = t->thr[i].tid;
+
+		ret = wait_blob(t, tid, &u1, &u2);
+		if (!ret)
+			ret = next_syscall(tid, &r);
+		if (!ret)
+			ret = next_syscall(tid, &r);
+		if (ret) {
+			pr_err("thread %d of task %d could not be restored", tid, t->pid);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int detach_threads(struct rst_task *t, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_thr; i++)
+		if (ptrace(PTRACE_DETACH, t->thr[i].tid, NULL, (void *)(long)sig)) {
+			pr_perror("cannot detach from thread %d", t->thr[i].tid);
+			return -errno;
+		}
+	return 0;
+}
+
 /* From the blob's DONE report to a detached task running the restored context. */
-static int finish_task(pid_t pid, bool leave_stopped)
+static int finish_task(struct rst_task *t, pid_t pid, bool leave_stopped)
 {
 	struct user_regs_struct r, target;
 	unsigned long region = 0, len = 0, insn;
 	uint64_t mask, all = ~0ULL;
 	int ret;
 
-	ret = wait_blob(pid, &region, &len);
+	ret = wait_blob(t, pid, &region, &len);
 	if (!ret)
 		ret = next_syscall(pid, &r); /* rt_sigreturn entry */
 	if (ret)
 		return ret;
 	insn = r.rip - 2;
 	ret = next_syscall(pid, &target); /* exit: the target's registers */
+	if (!ret)
+		ret = finish_threads(t);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(mask), &mask) ||
@@ -312,6 +391,8 @@ static int finish_task(pid_t pid, bool leave_stopped)
 		return -errno;
 	}
 	ret = check_maps(pid, region, len);
+	if (!ret)
+		ret = detach_threads(t, leave_stopped ? SIGSTOP : 0);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_DETACH, pid, NULL, (void *)(long)(leave_stopped ? SIGSTOP : 0))) {
@@ -321,13 +402,33 @@ static int finish_task(pid_t pid, bool leave_stopped)
 	return 0;
 }
 
-static void kill_task(pid_t pid)
+/* Traced threads stay zombies until reaped by us; the leader is reaped last. */
+static void kill_task(struct rst_task *t, pid_t pid)
 {
+	size_t i;
 	int st;
 
 	kill(pid, SIGKILL);
+	for (i = 0; i < t->nr_thr; i++)
+		while (waitpid(t->thr[i].tid, &st, __WALL) < 0 && errno == EINTR)
+			;
 	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
 		;
+}
+
+/* Refuse before creating anything when a TID of a thread is taken. */
+static int check_tids_free(struct rst_task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_thr; i++)
+		if (kill(t->thr[i].tid, 0) == 0 || errno != ESRCH) {
+			pid_in_use(t->thr[i].tid);
+			pr_err("thread %d of task %d cannot get its TID back", t->thr[i].tid,
+			       t->pid);
+			return -EEXIST;
+		}
+	return 0;
 }
 
 static int start_task(struct rst_task *t, pid_t *out)
@@ -335,6 +436,9 @@ static int start_task(struct rst_task *t, pid_t *out)
 	int go[2], ret = 0;
 	pid_t pid;
 
+	ret = check_tids_free(t);
+	if (ret)
+		return ret;
 	if (pipe2(go, O_CLOEXEC)) {
 		pr_perror("cannot create a pipe");
 		return -errno;
@@ -346,7 +450,8 @@ static int start_task(struct rst_task *t, pid_t *out)
 		return -EEXIST;
 	}
 	if (ptrace(PTRACE_SEIZE, pid, NULL,
-		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))) {
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
+				   PTRACE_O_TRACECLONE))) {
 		pr_perror("cannot seize the new task %d", pid);
 		ret = -errno;
 	} else if (write(go[1], "g", 1) != 1) {
@@ -355,9 +460,9 @@ static int start_task(struct rst_task *t, pid_t *out)
 	}
 	close(go[1]);
 	if (!ret)
-		ret = finish_task(pid, t->opts->leave_stopped || t->core->tc->task_state == 6);
+		ret = finish_task(t, pid, t->opts->leave_stopped || t->core->tc->task_state == 6);
 	if (ret) {
-		kill_task(pid);
+		kill_task(t, pid);
 		return ret;
 	}
 	*out = pid;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "image.h"
 #include "rst.h"
+#include "thread.h"
 #include "vma.h"
 
 #define MAX_FD (1 << 20)
@@ -68,11 +69,6 @@ static int check_task(struct rst_task *t)
 	if (p->pid < 2 || p->pid > (1U << 22)) {
 		pr_err("pstree.img: pid %u is out of range", p->pid);
 		return -EINVAL;
-	}
-	if (p->n_threads != 1 || p->threads[0] != p->pid) {
-		pr_err("pstree.img: process %u has %zu threads; ferry restores single-threaded "
-		       "processes for now", p->pid, p->n_threads);
-		return -EOPNOTSUPP;
 	}
 	if (c->mtype != CORE_ENTRY__MARCH__X86_64 || !c->thread_info || !c->tc ||
 	    !c->thread_info->gpregs || !c->thread_info->fpregs) {
@@ -394,6 +390,8 @@ int rst_plan_load(struct rst_task *t, const struct restore_opts *opts)
 	if (!ret)
 		ret = check_task(t);
 	if (!ret)
+		ret = thread_plan_load(t);
+	if (!ret)
 		ret = img_read_one(t->dirfd, IMG_IDS, &task_kobj_ids_entry__descriptor,
 				   (void **)&t->ids, t->pid);
 	if (!ret)
@@ -421,6 +419,7 @@ void rst_plan_free(struct rst_task *t)
 		img_free_pb(t->pm[i]);
 	for (i = 0; i < t->nr_files; i++)
 		img_free_pb(t->files[i]);
+	thread_plan_free(t);
 	free(t->pm);
 	free(t->files);
 	free(t->fds);

@@ -22,6 +22,7 @@
 #include "rst.h"
 #include "rst-maps.h"
 #include "sigframe.h"
+#include "thread.h"
 
 static struct rst_map jump_maps[RST_MAX_UNMAP];
 
@@ -261,6 +262,8 @@ int rst_task_args(struct rst_task *t)
 		ret = set_creds(t);
 	if (!ret)
 		ret = set_thread(t);
+	if (!ret)
+		ret = thread_rst_args(t);
 	return ret;
 }
 

@@ -32,6 +32,12 @@ struct rst_fd {
 	FileEntry *file;
 };
 
+/* A thread other than the leader and its core-TID.img (thread.c). */
+struct rst_thread {
+	pid_t tid;
+	CoreEntry *core;
+};
+
 struct rst_task {
 	const struct restore_opts *opts;
 	int dirfd;
@@ -40,6 +46,8 @@ struct rst_task {
 	InventoryEntry *inv;
 	PstreeEntry *pst;
 	CoreEntry *core;
+	struct rst_thread *thr;		/* the other threads */
+	size_t nr_thr;
 	TaskKobjIdsEntry *ids;
 	MmEntry *mm;
 	FsEntry *fs;

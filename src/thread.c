@@ -24,6 +24,8 @@
 #include "image.h"
 #include "inject.h"
 #include "mm-dump.h"
+#include "rst.h"
+#include "sigframe.h"
 #include "thread.h"
 
 #define SEIZE_ROUNDS 1000
@@ -395,4 +397,204 @@ void thread_reap_all(struct dtask *t)
 		}
 		th->seized = false;
 	}
+}
+
+/* --- restore ------------------------------------------------------------------------ */
+
+#define THREAD_STACK (32UL << 10)
+#define TID_MAX (1U << 22)
+
+static int check_thread_core(const CoreEntry *c, pid_t tid)
+{
+	if (c->mtype != CORE_ENTRY__MARCH__X86_64 || !c->thread_info || !c->thread_core ||
+	    !c->thread_info->gpregs || !c->thread_info->fpregs) {
+		pr_err("core-%d.img: not a complete x86_64 thread (thread_info, thread_core missing)",
+		       tid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_tids(const PstreeEntry *p)
+{
+	size_t i, j, leader = 0;
+
+	if (!p->n_threads || p->n_threads > THREAD_MAX) {
+		pr_err("pstree.img: process %u has %zu threads (1 to %d supported)", p->pid,
+		       p->n_threads, THREAD_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < p->n_threads; i++) {
+		if (p->threads[i] < 2 || p->threads[i] > TID_MAX) {
+			pr_err("pstree.img: thread %u of %u is out of range", p->threads[i], p->pid);
+			return -EINVAL;
+		}
+		leader += p->threads[i] == p->pid;
+		for (j = 0; j < i; j++)
+			if (p->threads[j] == p->threads[i]) {
+				pr_err("pstree.img: thread %u of %u is listed twice", p->threads[i],
+				       p->pid);
+				return -EINVAL;
+			}
+	}
+	if (leader != 1) {
+		pr_err("pstree.img: the threads of %u do not include the process itself", p->pid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int thread_plan_load(struct rst_task *t)
+{
+	const PstreeEntry *p = t->pst;
+	size_t i;
+	int ret;
+
+	ret = check_tids(p);
+	if (ret || p->n_threads == 1)
+		return ret;
+	t->thr = calloc(p->n_threads - 1, sizeof(*t->thr));
+	if (!t->thr)
+		return -ENOMEM;
+	for (i = 0; i < p->n_threads; i++) {
+		struct rst_thread *th = &t->thr[t->nr_thr];
+
+		if (p->threads[i] == p->pid)
+			continue;
+		th->tid = p->threads[i];
+		ret = img_read_one(t->dirfd, IMG_CORE, &core_entry__descriptor,
+				   (void **)&th->core, th->tid);
+		if (ret)
+			return ret;
+		t->nr_thr++;
+		ret = check_thread_core(th->core, th->tid);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void thread_plan_free(struct rst_task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_thr; i++)
+		img_free_pb(t->thr[i].core);
+	free(t->thr);
+	t->thr = NULL;
+	t->nr_thr = 0;
+}
+
+static size_t nr_signals(const CoreEntry *c)
+{
+	const SignalQueueEntry *q = c->thread_core->signals_p;
+
+	return q ? q->n_signals : 0;
+}
+
+size_t thread_args_size(const struct rst_task *t)
+{
+	size_t i, n = t->nr_thr * sizeof(struct rst_thread_args) + 64;
+
+	for (i = 0; i < t->nr_thr; i++)
+		n += nr_signals(t->thr[i].core) * sizeof(struct rst_siginfo) + sigframe_size() +
+		     THREAD_STACK + 3 * 64;
+	return n;
+}
+
+static int thread_signals(struct rst_task *t, const struct rst_thread *th,
+			  struct rst_thread_args *a)
+{
+	const SignalQueueEntry *q = th->core->thread_core->signals_p;
+	size_t i, n = nr_signals(th->core);
+	struct rst_siginfo *out;
+
+	if (!n)
+		return 0;
+	out = rst_args_alloc(t, n * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (q->signals[i]->siginfo.len != sizeof(out[i].info)) {
+			pr_err("core-%d.img: a queued siginfo has %zu bytes (expected 128)", th->tid,
+			       q->signals[i]->siginfo.len);
+			return -EINVAL;
+		}
+		memcpy(out[i].info, q->signals[i]->siginfo.data, sizeof(out[i].info));
+		memcpy(&out[i].signo, out[i].info, sizeof(int));
+		if (out[i].signo < 1 || out[i].signo > 64) {
+			pr_err("core-%d.img: a queued siginfo has signal %d", th->tid,
+			       out[i].signo);
+			return -EINVAL;
+		}
+	}
+	a->siginfo = (unsigned long)out;
+	a->nr_siginfo = n;
+	return 0;
+}
+
+static int thread_one_args(struct rst_task *t, const struct rst_thread *th,
+			   struct rst_thread_args *a)
+{
+	const ThreadCoreEntry *tc = th->core->thread_core;
+	const ThreadInfoX86 *ti = th->core->thread_info;
+	uint64_t blocked = tc->has_blk_sigset ? tc->blk_sigset : t->core->tc->blk_sigset;
+	void *frame = rst_args_alloc(t, sigframe_size());
+	void *stack = rst_args_alloc(t, THREAD_STACK);
+
+	if (!frame || !stack)
+		return -ENOMEM;
+	a->tid = th->tid;
+	a->args = (unsigned long)t->args;
+	a->stack = (unsigned long)stack;
+	a->stack_size = THREAD_STACK;
+	a->clear_tid = ti->clear_tid_addr;
+	a->robust_list = tc->futex_rla;
+	a->robust_len = tc->futex_rla_len;
+	if (tc->rseq_entry && tc->rseq_entry->rseq_abi_pointer) {
+		a->rseq = tc->rseq_entry->rseq_abi_pointer;
+		a->rseq_len = tc->rseq_entry->rseq_abi_size;
+		a->rseq_sig = tc->rseq_entry->signature;
+	}
+	a->pdeath_sig = tc->has_pdeath_sig ? tc->pdeath_sig : 0;
+	a->has_sched = tc->has_sched_policy && tc->has_sched_nice;
+	a->sched_policy = tc->sched_policy;
+	a->sched_prio = tc->has_sched_prio ? tc->sched_prio : 0;
+	a->sched_nice = tc->sched_nice;
+	snprintf(a->comm, sizeof(a->comm), "%s", tc->comm ? tc->comm : "");
+	a->fs_base = ti->gpregs->fs_base;
+	a->gs_base = ti->gpregs->gs_base;
+	blocked &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	if (thread_signals(t, th, a))
+		return -EINVAL;
+	return sigframe_build(frame, ti, blocked, tc->sas, &a->sigframe);
+}
+
+/* The leader's scheduling, and the arguments of every other thread. */
+int thread_rst_args(struct rst_task *t)
+{
+	const ThreadCoreEntry *tc = t->core->thread_core;
+	struct rst_thread_args *a;
+	size_t i;
+	int ret;
+
+	if (tc && tc->has_sched_policy && tc->has_sched_nice) {
+		t->args->has_sched = 1;
+		t->args->sched_policy = tc->sched_policy;
+		t->args->sched_prio = tc->has_sched_prio ? tc->sched_prio : 0;
+		t->args->sched_nice = tc->sched_nice;
+	}
+	if (!t->nr_thr)
+		return 0;
+	a = rst_args_alloc(t, t->nr_thr * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	for (i = 0; i < t->nr_thr; i++) {
+		ret = thread_one_args(t, &t->thr[i], &a[i]);
+		if (ret)
+			return ret;
+	}
+	t->args->threads = (unsigned long)a;
+	t->args->nr_threads = t->nr_thr;
+	return 0;
 }
