@@ -261,11 +261,54 @@ static int dump_comm(struct dtask *t, struct dthread *th)
 	return 0;
 }
 
+/* The credential lines of /proc/PID/task/TID/status, one after the other. */
+static int read_cred_lines(pid_t pid, pid_t tid, char *out, size_t size)
+{
+	static const char *const keys[] = { "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:",
+					    "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:" };
+	char name[64], buf[4096], *line;
+	size_t used = 0, k;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "task/%d/status", tid);
+	n = proc_read_file(pid, name, buf, sizeof(buf) - 1, false);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	out[0] = '\0';
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (!strncmp(line, keys[k], strlen(keys[k])) && used < size)
+				used += snprintf(out + used, size - used, "%s\n", line);
+	return 0;
+}
+
+/* ferry restores the leader's credentials in every thread: refuse threads that differ. */
+static int check_same_creds(struct dtask *t, struct dthread *th)
+{
+	char leader[1024], mine[1024];
+	int ret;
+
+	ret = read_cred_lines(t->pid, t->pid, leader, sizeof(leader));
+	if (!ret)
+		ret = read_cred_lines(t->pid, th->tid, mine, sizeof(mine));
+	if (ret)
+		return ret;
+	if (strcmp(leader, mine)) {
+		pr_err("thread %d of %d has credentials of its own: per-thread credentials are "
+		       "not supported yet", th->tid, t->pid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int dump_one(struct dtask *t, struct dthread *th)
 {
 	int ret;
 
-	ret = arch_dump_regs(t, th->tid, &th->regs, &th->ti);
+	ret = check_same_creds(t, th);
+	if (!ret)
+		ret = arch_dump_regs(t, th->tid, &th->regs, &th->ti);
 	if (!ret)
 		ret = dump_injected_blocked(t, th);
 	if (!ret)
