@@ -5,7 +5,7 @@
  * (mremap), then sets what only the task itself can set: prctl(PR_SET_MM_MAP), rlimits,
  * tid address, robust list, rseq, sigactions, queued signals, the other threads (clone3
  * with set_tid; each sets its own tid address, robust list, rseq, signals, scheduling,
- * comm, creds and TLS), credentials, TLS bases, and finally rt_sigreturn into the saved
+ * comm, creds and TLS), interval and POSIX timers (ids kept), credentials, TLS bases, and finally rt_sigreturn into the saved
  * context. Steps are reported to the tracing controller with int3 (see
  * arch/x86/pie/trap.S); the controller holds every thread until all are done, then
  * unmaps the blob.
@@ -227,6 +227,71 @@ static void __attribute__((noreturn)) thread_entry(struct rst_thread_args *th)
 	rst_sigreturn(th->sigframe, 0, 0);
 }
 
+/* struct sigevent as the kernel reads it (64 bytes) */
+struct rst_sigevent {
+	unsigned long value;
+	int signo;
+	int notify;
+	int tid;
+	int pad[11];
+};
+
+struct rst_itimerspec {
+	unsigned long isec, insec, vsec, vnsec;
+};
+
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#define TIMER_LINEAR_TRIES 65536
+
+/* Create timer tm with its id: asked for (restore-ids mode), or by creating in order. */
+static void create_timer(const struct rst_posix_timer *tm, int by_id)
+{
+	struct rst_sigevent sev = { .value = tm->sival, .signo = tm->signo,
+				    .notify = tm->notify, .tid = tm->tid };
+	int id = tm->id, n;
+
+	if (by_id) {
+		CHECK(RST_STEP_TIMER, sys3(__NR_timer_create, tm->clock, &sev, &id));
+		if (id != tm->id)
+			fail(RST_STEP_TIMER, -17);
+		return;
+	}
+	for (n = 0; n < TIMER_LINEAR_TRIES; n++) {
+		CHECK(RST_STEP_TIMER, sys3(__NR_timer_create, tm->clock, &sev, &id));
+		if (id == tm->id)
+			return;
+		if (id > tm->id)
+			fail(RST_STEP_TIMER, -17);
+		CHECK(RST_STEP_TIMER, sys1(__NR_timer_delete, id));
+	}
+	fail(RST_STEP_TIMER, -17);
+}
+
+/* After the threads exist (a timer may signal one of them); armed last. */
+static void set_timers(struct restorer_args *a)
+{
+	struct rst_posix_timer *tm = (struct rst_posix_timer *)a->posix_timers;
+	unsigned int i;
+	int by_id;
+
+	if (a->has_itimers)
+		for (i = 0; i < 3; i++)
+			CHECK(RST_STEP_TIMER, sys3(__NR_setitimer, i, &a->itimers[i], 0));
+	if (!a->nr_posix_timers)
+		return;
+	by_id = sys2(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, 1) == 0;
+	for (i = 0; i < a->nr_posix_timers; i++)
+		create_timer(&tm[i], by_id);
+	if (by_id)
+		sys2(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, 0);
+	for (i = 0; i < a->nr_posix_timers; i++) {
+		struct rst_itimerspec its = { tm[i].isec, tm[i].insec, tm[i].vsec, tm[i].vnsec };
+
+		if (its.vsec || its.vnsec)
+			CHECK(RST_STEP_TIMER, sys4(__NR_timer_settime, tm[i].id, 0, &its, 0));
+	}
+}
+
 /* Before the credentials change: clone3 with set_tid needs CAP_SYS_ADMIN. */
 static void create_threads(struct restorer_args *a)
 {
@@ -260,6 +325,7 @@ restorer_entry(struct restorer_args *a)
 	set_signals(a);
 	set_sched(a->has_sched, a->sched_policy, a->sched_prio, a->sched_nice);
 	create_threads(a);
+	set_timers(a);
 	set_creds(a);
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable));
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig));

@@ -39,6 +39,7 @@ enum rst_step {
 	RST_STEP_PRCTL,
 	RST_STEP_THREAD,
 	RST_STEP_SCHED,
+	RST_STEP_TIMER,
 	RST_STEP_NR,
 };
 
@@ -134,6 +135,25 @@ struct rst_thread_args {
 	unsigned long sigframe;
 };
 
+/* One POSIX timer, created with its id (timers are sorted by id). */
+struct rst_posix_timer {
+	int id;
+	int clock;
+	int signo;
+	int notify;			/* sigev_notify: SIGEV_SIGNAL/NONE/THREAD, | SIGEV_THREAD_ID */
+	int tid;			/* for SIGEV_THREAD_ID */
+	int pad;
+	unsigned long sival;
+	unsigned long isec, insec;	/* interval */
+	unsigned long vsec, vnsec;	/* time left to the next expiry, 0: disarmed */
+};
+
+/* struct itimerval: ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+struct rst_itimer {
+	unsigned long isec, iusec;
+	unsigned long vsec, vusec;
+};
+
 #define RST_AUXV_MAX 128
 #define RST_NSIG 64
 
@@ -184,6 +204,11 @@ struct restorer_args {
 
 	unsigned long threads;		/* struct rst_thread_args[] */
 	unsigned int nr_threads;
+
+	int has_itimers;
+	struct rst_itimer itimers[3];
+	unsigned long posix_timers;	/* struct rst_posix_timer[] */
+	unsigned int nr_posix_timers;
 
 	unsigned long fs_base;
 	unsigned long gs_base;

@@ -22,6 +22,7 @@
 #include "pages.h"
 #include "seize.h"
 #include "thread.h"
+#include "timer.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -64,6 +65,8 @@ static int collect_injected(struct dtask *t)
 		ret = mm_dump_inject(t);
 	if (!ret)
 		ret = task_dump_inject(t);
+	if (!ret)
+		ret = timer_dump_posix_inject(t);
 	if (!ret)
 		ret = sigact_dump_inject(t);
 	if (!ret)

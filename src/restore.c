@@ -53,7 +53,7 @@ static const char *const step_names[RST_STEP_NR] = {
 	[RST_STEP_SIGACTION] = "rt_sigaction", [RST_STEP_SIGQUEUE] = "re-queueing signals",
 	[RST_STEP_CREDS] = "credentials", [RST_STEP_TLS] = "TLS bases",
 	[RST_STEP_PRCTL] = "prctl", [RST_STEP_THREAD] = "creating a thread (clone3 set_tid)",
-	[RST_STEP_SCHED] = "scheduling policy and nice",
+	[RST_STEP_SCHED] = "scheduling policy and nice", [RST_STEP_TIMER] = "timers",
 };
 
 static void __attribute__((noreturn)) child_main(struct rst_task *t, int go)

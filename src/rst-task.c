@@ -23,6 +23,7 @@
 #include "rst-maps.h"
 #include "sigframe.h"
 #include "thread.h"
+#include "timer.h"
 
 static struct rst_map jump_maps[RST_MAX_UNMAP];
 
@@ -264,6 +265,8 @@ int rst_task_args(struct rst_task *t)
 		ret = set_thread(t);
 	if (!ret)
 		ret = thread_rst_args(t);
+	if (!ret)
+		ret = timer_rst_args(t);
 	return ret;
 }
 

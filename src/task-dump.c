@@ -4,8 +4,8 @@
  * (/proc/PID/limits: prlimit on another uid needs CAP_SYS_RESOURCE), oom_score_adj,
  * scheduling (sched_getscheduler/getpriority), robust list (get_robust_list), rseq
  * (PTRACE_GET_RSEQ_CONFIGURATION), and by injected prctl: clear_child_tid, pdeath
- * signal, child subreaper; getitimer for the interval timers. POSIX timers
- * (/proc/PID/timers) refuse the dump for now.
+ * signal, child subreaper; getitimer for the interval timers. POSIX timers are in
+ * timer.c.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -190,14 +190,6 @@ static int dump_proc_values(struct dtask *t)
 {
 	char buf[64];
 	ssize_t n;
-
-	n = proc_read_file(t->pid, "timers", buf, sizeof(buf), false);
-	if (n < 0)
-		return n;
-	if (n > 0) {
-		pr_err("process %d has POSIX timers: not supported yet", t->pid);
-		return -EOPNOTSUPP;
-	}
 
 	n = proc_read_file(t->pid, "comm", buf, sizeof(buf), false);
 	if (n < 0)
