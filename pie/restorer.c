@@ -27,6 +27,8 @@
 #define ARCH_SET_FS 0x1002
 #define RSEQ_FLAG_UNREGISTER 1
 #define PR_SET_NAME 15
+#define PR_SET_NO_NEW_PRIVS 38
+#define PR_SET_THP_DISABLE 41
 #define PRIO_PROCESS 0
 #define CLONE_VM 0x100
 #define CLONE_FS 0x200
@@ -221,6 +223,8 @@ static void __attribute__((noreturn)) thread_entry(struct rst_thread_args *th)
 	set_sched(th->has_sched, th->sched_policy, th->sched_prio, th->sched_nice);
 	sys2(__NR_prctl, PR_SET_NAME, th->comm);
 	set_creds((struct restorer_args *)th->args);
+	if (((struct restorer_args *)th->args)->no_new_privs)
+		CHECK(RST_STEP_PRCTL, sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, th->pdeath_sig));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_FS, th->fs_base));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_GS, th->gs_base));
@@ -327,6 +331,10 @@ restorer_entry(struct restorer_args *a)
 	create_threads(a);
 	set_timers(a);
 	set_creds(a);
+	if (a->no_new_privs)
+		CHECK(RST_STEP_PRCTL, sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	if (a->thp_disabled)
+		CHECK(RST_STEP_PRCTL, sys5(__NR_prctl, PR_SET_THP_DISABLE, 1, 0, 0, 0));
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable));
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_FS, a->fs_base));

@@ -182,6 +182,8 @@ struct restorer_args {
 	unsigned long auxv[RST_AUXV_MAX];
 	int dumpable;
 	int pdeath_sig;
+	int thp_disabled;		/* PR_SET_THP_DISABLE */
+	int no_new_privs;		/* PR_SET_NO_NEW_PRIVS, in every thread */
 
 	struct rst_rlimit rlimits[16];
 	unsigned int nr_rlimits;

@@ -192,6 +192,8 @@ static int set_mm(struct rst_task *t)
 	a->mm.auxv_size = (i + 2) * sizeof(a->auxv[0]);
 	a->mm.exe_fd = t->exe_fd;
 	a->dumpable = mm->has_dumpable ? mm->dumpable : 1;
+	a->thp_disabled = mm->has_thp_disabled && mm->thp_disabled;
+	a->no_new_privs = t->core->tc->has_no_new_privs && t->core->tc->no_new_privs;
 	return 0;
 }
 

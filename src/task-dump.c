@@ -4,7 +4,7 @@
  * (/proc/PID/limits: prlimit on another uid needs CAP_SYS_RESOURCE), oom_score_adj,
  * scheduling (sched_getscheduler/getpriority), robust list (get_robust_list), rseq
  * (PTRACE_GET_RSEQ_CONFIGURATION), and by injected prctl: clear_child_tid, pdeath
- * signal, child subreaper; getitimer for the interval timers. POSIX timers are in
+ * signal, child subreaper, no_new_privs, THP disable; getitimer for the interval timers. POSIX timers are in
  * timer.c.
  */
 #include <sched.h>
@@ -53,6 +53,19 @@ static int prctl_get(struct dtask *t, int option, size_t off, void *val, size_t 
 	return inject_scratch_read(t, off, val, len);
 }
 
+/* A prctl that returns its value (PR_GET_NO_NEW_PRIVS, PR_GET_THP_DISABLE). */
+static int prctl_value(struct dtask *t, int option, long *val)
+{
+	int err = inject_syscall(t, SYS_prctl, val, option, 0, 0, 0, 0, 0);
+
+	if (!err && *val < 0) {
+		errno = -*val;
+		pr_perror("prctl %d in process %d failed", option, t->pid);
+		return *val;
+	}
+	return err;
+}
+
 static ItimerEntry *dump_itimer(struct dtask *t, int which)
 {
 	ItimerEntry *e = dtask_alloc(t, sizeof(*e));
@@ -95,6 +108,7 @@ int task_dump_inject(struct dtask *t)
 {
 	uint64_t tid_addr = 0;
 	int pdeath = 0, subreaper = 0, ret;
+	long nnp = 0, thp = 0;
 
 	ret = prctl_get(t, PR_GET_TID_ADDRESS, SCR_TID_ADDR, &tid_addr, sizeof(tid_addr));
 	if (!ret)
@@ -104,8 +118,14 @@ int task_dump_inject(struct dtask *t)
 				sizeof(subreaper));
 	if (!ret)
 		ret = dump_itimers(t);
+	if (!ret)
+		ret = prctl_value(t, PR_GET_NO_NEW_PRIVS, &nnp);
+	if (!ret)
+		ret = prctl_value(t, PR_GET_THP_DISABLE, &thp);
 	if (ret)
 		return ret;
+	t->tc.has_no_new_privs = 1, t->tc.no_new_privs = nnp;
+	t->mm.has_thp_disabled = 1, t->mm.thp_disabled = thp;
 	t->ti->clear_tid_addr = tid_addr;
 	t->thc.has_pdeath_sig = 1, t->thc.pdeath_sig = pdeath;
 	t->tc.has_child_subreaper = 1, t->tc.child_subreaper = subreaper;
