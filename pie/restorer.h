@@ -8,11 +8,12 @@
 #ifndef FERRY_PIE_RESTORER_H
 #define FERRY_PIE_RESTORER_H
 
-#define RESTORER_ARGS_VERSION 1
+#define RESTORER_ARGS_VERSION 2
 
 /*
- * Values of the blob's int3 report: rax = RST_TRAP_*. FAIL: rdi = step, rsi = -errno.
- * DONE: rdi, rsi = the region to unmap once rt_sigreturn has run.
+ * Values of the blob's int3 report: rax = RST_TRAP_*. FAIL: rdi = step, rsi = -errno,
+ * rdx = the TID of the failing thread (or of the thread the step was for). DONE: rdi,
+ * rsi = the region to unmap once rt_sigreturn has run (0 from the other threads).
  */
 #define RST_TRAP_DONE 0x66657279UL	/* sigframe ready, rt_sigreturn follows */
 #define RST_TRAP_FAIL 0x6661696cUL	/* a step failed; the task must be killed */
@@ -36,6 +37,9 @@ enum rst_step {
 	RST_STEP_CREDS,
 	RST_STEP_TLS,
 	RST_STEP_PRCTL,
+	RST_STEP_THREAD,
+	RST_STEP_SCHED,
+	RST_STEP_TIMER,
 	RST_STEP_NR,
 };
 
@@ -105,6 +109,51 @@ struct rst_creds {
 	unsigned int keepcaps;		/* SECBIT_KEEP_CAPS was set */
 };
 
+/*
+ * One thread other than the leader: the leader creates it (clone3 with set_tid = tid) on
+ * [stack, stack + stack_size); it sets what is per thread and rt_sigreturns on sigframe.
+ */
+struct rst_thread_args {
+	int tid;
+	int pdeath_sig;
+	unsigned long args;		/* the struct restorer_args (creds) */
+	unsigned long stack;
+	unsigned long stack_size;
+	unsigned long clear_tid;
+	unsigned long robust_list;
+	unsigned long robust_len;
+	unsigned long rseq;		/* 0: none */
+	unsigned int rseq_len;
+	unsigned int rseq_sig;
+	unsigned long siginfo;		/* struct rst_siginfo[], all thread-directed */
+	unsigned int nr_siginfo;
+	int has_sched;
+	int sched_policy, sched_prio, sched_nice;
+	char comm[16];
+	unsigned long fs_base;
+	unsigned long gs_base;
+	unsigned long sigframe;
+};
+
+/* One POSIX timer, created with its id (timers are sorted by id). */
+struct rst_posix_timer {
+	int id;
+	int clock;
+	int signo;
+	int notify;			/* sigev_notify: SIGEV_SIGNAL/NONE/THREAD, | SIGEV_THREAD_ID */
+	int tid;			/* for SIGEV_THREAD_ID */
+	int pad;
+	unsigned long sival;
+	unsigned long isec, insec;	/* interval */
+	unsigned long vsec, vnsec;	/* time left to the next expiry, 0: disarmed */
+};
+
+/* struct itimerval: ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+struct rst_itimer {
+	unsigned long isec, iusec;
+	unsigned long vsec, vusec;
+};
+
 #define RST_AUXV_MAX 128
 #define RST_NSIG 64
 
@@ -133,6 +182,8 @@ struct restorer_args {
 	unsigned long auxv[RST_AUXV_MAX];
 	int dumpable;
 	int pdeath_sig;
+	int thp_disabled;		/* PR_SET_THP_DISABLE */
+	int no_new_privs;		/* PR_SET_NO_NEW_PRIVS, in every thread */
 
 	struct rst_rlimit rlimits[16];
 	unsigned int nr_rlimits;
@@ -149,6 +200,17 @@ struct restorer_args {
 
 	int has_creds;
 	struct rst_creds creds;
+
+	int has_sched;			/* the leader's scheduling */
+	int sched_policy, sched_prio, sched_nice;
+
+	unsigned long threads;		/* struct rst_thread_args[] */
+	unsigned int nr_threads;
+
+	int has_itimers;
+	struct rst_itimer itimers[3];
+	unsigned long posix_timers;	/* struct rst_posix_timer[] */
+	unsigned int nr_posix_timers;
 
 	unsigned long fs_base;
 	unsigned long gs_base;

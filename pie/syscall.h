@@ -30,6 +30,13 @@
 #define __NR_set_robust_list	273
 #define __NR_rseq		334
 #define __NR_getpid		39
+#define __NR_setpriority	141
+#define __NR_sched_setscheduler	144
+#define __NR_clone3		435
+#define __NR_setitimer		38
+#define __NR_timer_create	222
+#define __NR_timer_settime	223
+#define __NR_timer_delete	226
 
 static inline long sys6(long nr, long a, long b, long c, long d, long e, long f)
 {

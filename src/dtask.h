@@ -38,6 +38,19 @@ struct page_run {
 	bool mem;
 };
 
+/* A thread of the task other than its leader (thread.c). */
+struct dthread {
+	pid_t tid;
+	bool seized;
+	bool saved;			/* regs and blocked below are valid */
+	struct arch_regs regs;		/* registers as seized, restored exactly */
+	uint64_t blocked;
+	char comm[32];
+	CoreEntry core;			/* core-TID.img: thread_info and thread_core only */
+	ThreadInfoX86 *ti;
+	ThreadCoreEntry thc;
+};
+
 struct dtask {
 	pid_t pid;
 	unsigned int idx;		/* position in the tree (pstree.img order), the root is 0 */
@@ -72,6 +85,8 @@ struct dtask {
 	MmEntry mm;
 	FsEntry fs;
 	PstreeEntry pstree;
+	struct dthread *thr;		/* the other threads, in seize order */
+	size_t n_thr, thr_cap;
 	struct dfile *files;		/* files.img, in id order (id = index + 1) */
 	size_t n_files, files_cap;
 	FdinfoEntry **fds;		/* fdinfo-N.img */

@@ -22,7 +22,10 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "pstree.h"
+#include "seize.h"
+#include "thread.h"
 #include "timens.h"
+#include "timer.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -54,9 +57,13 @@ static int collect_injected(struct dtask *t)
 	if (!ret)
 		ret = task_dump_inject(t);
 	if (!ret)
+		ret = timer_dump_posix_inject(t);
+	if (!ret)
 		ret = sigact_dump_inject(t);
 	if (!ret)
 		ret = creds_dump_inject(t);
+	if (!ret)
+		ret = thread_dump_all(t);
 	ret2 = inject_scratch_unmap(t);
 	ret = ret ?: ret2;
 	ret2 = inject_fini(t);
@@ -118,6 +125,9 @@ static int write_core(struct dtask *t, int dirfd)
 		zombie_core(t);
 		return img_write_one(dirfd, IMG_CORE, &t->core.base, t->pid);
 	}
+	ret = thread_write_images(t, dirfd);
+	if (ret)
+		return ret;
 	t->core.mtype = CORE_ENTRY__MARCH__X86_64;
 	t->core.thread_info = t->ti;
 	t->core.tc = &t->tc;
@@ -213,6 +223,7 @@ static void remove_images(struct dtree *tr, int dirfd)
 		remove_image(dirfd, name);
 		snprintf(name, sizeof(name), "fdinfo-%u.img", t->ids.files_id);
 		remove_image(dirfd, name);
+		thread_remove_images(t, dirfd);
 	}
 }
 

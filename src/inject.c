@@ -77,24 +77,53 @@ int inject_init(struct dtask *t)
 	return 0;
 }
 
-static int wait_trap(struct dtask *t, long nr)
+static int wait_trap(struct dtask *t, pid_t tid, long nr)
 {
 	int status;
 
-	if (waitpid(t->pid, &status, __WALL) < 0) {
-		pr_perror("cannot wait for %d running syscall %ld", t->pid, nr);
+	if (waitpid(tid, &status, __WALL) < 0) {
+		pr_perror("cannot wait for %d running syscall %ld", tid, nr);
 		return -errno;
 	}
 	if (!WIFSTOPPED(status)) {
-		pr_err("process %d died running syscall %ld (status %#x)", t->pid, nr, status);
-		t->seized = false;
+		pr_err("thread %d died running syscall %ld (status %#x)", tid, nr, status);
+		if (tid == t->pid)
+			t->seized = false;
 		return -ESRCH;
 	}
 	if (WSTOPSIG(status) != SIGTRAP) {
-		pr_err("process %d stopped by signal %d instead of the trap after syscall %ld",
-		       t->pid, WSTOPSIG(status), nr);
+		pr_err("thread %d stopped by signal %d instead of the trap after syscall %ld",
+		       tid, WSTOPSIG(status), nr);
 		return -EINTR;
 	}
+	return 0;
+}
+
+int inject_syscall_on(struct dtask *t, pid_t tid, const struct arch_regs *regs, long nr,
+		      long *ret, const uint64_t args[6])
+{
+	struct arch_regs r = *regs;
+	int err;
+
+	arch_inject_setup(&r, t->inj_addr, nr, args);
+	err = arch_set_regs(tid, &r);
+	if (err)
+		return err;
+	if (ptrace(PTRACE_CONT, tid, 0, 0)) {
+		pr_perror("cannot resume %d for syscall %ld", tid, nr);
+		return -errno;
+	}
+	err = wait_trap(t, tid, nr);
+	if (!err)
+		err = arch_get_regs(tid, &r);
+	if (err)
+		return err;
+	if (arch_ip(&r) != t->inj_addr + ARCH_SYSCALL_CODE_LEN) {
+		pr_err("thread %d trapped at %#lx, not after the injected syscall %ld", tid,
+		       arch_ip(&r), nr);
+		return -EFAULT;
+	}
+	*ret = arch_syscall_ret(&r);
 	return 0;
 }
 
@@ -102,29 +131,8 @@ int inject_syscall(struct dtask *t, long nr, long *ret, uint64_t a0, uint64_t a1
 		   uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	const uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
-	struct arch_regs r = t->regs;
-	int err;
 
-	arch_inject_setup(&r, t->inj_addr, nr, args);
-	err = arch_set_regs(t->pid, &r);
-	if (err)
-		return err;
-	if (ptrace(PTRACE_CONT, t->pid, 0, 0)) {
-		pr_perror("cannot resume %d for syscall %ld", t->pid, nr);
-		return -errno;
-	}
-	err = wait_trap(t, nr);
-	if (!err)
-		err = arch_get_regs(t->pid, &r);
-	if (err)
-		return err;
-	if (arch_ip(&r) != t->inj_addr + ARCH_SYSCALL_CODE_LEN) {
-		pr_err("process %d trapped at %#lx, not after the injected syscall %ld", t->pid,
-		       arch_ip(&r), nr);
-		return -EFAULT;
-	}
-	*ret = arch_syscall_ret(&r);
-	return 0;
+	return inject_syscall_on(t, t->pid, &t->regs, nr, ret, args);
 }
 
 int inject_fini(struct dtask *t)

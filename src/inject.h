@@ -15,6 +15,12 @@ int inject_init(struct dtask *t);
 int inject_syscall(struct dtask *t, long nr, long *ret, uint64_t a0, uint64_t a1, uint64_t a2,
 		   uint64_t a3, uint64_t a4, uint64_t a5);
 int inject_fini(struct dtask *t);
+/*
+ * The same in another thread tid of t (seized, stopped, its signals blocked), starting from
+ * its saved registers regs; the caller puts its registers back after the last call.
+ */
+int inject_syscall_on(struct dtask *t, pid_t tid, const struct arch_regs *regs, long nr,
+		      long *ret, const uint64_t args[6]);
 
 int inject_scratch_map(struct dtask *t);
 int inject_scratch_unmap(struct dtask *t);

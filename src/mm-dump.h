@@ -16,9 +16,14 @@ int mm_dump_inject(struct dtask *t);
 
 int task_dump_core(struct dtask *t, const struct proc_stat *st);
 int task_dump_inject(struct dtask *t);
+/* Per thread (tid of t): rseq registration; robust list and scheduling. */
+int task_dump_rseq(struct dtask *t, pid_t tid, ThreadCoreEntry *thc);
+int task_dump_sched(pid_t tid, ThreadCoreEntry *thc);
 
 int sigact_dump_inject(struct dtask *t);
 int sigact_dump_pending(struct dtask *t);
+/* The signals queued for thread tid (flags 0) or its process (PTRACE_PEEKSIGINFO_SHARED). */
+SignalQueueEntry *sigact_dump_queue(struct dtask *t, pid_t tid, unsigned int flags);
 
 int creds_dump(struct dtask *t, const struct proc_status *s);
 int creds_dump_inject(struct dtask *t);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The restore engine's driver and controller (a tree of single-threaded processes).
+ * The restore engine's driver and controller (a tree of processes, with their threads).
  *
  *   controller (ferry)                      each new task (ferry's code, then the blob)
  *   rst_plan_load: read+validate images
@@ -10,12 +10,15 @@
  *                                           fds in place, jump into the blob (pie/)
  *                                           blob: unmap ferry, mremap VMAs, PR_SET_MM_MAP,
  *                                           rlimits, sigactions, signals, creds, TLS
+ *                                           threads: clone3(set_tid), each sets its own
+ *                                           state and traps DONE too (PTRACE_O_TRACECLONE)
  *   SIGTRAP stop (int3, rax=DONE) <-------- int3 just before rt_sigreturn
  *   PTRACE_SYSCALL: rt_sigreturn entry/exit; the registers are now the target's
+ *   the same for each other thread, which then stays stopped (the final barrier)
  *   block signals (PTRACE_SETSIGMASK), inject munmap(region) at the blob's `syscall`,
  *   put back registers and mask, check /proc/PID/maps; once every task got there (the
- *   barrier), PTRACE_DETACH them all (with SIGSTOP if asked, or if the task was stopped
- *   when dumped: task_state 6).
+ *   barrier), PTRACE_DETACH every thread and then the leader of each (with SIGSTOP if
+ *   asked, or if the task was stopped when dumped: task_state 6).
  *
  * Any failure before the detach kills every task created; images are only read.
  * Kernel interfaces: clone3 (set_tid), ptrace (SEIZE, SYSCALL, GETREGS/SETREGS, SIGMASK).
@@ -51,7 +54,8 @@ static const char *const step_names[RST_STEP_NR] = {
 	[RST_STEP_ROBUST] = "set_robust_list", [RST_STEP_RSEQ] = "rseq registration",
 	[RST_STEP_SIGACTION] = "rt_sigaction", [RST_STEP_SIGQUEUE] = "re-queueing signals",
 	[RST_STEP_CREDS] = "credentials", [RST_STEP_TLS] = "TLS bases",
-	[RST_STEP_PRCTL] = "prctl",
+	[RST_STEP_PRCTL] = "prctl", [RST_STEP_THREAD] = "creating a thread (clone3 set_tid)",
+	[RST_STEP_SCHED] = "scheduling policy and nice", [RST_STEP_TIMER] = "timers",
 };
 
 /* In each new live task, once it is seized: ferry's part of its restore, then the blob. */
@@ -110,7 +114,36 @@ static int report_fault(pid_t pid, int sig, const char *when)
 }
 
 /* Run until the blob's int3: DONE (region in rdi/rsi) or FAIL (step, error). */
-static int wait_blob(pid_t pid, unsigned long *region, unsigned long *len)
+static bool is_restored_thread(const struct rst_task *t, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_thr; i++)
+		if (t->thr[i].tid == tid)
+			return true;
+	return false;
+}
+
+/*
+ * A clone reported by PTRACE_O_TRACECLONE: a restored thread stays in its first stop
+ * until finish_threads(); a helper thread of ferry's own code (rst-mem.c fills memory
+ * with two threads) is let go at once.
+ */
+static void on_clone(const struct rst_task *t, pid_t pid)
+{
+	unsigned long msg = 0;
+	int st;
+
+	if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) || is_restored_thread(t, msg))
+		return;
+	while (waitpid(msg, &st, __WALL) < 0 && errno == EINTR)
+		;
+	if (ptrace(PTRACE_DETACH, msg, NULL, NULL))
+		pr_perror("cannot let ferry's helper thread %lu go", msg);
+}
+
+static int wait_blob(const struct rst_task *t, pid_t pid, unsigned long *region,
+		     unsigned long *len)
 {
 	struct user_regs_struct r;
 	int st, sig, ret;
@@ -120,6 +153,8 @@ static int wait_blob(pid_t pid, unsigned long *region, unsigned long *len)
 		if (ret)
 			return ret;
 		sig = WSTOPSIG(st);
+		if (st >> 16 == PTRACE_EVENT_CLONE)
+			on_clone(t, pid);
 		if (st >> 16) { /* a group-stop or other event: keep going */
 			ptrace(PTRACE_CONT, pid, NULL, NULL);
 			continue;
@@ -140,9 +175,11 @@ static int wait_blob(pid_t pid, unsigned long *region, unsigned long *len)
 			return 0;
 		}
 		if (r.rax == RST_TRAP_FAIL) {
-			pr_err("the restorer failed at %s: %s",
+			pr_err("the restorer failed at %s in thread %lld: %s",
 			       r.rdi < RST_STEP_NR && step_names[r.rdi] ? step_names[r.rdi] : "?",
-			       strerror(-(long)r.rsi));
+			       (long long)r.rdx, strerror(-(long)r.rsi));
+			if (r.rdi == RST_STEP_THREAD && (long)r.rsi == -EEXIST)
+				rst_pid_in_use(r.rdx);
 			return -EIO;
 		}
 		return report_fault(pid, sig, "in ferry's code");
@@ -224,21 +261,63 @@ static int check_maps(pid_t pid, unsigned long region, unsigned long len)
 	return ret;
 }
 
+/*
+ * The other threads, one after the other: each runs from its creation stop to its DONE
+ * report and through its rt_sigreturn, and then stays stopped there (the final barrier).
+ */
+static int finish_threads(struct rst_task *t)
+{
+	struct user_regs_struct r;
+	unsigned long u1, u2;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < t->nr_thr; i++) {
+		pid_t tid = t->thr[i].tid;
+
+		ret = wait_blob(t, tid, &u1, &u2);
+		if (!ret)
+			ret = next_syscall(tid, &r);
+		if (!ret)
+			ret = next_syscall(tid, &r);
+		if (ret) {
+			pr_err("thread %d of task %d could not be restored", tid, t->pid);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int detach_threads(struct rst_task *t, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_thr; i++)
+		if (ptrace(PTRACE_DETACH, t->thr[i].tid, NULL, (void *)(long)sig)) {
+			pr_perror("cannot detach from thread %d", t->thr[i].tid);
+			return -errno;
+		}
+	return 0;
+}
+
 /* From the blob's DONE report to a task stopped in the restored context, still traced. */
-static int finish_task(pid_t pid)
+static int finish_task(struct rst_task *t)
 {
 	struct user_regs_struct r, target;
 	unsigned long region = 0, len = 0, insn;
 	uint64_t mask, all = ~0ULL;
+	pid_t pid = t->pid;
 	int ret;
 
-	ret = wait_blob(pid, &region, &len);
+	ret = wait_blob(t, pid, &region, &len);
 	if (!ret)
 		ret = next_syscall(pid, &r); /* rt_sigreturn entry */
 	if (ret)
 		return ret;
 	insn = r.rip - 2;
 	ret = next_syscall(pid, &target); /* exit: the target's registers */
+	if (!ret)
+		ret = finish_threads(t);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(mask), &mask) ||
@@ -267,10 +346,12 @@ static int detach_all(struct rst_tree *tr)
 		struct rst_task *t = &tr->tasks[i];
 		bool stop = t->opts->leave_stopped ||
 			    t->core->tc->task_state == TASK_STATE_STOPPED_FERRY;
+		int sig = stop ? SIGSTOP : 0;
 
 		if (t->dead)
 			continue;
-		if (ptrace(PTRACE_DETACH, t->pid, NULL, (void *)(long)(stop ? SIGSTOP : 0))) {
+		if (detach_threads(t, sig) ||
+		    ptrace(PTRACE_DETACH, t->pid, NULL, (void *)(long)sig)) {
 			pr_perror("cannot detach from task %d", t->pid);
 			ret = ret ?: -errno;
 		}
@@ -286,7 +367,7 @@ static int finish_all(struct rst_tree *tr)
 	for (i = 0; i < tr->nr_tasks; i++) {
 		if (tr->tasks[i].dead)
 			continue;
-		ret = finish_task(tr->tasks[i].pid);
+		ret = finish_task(&tr->tasks[i]);
 		if (ret) {
 			pr_err("cannot restore task %d (%zu of %zu)", tr->tasks[i].pid, i + 1,
 			       tr->nr_tasks);
@@ -294,6 +375,25 @@ static int finish_all(struct rst_tree *tr)
 		}
 	}
 	return detach_all(tr);
+}
+
+/* Refuse before creating anything when a TID of a thread is taken. */
+static int check_tids_free(struct rst_tree *tr)
+{
+	size_t i, k;
+
+	for (k = 0; k < tr->nr_tasks; k++) {
+		struct rst_task *t = &tr->tasks[k];
+
+		for (i = 0; i < t->nr_thr; i++)
+			if (kill(t->thr[i].tid, 0) == 0 || errno != ESRCH) {
+				rst_pid_in_use(t->thr[i].tid);
+				pr_err("thread %d of task %d cannot get its TID back",
+				       t->thr[i].tid, t->pid);
+				return -EEXIST;
+			}
+	}
+	return 0;
 }
 
 int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
@@ -304,6 +404,8 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 	ret = rst_plan_load(&tr, opts);
 	if (!ret)
 		ret = rst_pstree_plan(&tr);
+	if (!ret)
+		ret = check_tids_free(&tr);
 	if (!ret)
 		ret = timens_restore(opts->dirfd, opts->images_dir, opts->timens);
 	if (!ret)

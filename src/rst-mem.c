@@ -23,6 +23,8 @@
 #include "ipc.h"
 #include "rst.h"
 #include "rst-maps.h"
+#include "thread.h"
+#include "timer.h"
 #include "sigframe.h"
 #include "vma.h"
 
@@ -83,6 +85,7 @@ static size_t args_size(const struct rst_task *t)
 		n += c->thread_core->signals_p->n_signals * sizeof(struct rst_siginfo);
 	if (c->thread_core && c->thread_core->creds)
 		n += c->thread_core->creds->n_groups * 4;
+	n += thread_args_size(t) + timer_args_size(t);
 	return PAGE_ALIGN(n + sigframe_size() + 16 * 64);
 }
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "image.h"
 #include "rst.h"
+#include "thread.h"
 #include "vma.h"
 
 #define MAX_FD (1 << 20)
@@ -127,11 +128,6 @@ static int check_task(struct rst_task *t)
 	if (c->tc && c->tc->task_state == TASK_STATE_DEAD) {
 		t->dead = true;
 		return 0;
-	}
-	if (p->n_threads != 1 || p->threads[0] != p->pid) {
-		pr_err("pstree.img: process %u has %zu threads; ferry restores single-threaded "
-		       "processes for now", p->pid, p->n_threads);
-		return -EOPNOTSUPP;
 	}
 	if (c->mtype != CORE_ENTRY__MARCH__X86_64 || !c->thread_info || !c->tc ||
 	    !c->thread_info->gpregs || !c->thread_info->fpregs) {
@@ -455,8 +451,10 @@ static int load_task(struct rst_tree *tr, struct rst_task *t)
 		ret = check_task(t);
 	if (ret || t->dead)
 		return ret;
-	ret = img_read_one(t->dirfd, IMG_IDS, &task_kobj_ids_entry__descriptor, (void **)&t->ids,
-			   t->pid);
+	ret = thread_plan_load(t);
+	if (!ret)
+		ret = img_read_one(t->dirfd, IMG_IDS, &task_kobj_ids_entry__descriptor,
+				   (void **)&t->ids, t->pid);
 	if (!ret)
 		ret = load_mm(t);
 	if (!ret)
@@ -516,6 +514,7 @@ static void free_task(struct rst_task *t)
 
 	for (i = 0; i < t->nr_pm; i++)
 		img_free_pb(t->pm[i]);
+	thread_plan_free(t);
 	free(t->pm);
 	free(t->fds);
 	img_free_pb(t->pst);

@@ -282,7 +282,7 @@ static int create_children(struct rst_tree *tr, int idx)
 }
 
 /* Name the holder of a PID we need; a zombie gets its own hint (see ENVIRONMENT.md). */
-static void pid_in_use(pid_t pid)
+void rst_pid_in_use(pid_t pid)
 {
 	char path[64], buf[512], state = '?';
 	const char *comm = "?", *rp;
@@ -329,7 +329,7 @@ static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tr
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		if (errno == EEXIST)
-			pid_in_use(want);
+			rst_pid_in_use(want);
 		else
 			pr_perror("cannot create task %d with clone3(set_tid)", want);
 		return -1;
@@ -408,7 +408,8 @@ static int seize_live(struct rst_tree *tr, size_t *nr_live)
 		if (tr->tasks[i].dead)
 			continue;
 		if (ptrace(PTRACE_SEIZE, tr->tasks[i].pid, NULL,
-			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))) {
+			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
+					   PTRACE_O_TRACECLONE))) {
 			pr_perror("cannot seize the new task %d", tr->tasks[i].pid);
 			return -errno;
 		}
@@ -477,8 +478,17 @@ void rst_pstree_kill(struct rst_tree *tr, bool created)
 	for (i = created ? tr->nr_tasks : 1; i-- > 0;)
 		if (!tr->tasks[i].dead)
 			kill(tr->tasks[i].pid, SIGKILL);
-	for (i = created ? tr->nr_tasks : 1; i-- > 0;)
-		if (!tr->tasks[i].dead)
-			while (waitpid(tr->tasks[i].pid, &st, __WALL) < 0 && errno == EINTR)
+	/* traced threads stay zombies until reaped by us; each leader is reaped last */
+	for (i = created ? tr->nr_tasks : 1; i-- > 0;) {
+		struct rst_task *t = &tr->tasks[i];
+		size_t k;
+
+		if (t->dead)
+			continue;
+		for (k = 0; k < t->nr_thr; k++)
+			while (waitpid(t->thr[k].tid, &st, __WALL) < 0 && errno == EINTR)
 				;
+		while (waitpid(t->pid, &st, __WALL) < 0 && errno == EINTR)
+			;
+	}
 }

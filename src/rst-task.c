@@ -22,6 +22,8 @@
 #include "rst.h"
 #include "rst-maps.h"
 #include "sigframe.h"
+#include "thread.h"
+#include "timer.h"
 
 static struct rst_map jump_maps[RST_MAX_UNMAP];
 
@@ -190,6 +192,8 @@ static int set_mm(struct rst_task *t)
 	a->mm.auxv_size = (i + 2) * sizeof(a->auxv[0]);
 	a->mm.exe_fd = t->exe_fd;
 	a->dumpable = mm->has_dumpable ? mm->dumpable : 1;
+	a->thp_disabled = mm->has_thp_disabled && mm->thp_disabled;
+	a->no_new_privs = t->core->tc->has_no_new_privs && t->core->tc->no_new_privs;
 	return 0;
 }
 
@@ -261,6 +265,10 @@ int rst_task_args(struct rst_task *t)
 		ret = set_creds(t);
 	if (!ret)
 		ret = set_thread(t);
+	if (!ret)
+		ret = thread_rst_args(t);
+	if (!ret)
+		ret = timer_rst_args(t);
 	return ret;
 }
 

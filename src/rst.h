@@ -33,6 +33,12 @@ struct rst_fd {
 	FileEntry *file;
 };
 
+/* A thread other than the leader and its core-TID.img (thread.c). */
+struct rst_thread {
+	pid_t tid;
+	CoreEntry *core;
+};
+
 struct rst_tree;
 
 struct rst_task {
@@ -46,6 +52,8 @@ struct rst_task {
 
 	PstreeEntry *pst;
 	CoreEntry *core;
+	struct rst_thread *thr;		/* the other threads */
+	size_t nr_thr;
 	TaskKobjIdsEntry *ids;
 	MmEntry *mm;
 	FsEntry *fs;
@@ -129,6 +137,8 @@ int rst_vdso_setup(struct rst_task *t, unsigned long dumped_copy, uint64_t prese
 int rst_pstree_plan(struct rst_tree *tr);
 int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task *t));
 void rst_pstree_kill(struct rst_tree *tr, bool created);
+/* Say who holds a PID that a task or thread needs (a live task, an unreaped zombie). */
+void rst_pid_in_use(pid_t pid);
 
 /* rst-task.c: the rest of the blob's arguments; the final jump. */
 int rst_task_args(struct rst_task *t);

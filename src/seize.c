@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seize and release one task: /proc checks (kernel thread, zombie, threads, tracer,
- * ferry's own ancestry), PTRACE_SEIZE + PTRACE_INTERRUPT, PTRACE_GETSIGMASK,
- * and detaching, killing or stopping it at the end.
+ * Seize and release one task: /proc checks (kernel thread, zombie, tracer, ferry's own
+ * ancestry), PTRACE_SEIZE + PTRACE_INTERRUPT of the leader and then of every thread
+ * (thread.c), PTRACE_GETSIGMASK, and detaching, killing or stopping it at the end.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proc-parse.h"
 #include "seize.h"
+#include "thread.h"
 
 #define PF_KTHREAD 0x00200000
 
@@ -46,11 +47,6 @@ static int check_status(pid_t pid, pid_t tracer)
 	if (ret) {
 		pr_err("cannot read /proc/%d/status", pid);
 		return ret;
-	}
-	if (s.threads > 1) {
-		pr_err("process %d has %d threads: multi-threaded tasks are not supported yet", pid,
-		       s.threads);
-		return -EOPNOTSUPP;
 	}
 	if (s.tracer != tracer) {
 		pr_err("process %d is already traced by %d", pid, s.tracer);
@@ -166,6 +162,13 @@ int seize_task(struct dtask *t)
 		return -errno;
 	}
 	ret = wait_interrupt_stop(t);
+	if (!ret)
+		ret = thread_seize_all(t);
+	if (!ret && t->was_stopped && t->n_thr) {
+		pr_err("process %d is stopped and has %zu more threads: stopped multi-threaded "
+		       "processes are not supported yet", t->pid, t->n_thr);
+		ret = -EOPNOTSUPP;
+	}
 	if (!ret && t->was_stopped)
 		ret = leave_group_stop(t);
 	if (ret)
@@ -188,6 +191,7 @@ int seize_task(struct dtask *t)
 
 void seize_abort(struct dtask *t)
 {
+	thread_abort_all(t);
 	if (!t->seized)
 		return;
 	if (t->saved) {
@@ -212,6 +216,7 @@ static int kill_task(struct dtask *t)
 		pr_perror("cannot kill %d", t->pid);
 		return -errno;
 	}
+	thread_reap_all(t);
 	for (;;) {
 		if (waitpid(t->pid, &status, __WALL) < 0) {
 			pr_perror("cannot wait for %d to die", t->pid);
@@ -233,6 +238,8 @@ int seize_release(struct dtask *t, enum dump_release how)
 		pr_perror("cannot stop %d with SIGSTOP", t->pid);
 		return -errno;
 	}
+	if (thread_detach_all(t))
+		return -EIO;
 	if (ptrace(PTRACE_DETACH, t->pid, 0, 0)) {
 		pr_perror("cannot detach from %d", t->pid);
 		return -errno;

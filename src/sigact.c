@@ -115,7 +115,7 @@ static int add_siginfo(struct dtask *t, SignalQueueEntry *q, const uint8_t *si)
 	return 0;
 }
 
-static SignalQueueEntry *dump_queue(struct dtask *t, unsigned int flags)
+SignalQueueEntry *sigact_dump_queue(struct dtask *t, pid_t tid, unsigned int flags)
 {
 	SignalQueueEntry *q = dtask_alloc(t, sizeof(*q));
 	static uint8_t buf[PEEK_BATCH * SIGINFO_SIZE];
@@ -126,9 +126,9 @@ static SignalQueueEntry *dump_queue(struct dtask *t, unsigned int flags)
 		return NULL;
 	signal_queue_entry__init(q);
 	for (;;) {
-		n = ptrace(PTRACE_PEEKSIGINFO, t->pid, &a, buf);
+		n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, buf);
 		if (n < 0) {
-			pr_perror("cannot read the pending signals of %d", t->pid);
+			pr_perror("cannot read the pending signals of %d", tid);
 			return NULL;
 		}
 		if (n == 0)
@@ -142,8 +142,8 @@ static SignalQueueEntry *dump_queue(struct dtask *t, unsigned int flags)
 
 int sigact_dump_pending(struct dtask *t)
 {
-	t->thc.signals_p = dump_queue(t, 0);
-	t->tc.signals_s = dump_queue(t, PTRACE_PEEKSIGINFO_SHARED);
+	t->thc.signals_p = sigact_dump_queue(t, t->pid, 0);
+	t->tc.signals_s = sigact_dump_queue(t, t->pid, PTRACE_PEEKSIGINFO_SHARED);
 	if (!t->thc.signals_p || !t->tc.signals_s)
 		return -EIO;
 	if (t->thc.signals_p->n_signals || t->tc.signals_s->n_signals)

@@ -4,8 +4,8 @@
  * (/proc/PID/limits: prlimit on another uid needs CAP_SYS_RESOURCE), oom_score_adj,
  * scheduling (sched_getscheduler/getpriority), robust list (get_robust_list), rseq
  * (PTRACE_GET_RSEQ_CONFIGURATION), and by injected prctl: clear_child_tid, pdeath
- * signal, child subreaper; getitimer for the interval timers. POSIX timers
- * (/proc/PID/timers) refuse the dump for now.
+ * signal, child subreaper, no_new_privs, THP disable; getitimer for the interval timers. POSIX timers are in
+ * timer.c.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -53,6 +53,19 @@ static int prctl_get(struct dtask *t, int option, size_t off, void *val, size_t 
 	return inject_scratch_read(t, off, val, len);
 }
 
+/* A prctl that returns its value (PR_GET_NO_NEW_PRIVS, PR_GET_THP_DISABLE). */
+static int prctl_value(struct dtask *t, int option, long *val)
+{
+	int err = inject_syscall(t, SYS_prctl, val, option, 0, 0, 0, 0, 0);
+
+	if (!err && *val < 0) {
+		errno = -*val;
+		pr_perror("prctl %d in process %d failed", option, t->pid);
+		return *val;
+	}
+	return err;
+}
+
 static ItimerEntry *dump_itimer(struct dtask *t, int which)
 {
 	ItimerEntry *e = dtask_alloc(t, sizeof(*e));
@@ -95,6 +108,7 @@ int task_dump_inject(struct dtask *t)
 {
 	uint64_t tid_addr = 0;
 	int pdeath = 0, subreaper = 0, ret;
+	long nnp = 0, thp = 0;
 
 	ret = prctl_get(t, PR_GET_TID_ADDRESS, SCR_TID_ADDR, &tid_addr, sizeof(tid_addr));
 	if (!ret)
@@ -104,8 +118,14 @@ int task_dump_inject(struct dtask *t)
 				sizeof(subreaper));
 	if (!ret)
 		ret = dump_itimers(t);
+	if (!ret)
+		ret = prctl_value(t, PR_GET_NO_NEW_PRIVS, &nnp);
+	if (!ret)
+		ret = prctl_value(t, PR_GET_THP_DISABLE, &thp);
 	if (ret)
 		return ret;
+	t->tc.has_no_new_privs = 1, t->tc.no_new_privs = nnp;
+	t->mm.has_thp_disabled = 1, t->mm.thp_disabled = thp;
 	t->ti->clear_tid_addr = tid_addr;
 	t->thc.has_pdeath_sig = 1, t->thc.pdeath_sig = pdeath;
 	t->tc.has_child_subreaper = 1, t->tc.child_subreaper = subreaper;
@@ -138,13 +158,13 @@ static int dump_rlimits(struct dtask *t)
 	return 0;
 }
 
-static int dump_rseq(struct dtask *t)
+int task_dump_rseq(struct dtask *t, pid_t tid, ThreadCoreEntry *thc)
 {
 	struct rseq_config rc = { 0 };
 	RseqEntry *e;
 
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->pid, sizeof(rc), &rc) < 0) {
-		pr_perror("cannot read the rseq registration of %d", t->pid);
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) < 0) {
+		pr_perror("cannot read the rseq registration of %d", tid);
 		return -errno;
 	}
 	if (!rc.rseq_abi_pointer)
@@ -156,33 +176,33 @@ static int dump_rseq(struct dtask *t)
 	e->rseq_abi_pointer = rc.rseq_abi_pointer;
 	e->rseq_abi_size = rc.rseq_abi_size;
 	e->signature = rc.signature;
-	t->thc.rseq_entry = e;
+	thc->rseq_entry = e;
 	return 0;
 }
 
-static int dump_sched(struct dtask *t)
+int task_dump_sched(pid_t tid, ThreadCoreEntry *thc)
 {
 	struct sched_param sp;
 	long head = 0;
 	size_t len = 0;
 	int policy, nice;
 
-	if (syscall(SYS_get_robust_list, t->pid, &head, &len)) {
-		pr_perror("cannot read the robust futex list of %d", t->pid);
+	if (syscall(SYS_get_robust_list, tid, &head, &len)) {
+		pr_perror("cannot read the robust futex list of %d", tid);
 		return -errno;
 	}
-	t->thc.futex_rla = head;
-	t->thc.futex_rla_len = len;
-	policy = sched_getscheduler(t->pid);
+	thc->futex_rla = head;
+	thc->futex_rla_len = len;
+	policy = sched_getscheduler(tid);
 	errno = 0;
-	nice = getpriority(PRIO_PROCESS, t->pid);
-	if (policy < 0 || errno || sched_getparam(t->pid, &sp)) {
-		pr_perror("cannot read the scheduling policy of %d", t->pid);
+	nice = getpriority(PRIO_PROCESS, tid);
+	if (policy < 0 || errno || sched_getparam(tid, &sp)) {
+		pr_perror("cannot read the scheduling policy of %d", tid);
 		return -errno;
 	}
-	t->thc.has_sched_policy = 1, t->thc.sched_policy = policy;
-	t->thc.has_sched_nice = 1, t->thc.sched_nice = nice;
-	t->thc.has_sched_prio = 1, t->thc.sched_prio = sp.sched_priority;
+	thc->has_sched_policy = 1, thc->sched_policy = policy;
+	thc->has_sched_nice = 1, thc->sched_nice = nice;
+	thc->has_sched_prio = 1, thc->sched_prio = sp.sched_priority;
 	return 0;
 }
 
@@ -190,14 +210,6 @@ static int dump_proc_values(struct dtask *t)
 {
 	char buf[64];
 	ssize_t n;
-
-	n = proc_read_file(t->pid, "timers", buf, sizeof(buf), false);
-	if (n < 0)
-		return n;
-	if (n > 0) {
-		pr_err("process %d has POSIX timers: not supported yet", t->pid);
-		return -EOPNOTSUPP;
-	}
 
 	n = proc_read_file(t->pid, "comm", buf, sizeof(buf), false);
 	if (n < 0)
@@ -223,9 +235,9 @@ int task_dump_core(struct dtask *t, const struct proc_stat *st)
 	if (!ret)
 		ret = dump_rlimits(t);
 	if (!ret)
-		ret = dump_rseq(t);
+		ret = task_dump_rseq(t, t->pid, &t->thc);
 	if (!ret)
-		ret = dump_sched(t);
+		ret = task_dump_sched(t->pid, &t->thc);
 	if (ret)
 		return ret;
 	t->tc.task_state = t->was_stopped ? 6 : 1;

@@ -86,10 +86,10 @@ static void restart_fixup(struct user_regs_struct *g)
 	}
 }
 
-static UserX86RegsEntry *gpregs_entry(struct dtask *t)
+static UserX86RegsEntry *gpregs_entry(struct dtask *t, const struct arch_regs *regs)
 {
 	UserX86RegsEntry *e = dtask_alloc(t, sizeof(*e));
-	struct user_regs_struct g = t->regs.gp;
+	struct user_regs_struct g = regs->gp;
 
 	if (!e)
 		return NULL;
@@ -192,7 +192,7 @@ static UserX86FpregsEntry *fpregs_entry(struct dtask *t, const uint8_t *buf, siz
 	return f;
 }
 
-static int read_xstate(struct dtask *t, uint8_t **buf, size_t *len)
+static int read_xstate(struct dtask *t, pid_t tid, uint8_t **buf, size_t *len)
 {
 	unsigned int a, b, c, d;
 	struct iovec iov;
@@ -202,10 +202,10 @@ static int read_xstate(struct dtask *t, uint8_t **buf, size_t *len)
 	iov.iov_base = dtask_alloc(t, iov.iov_len);
 	if (!iov.iov_base)
 		return -ENOMEM;
-	if (ptrace(PTRACE_GETREGSET, t->pid, NT_X86_XSTATE, &iov)) {
+	if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov)) {
 		iov.iov_len = FXSAVE_SIZE;
-		if (ptrace(PTRACE_GETREGSET, t->pid, NT_PRFPREG, &iov)) {
-			pr_perror("cannot read the FPU state of %d", t->pid);
+		if (ptrace(PTRACE_GETREGSET, tid, NT_PRFPREG, &iov)) {
+			pr_perror("cannot read the FPU state of %d", tid);
 			return -errno;
 		}
 	}
@@ -214,7 +214,8 @@ static int read_xstate(struct dtask *t, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int arch_dump_thread_info(struct dtask *t)
+int arch_dump_regs(struct dtask *t, pid_t tid, const struct arch_regs *regs,
+		   ThreadInfoX86 **out)
 {
 	ThreadInfoX86 *ti = dtask_alloc(t, sizeof(*ti));
 	uint8_t *buf = NULL;
@@ -224,15 +225,20 @@ int arch_dump_thread_info(struct dtask *t)
 	if (!ti)
 		return -ENOMEM;
 	thread_info_x86__init(ti);
-	ret = read_xstate(t, &buf, &len);
+	ret = read_xstate(t, tid, &buf, &len);
 	if (ret)
 		return ret;
-	ti->gpregs = gpregs_entry(t);
+	ti->gpregs = gpregs_entry(t, regs);
 	ti->fpregs = fpregs_entry(t, buf, len);
 	if (!ti->gpregs || !ti->fpregs)
 		return -ENOMEM;
-	pr_debug("%d: ip %#lx sp %#lx, xsave %zu bytes", t->pid, ti->gpregs->ip,
-		 ti->gpregs->sp, len);
-	t->ti = ti;
+	pr_debug("%d: ip %#lx sp %#lx, xsave %zu bytes", tid, ti->gpregs->ip, ti->gpregs->sp,
+		 len);
+	*out = ti;
 	return 0;
+}
+
+int arch_dump_thread_info(struct dtask *t)
+{
+	return arch_dump_regs(t, t->pid, &t->regs, &t->ti);
 }

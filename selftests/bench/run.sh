@@ -2,16 +2,18 @@
 # SPDX-License-Identifier: MIT
 # `make bench`: time `ferry dump` into a tmpfs and `ferry restore -d` from it for N GiB of touched
 # memory (memhog), next to this machine's copy limits measured in the same run (membw), and
-# CRIU's figures when criu works here. Prints figures, not pass/fail; exits non-zero if ferry
-# fails or the workload's memory is wrong after restore.
+# CRIU's figures when criu works here; then the dump and restore time of a BENCH_THREADS-thread
+# process (threadhog). Prints figures, not pass/fail; exits non-zero if ferry fails or the
+# workload's memory or threads are wrong after restore.
 # Usage: run.sh [FERRY]   env: BENCH_SIZES="1 4" (GiB), BENCH_REPEAT=3, BENCH_WARMUP=1,
+#                              BENCH_THREADS=64,
 #                              BENCH_DIR (tmpfs mount point to create; default under /tmp)
 set -u
 
 FERRY=$(readlink -f "${1:-./ferry}")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HELPERS=$ROOT/build/selftests/bench
-SIZES=${BENCH_SIZES:-1 4}
+SIZES=${BENCH_SIZES-1 4}	# BENCH_SIZES="": threads only
 REPEAT=${BENCH_REPEAT:-3}
 WARMUP=${BENCH_WARMUP:-1}
 TIMEOUT=${BENCH_TIMEOUT:-300}
@@ -27,10 +29,10 @@ need_root() {
 
 build_helpers() {
 	mkdir -p "$HELPERS" || die "cannot create $HELPERS"
-	for h in launch memhog membw; do
+	for h in launch memhog membw threadhog; do
 		[ "$HELPERS/$h" -nt "$ROOT/selftests/bench/$h.c" ] && continue
 		${CC:-cc} -O2 -Wall -Wextra -Werror -Wno-unused-parameter -o "$HELPERS/$h" \
-			"$ROOT/selftests/bench/$h.c" || die "cannot build $h"
+			"$ROOT/selftests/bench/$h.c" -lpthread || die "cannot build $h"
 	done
 }
 
@@ -40,6 +42,7 @@ STORE_MNT=""
 setup_store() {
 	local max_gib=0 s
 	for s in $SIZES; do [ "$s" -gt "$max_gib" ] && max_gib=$s; done
+	[ "$max_gib" = 0 ] && max_gib=1
 	BASE=$(mktemp -d "${BENCH_DIR:-/tmp}/ferry-bench.XXXXXX") || die "mktemp failed"
 	LOGS=$BASE/logs
 	mkdir -p "$LOGS" "$BASE/store"
@@ -181,6 +184,34 @@ cycle() {
 	rm -rf "$img"
 }
 
+# thread_cycle N TAG: dump and restore a threadhog of N threads; sets DUMP_S, RESTORE_S.
+thread_cycle() {
+	local n=$1 tag=$2 img=$STORE/img log=$LOGS/threadhog-$2.log t0 t1 t2 t3
+	rm -rf "$img" && mkdir -p "$img"
+	: >"$log"
+	"$HELPERS/threadhog" "$n" >>"$log" 2>&1 </dev/null &
+	HOG=$!
+	WORKLOAD_PIDS="$WORKLOAD_PIDS $HOG"
+	wait_for "$log" "ready" 60 || { show_log "$log"; die "threadhog did not get ready"; }
+	t0=$(now)
+	timeout "$TIMEOUT" "$FERRY" dump -t "$HOG" -D "$img" -W "$LOGS" -o "dump-$tag.log" -v4 ||
+		{ show_log "$LOGS/dump-$tag.log"; kill -KILL "$HOG"; return 1; }
+	t1=$(now)
+	wait "$HOG" 2>/dev/null
+	t2=$(now)
+	timeout "$TIMEOUT" "$FERRY" restore -d -D "$img" -W "$LOGS" -o "restore-$tag.log" -v4 ||
+		{ show_log "$LOGS/restore-$tag.log"; return 1; }
+	t3=$(now)
+	verify_memhog "$HOG" "$log"
+	DUMP_S=$(elapsed "$t0" "$t1")
+	RESTORE_S=$(elapsed "$t2" "$t3")
+	say "$tag: dump ${DUMP_S}s, restore ${RESTORE_S}s, threads verified"
+	rm -rf "$img"
+}
+
+# median of the arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
 # --- criu: only where it works ---------------------------------------------------------------
 criu_usable() {
 	CRIU_WHY=""
@@ -257,6 +288,23 @@ for gib in $SIZES; do
 	fi
 done
 
+THREADS=${BENCH_THREADS:-64}
+TH_DUMP=- TH_RESTORE=-
+if [ $FAILED = 0 ]; then
+	say "threads: dump and restore of a $THREADS-thread process (1 warm-up + $REPEAT runs)"
+	ds=() rs=() ok=1
+	for ((k = 0; k <= REPEAT; k++)); do
+		thread_cycle "$THREADS" "threads-$k" || { ok=0; break; }
+		[ $k = 0 ] && continue
+		ds+=("$DUMP_S") rs+=("$RESTORE_S")
+	done
+	if [ $ok = 1 ]; then
+		TH_DUMP=$(median "${ds[@]}") TH_RESTORE=$(median "${rs[@]}")
+	else
+		FAILED=1
+	fi
+fi
+
 echo
 echo "================================ ferry bench summary ================================"
 echo "kernel $(uname -r); GB = 10^9 bytes; rates are medians of $REPEAT runs after a warm-up"
@@ -287,6 +335,8 @@ if [ $CRIU = 1 ]; then
 else
 	echo "  vs criu: skipped: $CRIU_WHY"
 fi
+printf '  %s-thread process: dump %ss, restore %ss (medians of %s runs)\n' "$THREADS" \
+	"$TH_DUMP" "$TH_RESTORE" "$REPEAT"
 echo "====================================================================================="
 if [ $FAILED = 1 ]; then
 	echo "bench: FAILED: ferry did not complete a dump/restore" >&2

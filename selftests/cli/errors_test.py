@@ -31,9 +31,25 @@ def status_field(pid, field):
     return None
 
 
-def start_ticker(stdout):
-    return subprocess.Popen([ticker], stdin=subprocess.DEVNULL, stdout=stdout,
+def start_ticker(stdout, threads=0):
+    return subprocess.Popen([ticker] + ([str(threads)] if threads else []),
+                            stdin=subprocess.DEVNULL, stdout=stdout,
                             stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+
+
+def thread_states(pid):
+    """(TracerPid, State) of every thread of pid."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        out.append((fields["TracerPid"].strip(), fields["State"].split()[0]))
+    return out
+
+
+def last_thread_ticks(data):
+    lines = [l for l in data.decode().splitlines() if " threads " in l]
+    return int(lines[-1].split()[-1]) if lines else -1
 
 
 def file_ticks(path):
@@ -133,6 +149,27 @@ left = [p for p in (tree.pid, kid) if os.path.exists("/proc/%d" % p)]
 check("... kills every task it created (%d, %d) and leaves the images unchanged" %
       (tree.pid, kid), not left and tree_hash(img) == before,
       "still there: %s %s" % (left, [open("/proc/%d/stat" % p).read() for p in left]))
+
+# 1d. the task of 1. with 8 more threads: every thread is let go untraced, and each keeps running
+img = os.path.join(work, "pipe-threads-img")
+task = start_ticker(subprocess.PIPE, threads=8)
+time.sleep(0.5)
+r = ferry_run("dump", "-t", str(task.pid), "-D", img, "-v4")
+check("dump of a multi-threaded task holding a pipe fails, naming the pipe",
+      r.returncode == 1 and "pipe" in r.stderr and "seized 8 more threads" in r.stderr,
+      r.stderr[-2000:])
+time.sleep(0.1)
+states = thread_states(task.pid)
+check("all 9 threads are still there, none traced or stopped",
+      task.poll() is None and len(states) == 9 and
+      all(tr == "0" and st in ("S", "R") for tr, st in states), states)
+t0 = last_thread_ticks(os.read(task.stdout.fileno(), 65536))
+time.sleep(0.6)
+t1 = last_thread_ticks(os.read(task.stdout.fileno(), 65536))
+check("the threads still count (8 threads, 50 ms each: more than 8 ticks in 0.6 s)",
+      t0 >= 0 and t1 - t0 > 8, (t0, t1))
+task.kill()
+task.wait()
 
 # 2. nonsense targets
 r = ferry_run("dump", "-t", "999999", "-D", os.path.join(work, "none"))

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "core-x86.pb-c.h"
+
 struct dtask;
 
 struct arch_regs {
@@ -31,5 +33,8 @@ uint64_t arch_ip(const struct arch_regs *r);
 
 /* Fill t->ti from t->regs (after the syscall-restart fix-up) and the task's xsave area. */
 int arch_dump_thread_info(struct dtask *t);
+/* The same for any thread tid of t, from its saved registers, into *out. */
+int arch_dump_regs(struct dtask *t, pid_t tid, const struct arch_regs *regs,
+		   ThreadInfoX86 **out);
 
 #endif
