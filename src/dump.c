@@ -151,8 +151,10 @@ static int write_pstree(struct dtree *tr, int dirfd)
 	for (i = 0; !ret && i < tr->n; i++) {
 		PstreeEntry *pe = &tr->tasks[i]->pstree;
 
-		pe->n_threads = 1;
-		pe->threads = (uint32_t *)&pe->pid;
+		if (!pe->n_threads) {	/* a zombie, or a task with no other thread */
+			pe->n_threads = 1;
+			pe->threads = (uint32_t *)&pe->pid;
+		}
 		ret = img_write_pb(img, &pe->base);
 	}
 	if (img_close(img) && !ret)
