@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * A stand-in for ferry that only exercises the runner's plumbing: "dump" records the
- * task's executable, cwd, stdout and environment, then kills it (unless -R); "restore"
+ * task's executable, cwd, stdout and environment, then kills its tree (unless -R); like
+ * ferry it refuses a tree holding a socket; "restore"
  * starts the program afresh with the same PID (clone3 set_tid) and writes the pidfile.
  * No state is carried over: it proves the runner's flow, never a checkpoint.
  */
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,6 +50,8 @@ static ssize_t load(const char *name, char *buf, size_t len)
 	return n;
 }
 
+static int dump_root(pid_t pid);
+
 static int save_link(pid_t pid, const char *what, const char *name)
 {
 	char path[64], buf[4096];
@@ -62,7 +66,91 @@ static int save_link(pid_t pid, const char *what, const char *name)
 	return save(name, buf, n);
 }
 
+/* pid and its descendants, parents first. */
+static int list_tree(pid_t pid, pid_t *out, int max)
+{
+	char path[96], buf[8192], *p, *end;
+	int i, n = 1, fd;
+	ssize_t len;
+
+	out[0] = pid;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", out[i], out[i]);
+		fd = open(path, O_RDONLY);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[len > 0 ? len : 0] = 0;
+		for (p = buf; n < max; p = end) {
+			long c = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			out[n++] = c;
+		}
+	}
+	return n;
+}
+
+static int dead(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = 0;
+	p = strrchr(buf, ')');
+	return !p || p[2] == 'Z' || p[2] == 'X';
+}
+
+static int has_socket(pid_t pid)
+{
+	char path[300], link[64];
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	while (d && !found && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%.200s", pid, de->d_name);
+		found = readlink(path, link, sizeof(link)) > 7 && !strncmp(link, "socket:", 7);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static int dump(pid_t pid, int leave_running)
+{
+	static pid_t tree[4096];
+	int i, n = list_tree(pid, tree, 4096);
+
+	for (i = 0; i < n; i++)
+		if (has_socket(tree[i])) {
+			fprintf(stderr, "fake dump: task %d holds a socket\n", tree[i]);
+			return 1;
+		}
+	if (dump_root(pid))
+		return 1;
+	for (i = n; !leave_running && i-- > 0;)
+		kill(tree[i], SIGKILL);
+	/* like ferry, return once they are dead (zombies for the runner to reap) */
+	for (i = 0; !leave_running && i < n;)
+		if (dead(tree[i]))
+			i++;
+		else
+			usleep(1000);
+	return 0;
+}
+
+static int dump_root(pid_t pid)
 {
 	static char env[1 << 16];
 	char path[64], text[16];
@@ -80,8 +168,6 @@ static int dump(pid_t pid, int leave_running)
 	    save_link(pid, "exe", "exe") || save_link(pid, "cwd", "cwd") ||
 	    save_link(pid, "fd/1", "out"))
 		return 1;
-	if (!leave_running)
-		kill(pid, SIGKILL);
 	return 0;
 }
 
