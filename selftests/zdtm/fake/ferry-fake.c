@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * A stand-in for ferry that only exercises the runner's plumbing: "dump" records the
- * task's executable, cwd, stdout and environment, then kills its tree (unless -R); like
- * ferry it refuses a tree holding a socket; "restore"
+ * task's executable, cwd, stdout and environment, then kills its tree (unless -R); it
+ * refuses a tree whose test says ferry refuses it; "restore"
  * starts the program afresh with the same PID (clone3 set_tid) and writes the pidfile.
  * No state is carried over: it proves the runner's flow, never a checkpoint.
  */
@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 static const char *dir = ".";
+static const char *workdir = ".";
 
 static int save(const char *name, const void *data, size_t len)
 {
@@ -109,22 +109,21 @@ static int dead(pid_t pid)
 	return !p || p[2] == 'Z' || p[2] == 'X';
 }
 
-static int has_socket(pid_t pid)
+/* The test told the runner (ready file in the work dir) that ferry refuses it. */
+static int refused(void)
 {
-	char path[300], link[64];
-	struct dirent *de;
-	DIR *d;
-	int found = 0;
+	char path[4200], buf[512] = "";
+	ssize_t n = -1;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	while (d && !found && (de = readdir(d))) {
-		snprintf(path, sizeof(path), "/proc/%d/fd/%.200s", pid, de->d_name);
-		found = readlink(path, link, sizeof(link)) > 7 && !strncmp(link, "socket:", 7);
+	snprintf(path, sizeof(path), "%s/ready", workdir);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
 	}
-	if (d)
-		closedir(d);
-	return found;
+	buf[n > 0 ? n : 0] = 0;
+	return strstr(buf, "\ndump fails\n") != NULL;
 }
 
 static int dump(pid_t pid, int leave_running)
@@ -132,11 +131,10 @@ static int dump(pid_t pid, int leave_running)
 	static pid_t tree[4096];
 	int i, n = list_tree(pid, tree, 4096);
 
-	for (i = 0; i < n; i++)
-		if (has_socket(tree[i])) {
-			fprintf(stderr, "fake dump: task %d holds a socket\n", tree[i]);
-			return 1;
-		}
+	if (refused()) {
+		fprintf(stderr, "fake dump: the test says ferry refuses it\n");
+		return 1;
+	}
 	if (dump_root(pid))
 		return 1;
 	for (i = n; !leave_running && i-- > 0;)
@@ -236,6 +234,8 @@ int main(int argc, char **argv)
 			pid = atoi(optarg);
 		else if (c == 'D')
 			dir = optarg;
+		else if (c == 'W')
+			workdir = optarg;
 		else if (c == 'R')
 			leave_running = 1;
 		else if (c == 'p')
