@@ -129,7 +129,7 @@ static int refused(void)
 static int dump(pid_t pid, int leave_running)
 {
 	static pid_t tree[4096];
-	int i, n = list_tree(pid, tree, 4096);
+	int i, n = list_tree(pid, tree, 4096), seen = 0;
 
 	if (refused()) {
 		fprintf(stderr, "fake dump: the test says ferry refuses it\n");
@@ -137,6 +137,14 @@ static int dump(pid_t pid, int leave_running)
 	}
 	if (dump_root(pid))
 		return 1;
+	/* a growing tree: stop what we see until no new task shows up, then kill it */
+	while (!leave_running && seen != n && n < 4096) {
+		seen = n;
+		for (i = 0; i < n; i++)
+			kill(tree[i], SIGSTOP);
+		usleep(1000);
+		n = list_tree(pid, tree, 4096);
+	}
 	for (i = n; !leave_running && i-- > 0;)
 		kill(tree[i], SIGKILL);
 	/* like ferry, return once they are dead (zombies for the runner to reap) */
