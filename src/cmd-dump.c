@@ -18,7 +18,7 @@ static const char dump_help[] =
 	"successful dump the tree is killed, unless -R or --leave-stopped is given. If the\n"
 	"dump fails, the tree keeps running exactly as it was.\n\n"
 	"Options:\n"
-	"  -t, --tree PID        the root of the tree to dump\n"
+	"  -t, --tree PID        the root of the tree to dump: it and all its descendants\n"
 	"  -R, --leave-running   let the tree continue after the dump\n"
 	"      --leave-stopped   leave the tree stopped (SIGSTOP) after the dump\n"
 	"  -j, --shell-job       the tree runs on the caller's terminal (a shell job)\n" COMMON_HELP;

@@ -328,6 +328,8 @@ int dump_tree(const struct dump_opts *opts)
 		goto out_abort;
 	tm.seized = now_us();
 	ret = collect(&tr);
+	if (!ret)
+		ret = pstree_check(&tr);
 	if (ret)
 		goto out_abort;
 	ret = write_images(&tr, opts->dirfd, &tm);

@@ -187,6 +187,29 @@ int pstree_seize(struct dtree *tr, pid_t root, bool shell_job)
 	return ret;
 }
 
+/*
+ * What restore can rebuild: a session is the task's own or its parent's (a session
+ * whose leader died can only be recreated by a helper that is an ancestor: not yet).
+ */
+int pstree_check(struct dtree *tr)
+{
+	size_t i;
+
+	for (i = 1; i < tr->n; i++) {
+		struct dtask *t = tr->tasks[i], *parent = pstree_find(tr, t->pstree.ppid);
+
+		if (!parent)
+			continue;	/* cannot happen: a child is found through its parent */
+		if (t->pstree.sid != t->pstree.pid && t->pstree.sid != parent->pstree.sid) {
+			pr_err("task %d is in session %u, which is neither its own nor its parent "
+			       "%d's (%u): a session whose leader is gone is not supported yet",
+			       t->pid, t->pstree.sid, parent->pid, parent->pstree.sid);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 int pstree_release(struct dtree *tr, enum dump_release how)
 {
 	size_t i;

@@ -22,6 +22,8 @@ struct dtree {
 };
 
 int pstree_seize(struct dtree *tr, pid_t root, bool shell_job);
+/* After collecting: refuse what restore cannot rebuild (sessions). */
+int pstree_check(struct dtree *tr);
 int pstree_release(struct dtree *tr, enum dump_release how);
 void pstree_abort(struct dtree *tr);
 void pstree_free(struct dtree *tr);

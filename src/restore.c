@@ -21,15 +21,12 @@
  *   asked, or if the task was stopped when dumped: task_state 6).
  *
  * Any failure before the detach kills every task created; images are only read.
- * Kernel interfaces: clone3 (set_tid), ptrace (SEIZE, SYSCALL, GETREGS/SETREGS, SIGMASK).
+ * Kernel interfaces: ptrace (SYSCALL, GETREGS/SETREGS, SIGMASK, DETACH); clone3 in rst-pstree.c.
  */
-#include <fcntl.h>
-#include <linux/sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -418,7 +415,7 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 	if (!ret)
 		ret = finish_all(&tr);
 	if (ret)
-		rst_pstree_kill(&tr, tr.tasks[0].pid > 0);
+		rst_pstree_kill(&tr);
 	else
 		*root_pid = tr.tasks[0].pid;
 out:

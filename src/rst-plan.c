@@ -5,6 +5,7 @@
  * size of pages-N.img, file ids, fd numbers. Uses only the image reader (image.h).
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,22 @@ static int load_tree(struct rst_tree *tr)
 	return ret;
 }
 
+/* A zombie's wait status must be one a process can end with: exit(0..255) or a fatal signal. */
+static int check_exit_status(uint32_t pid, uint32_t status)
+{
+	unsigned int sig = status & 0x7f;
+	uint64_t nonfatal = 1ULL << SIGCHLD | 1ULL << SIGCONT | 1ULL << SIGURG | 1ULL << SIGWINCH |
+			    1ULL << SIGSTOP | 1ULL << SIGTSTP | 1ULL << SIGTTIN | 1ULL << SIGTTOU;
+
+	if (status & ~0xffffU || (!sig && status & 0x80) ||
+	    (sig && (status & 0xff00 || sig > 64 || nonfatal >> sig & 1))) {
+		pr_err("core-%u.img: zombie exit status %#x is not an exit code or a fatal signal",
+		       pid, status);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_task(struct rst_task *t)
 {
 	PstreeEntry *p = t->pst;
@@ -127,7 +144,7 @@ static int check_task(struct rst_task *t)
 
 	if (c->tc && c->tc->task_state == TASK_STATE_DEAD) {
 		t->dead = true;
-		return 0;
+		return check_exit_status(p->pid, c->tc->exit_code);
 	}
 	if (c->mtype != CORE_ENTRY__MARCH__X86_64 || !c->thread_info || !c->tc ||
 	    !c->thread_info->gpregs || !c->thread_info->fpregs) {

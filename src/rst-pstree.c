@@ -357,7 +357,7 @@ static int wait_reports(struct rst_tree *tr, char c, size_t n, const char *phase
 		if (p <= 0) {
 			if (waitpid(tr->tasks[0].pid, &st, WNOHANG | __WALL) == tr->tasks[0].pid) {
 				pr_err("the root task %d died while %s", tr->tasks[0].pid, phase);
-				tr->tasks[0].pid = -tr->tasks[0].pid;	/* reaped */
+				tr->root_alive = false;
 				return -ECHILD;
 			}
 			if ((waited += 100) >= PHASE_TIMEOUT_MS) {
@@ -445,11 +445,12 @@ int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task 
 		return -errno;
 	}
 	if (clone_pid(tr, tr->tasks[0].pid, task_main, 0) < 0) {
-		tr->tasks[0].pid = -tr->tasks[0].pid;	/* not ours: never kill it */
 		close_pipes(tr);
 		return -EEXIST;
 	}
+	tr->root_alive = true;
 	ret = wait_reports(tr, 'c', all, "creating the tree");
+	tr->all_created = !ret;
 	if (!ret)
 		ret = start_phase(tr->join[1], all);
 	if (!ret)
@@ -468,18 +469,18 @@ int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task 
  * Kill what was created: the root (ours, its descendants die with it by their death
  * signal) and, once all of them exist, every live task by its PID.
  */
-void rst_pstree_kill(struct rst_tree *tr, bool created)
+void rst_pstree_kill(struct rst_tree *tr)
 {
-	size_t i;
+	size_t i, n = tr->all_created ? tr->nr_tasks : 1;
 	int st;
 
-	if (tr->tasks[0].pid <= 0)
+	if (!tr->root_alive)
 		return;
-	for (i = created ? tr->nr_tasks : 1; i-- > 0;)
+	for (i = n; i-- > 0;)
 		if (!tr->tasks[i].dead)
 			kill(tr->tasks[i].pid, SIGKILL);
 	/* traced threads stay zombies until reaped by us; each leader is reaped last */
-	for (i = created ? tr->nr_tasks : 1; i-- > 0;) {
+	for (i = n; i-- > 0;) {
 		struct rst_task *t = &tr->tasks[i];
 		size_t k;
 

@@ -98,6 +98,8 @@ struct rst_tree {
 	size_t nr_helpers;
 	int sync[2];			/* tasks -> controller: one byte per task per phase */
 	int join[2], go[2];		/* controller -> tasks: phase starts */
+	bool root_alive;		/* the root was created and not reaped yet */
+	bool all_created;		/* every task exists: each may be killed by its PID */
 };
 
 #define TASK_STATE_ALIVE 1
@@ -132,11 +134,12 @@ int rst_vdso_setup(struct rst_task *t, unsigned long dumped_copy, uint64_t prese
 
 /*
  * rst-pstree.c: check sessions and groups and plan helpers; create every task with its
- * PID, parent, session and group, seize the live ones (pids[], n) and start them; kill.
+ * PID, parent, session and group, seize the live ones and let each run restore_task();
+ * on a failure, kill what was created.
  */
 int rst_pstree_plan(struct rst_tree *tr);
 int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task *t));
-void rst_pstree_kill(struct rst_tree *tr, bool created);
+void rst_pstree_kill(struct rst_tree *tr);
 /* Say who holds a PID that a task or thread needs (a live task, an unreaped zombie). */
 void rst_pid_in_use(pid_t pid);
 

@@ -29,7 +29,7 @@ need_root() {
 
 build_helpers() {
 	mkdir -p "$HELPERS" || die "cannot create $HELPERS"
-	for h in launch memhog membw threadhog; do
+	for h in launch memhog membw threadhog treehog; do
 		[ "$HELPERS/$h" -nt "$ROOT/selftests/bench/$h.c" ] && continue
 		${CC:-cc} -O2 -Wall -Wextra -Werror -Wno-unused-parameter -o "$HELPERS/$h" \
 			"$ROOT/selftests/bench/$h.c" -lpthread || die "cannot build $h"
@@ -212,6 +212,34 @@ thread_cycle() {
 # median of the arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# --- a tree of 100 processes ---------------------------------------------------------------
+# tree_cycle TAG: sets TREE_DUMP_S, TREE_RESTORE_S. Each of the 100 tasks checks its memory.
+tree_cycle() {
+	local tag=$1 img=$STORE/img log=$LOGS/treehog-$1.log ready=$BASE/tree-ready t0 t1 t2 t3
+	rm -rf "$img" "$ready" && mkdir -p "$img" "$ready"
+	: >"$log"
+	"$HELPERS/treehog" "$ready" >>"$log" 2>&1 </dev/null &
+	HOG=$!
+	WORKLOAD_PIDS="$WORKLOAD_PIDS $HOG"
+	wait_for "$log" "ready" 60 || { show_log "$log"; die "treehog did not get ready"; }
+	say "$tag: dumping the 100-process tree under $HOG"
+	t0=$(now)
+	timeout "$TIMEOUT" "$FERRY" dump -t "$HOG" -D "$img" -W "$LOGS" -o "dump-$tag.log" -v4 ||
+		{ show_log "$LOGS/dump-$tag.log"; echo "!!! tree dump failed" >&2; return 1; }
+	t1=$(now)
+	wait "$HOG" 2>/dev/null
+	sleep 0.2 # the other 99 are reaped by launch
+	t2=$(now)
+	timeout "$TIMEOUT" "$FERRY" restore -d -D "$img" -W "$LOGS" -o "restore-$tag.log" -v4 ||
+		{ show_log "$LOGS/restore-$tag.log"; echo "!!! tree restore failed" >&2; return 1; }
+	t3=$(now)
+	verify_memhog "$HOG" "$log"
+	TREE_DUMP_S=$(elapsed "$t0" "$t1")
+	TREE_RESTORE_S=$(elapsed "$t2" "$t3")
+	say "$tag: dump ${TREE_DUMP_S}s, restore ${TREE_RESTORE_S}s, all 100 verified"
+	rm -rf "$img" "$ready"
+}
+
 # --- criu: only where it works ---------------------------------------------------------------
 criu_usable() {
 	CRIU_WHY=""
@@ -305,6 +333,15 @@ if [ $FAILED = 0 ]; then
 	fi
 fi
 
+TREE=-
+if [ $FAILED = 0 ]; then
+	if tree_cycle tree-warmup && tree_cycle tree; then
+		TREE="dump ${TREE_DUMP_S}s, restore ${TREE_RESTORE_S}s"
+	else
+		FAILED=1
+	fi
+fi
+
 echo
 echo "================================ ferry bench summary ================================"
 echo "kernel $(uname -r); GB = 10^9 bytes; rates are medians of $REPEAT runs after a warm-up"
@@ -325,6 +362,7 @@ echo "  tmpfs-w: write(2) into new tmpfs pages   fresh: memcpy into a new mappin
 echo "  touched: memcpy into touched memory      tmpfs-r: read(2) from tmpfs into a new mapping"
 echo "  dump/tw = ferry dump ÷ tmpfs-w; rest/fr = ferry restore ÷ fresh (target >= 0.80);"
 echo "  rest/tch = ferry restore ÷ touched; rest/tr = ferry restore ÷ tmpfs-r"
+echo "  100-process tree (256 KiB each): ${TREE/#-/FAILED}"
 if [ $CRIU = 1 ]; then
 	for gib in $SIZES; do
 		printf '  vs criu, %s GiB: dump %s GB/s (ferry/criu %s), restore %s GB/s (ferry/criu %s)\n' \

@@ -171,6 +171,45 @@ check("the threads still count (8 threads, 50 ms each: more than 8 ticks in 0.6 
 task.kill()
 task.wait()
 
+
+# 1e. a hostile pstree.img (a parent that is not in the tree, a PID twice) is refused
+def varint(v):
+    out = b""
+    while True:
+        b, v = v & 0x7f, v >> 7
+        out += bytes([b | (0x80 if v else 0)])
+        if not v:
+            return out
+
+
+def pstree_entry(pid, ppid, pgid, sid):
+    msg = b"".join(bytes([(n << 3)]) + varint(v)
+                   for n, v in ((1, pid), (2, ppid), (3, pgid), (4, sid), (5, pid)))
+    return len(msg).to_bytes(4, "little") + msg
+
+
+def rewrite_pstree(name, entries):
+    d = os.path.join(work, "tree-" + name)
+    shutil.copytree(img, d)
+    with open(os.path.join(d, "pstree.img"), "r+b") as f:
+        magic = f.read(8)
+        f.seek(0)
+        f.truncate()
+        f.write(magic + b"".join(pstree_entry(*e) for e in entries))
+    return d
+
+
+root = (tree.pid, 0, tree.pid, tree.pid)
+for name, entries, words in (
+        ("parent-outside", [root, (kid, 999999, tree.pid, tree.pid)], "not an earlier entry"),
+        ("pid-twice", [root, (tree.pid, tree.pid, tree.pid, tree.pid)], "appears twice")):
+    d = rewrite_pstree(name, entries)
+    snap = tree_hash(d)
+    r = ferry_run("restore", "-D", d, "-d")
+    check("restore with a pstree.img with a %s is refused naming pstree.img" % name,
+          r.returncode == 1 and "pstree.img" in r.stderr and words in r.stderr
+          and not os.path.exists("/proc/%d" % tree.pid) and tree_hash(d) == snap, r.stderr)
+
 # 2. nonsense targets
 r = ferry_run("dump", "-t", "999999", "-D", os.path.join(work, "none"))
 check("dump of a missing PID fails clearly", r.returncode == 1 and "999999" in r.stderr, r.stderr)

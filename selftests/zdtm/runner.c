@@ -243,8 +243,14 @@ static void kill_and_reap(pid_t pid)
 	reap_all();
 	if (reap_take(pid, &status))
 		return;
-	kill(pid, SIGSTOP);
-	n = list_tree(pid, tree, 0, 4096);
+	/* stopped tasks fork no more: stop what we see until no new task shows up */
+	for (i = 0, n = 1; i != n && n < 4096;) {
+		i = n;
+		n = list_tree(pid, tree, 0, 4096);
+		for (int k = 0; k < n; k++)
+			kill(tree[k], SIGSTOP);
+		sleep_ms(1);
+	}
 	for (i = 0; i < n; i++)
 		kill(tree[i], SIGKILL);
 	reap_wait(pid, 5000, &status);

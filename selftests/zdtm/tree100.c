@@ -67,7 +67,8 @@ static void check(void)
 	int k;
 
 	zt_check(syscall(SYS_getpid) == me, "PID %ld, expected %d", syscall(SYS_getpid), me);
-	zt_check(getppid() == parent, "parent %d, expected %d", getppid(), parent);
+	/* the root's parent is the runner's business (ferry or the fake may have started it) */
+	zt_check(!parent || getppid() == parent, "parent %d, expected %d", getppid(), parent);
 	for (i = 0; i < WORDS; i++)
 		bad += pattern[i] != zt_mix(me * 104729ULL + i);
 	zt_check(!bad, "%zu words of the memory pattern differ", bad);
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 {
 	zt_init(argc, argv);
 	build();
+	parent = 0;
 	for (; nkids < CHILDREN; nkids++)
 		kids[nkids] = zt_fork(child, (void *)(long)(nkids == CHILDREN - 1));
 	if (TREE_FAIL)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * A stand-in for ferry that only exercises the runner's plumbing: "dump" records the
- * task's executable, cwd, stdout and environment, then kills it (unless -R); "restore"
+ * task's executable, cwd, stdout and environment, then kills its tree (unless -R); it
+ * refuses a tree whose test says ferry refuses it; "restore"
  * starts the program afresh with the same PID (clone3 set_tid) and writes the pidfile.
  * No state is carried over: it proves the runner's flow, never a checkpoint.
  */
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 static const char *dir = ".";
+static const char *workdir = ".";
 
 static int save(const char *name, const void *data, size_t len)
 {
@@ -48,6 +50,8 @@ static ssize_t load(const char *name, char *buf, size_t len)
 	return n;
 }
 
+static int dump_root(pid_t pid);
+
 static int save_link(pid_t pid, const char *what, const char *name)
 {
 	char path[64], buf[4096];
@@ -62,7 +66,97 @@ static int save_link(pid_t pid, const char *what, const char *name)
 	return save(name, buf, n);
 }
 
+/* pid and its descendants, parents first. */
+static int list_tree(pid_t pid, pid_t *out, int max)
+{
+	char path[96], buf[8192], *p, *end;
+	int i, n = 1, fd;
+	ssize_t len;
+
+	out[0] = pid;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", out[i], out[i]);
+		fd = open(path, O_RDONLY);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[len > 0 ? len : 0] = 0;
+		for (p = buf; n < max; p = end) {
+			long c = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			out[n++] = c;
+		}
+	}
+	return n;
+}
+
+static int dead(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = 0;
+	p = strrchr(buf, ')');
+	return !p || p[2] == 'Z' || p[2] == 'X';
+}
+
+/* The test told the runner (ready file in the work dir) that ferry refuses it. */
+static int refused(void)
+{
+	char path[4200], buf[512] = "";
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ready", workdir);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = 0;
+	return strstr(buf, "\ndump fails\n") != NULL;
+}
+
 static int dump(pid_t pid, int leave_running)
+{
+	static pid_t tree[4096];
+	int i, n = list_tree(pid, tree, 4096), seen = 0;
+
+	if (refused()) {
+		fprintf(stderr, "fake dump: the test says ferry refuses it\n");
+		return 1;
+	}
+	if (dump_root(pid))
+		return 1;
+	/* a growing tree: stop what we see until no new task shows up, then kill it */
+	while (!leave_running && seen != n && n < 4096) {
+		seen = n;
+		for (i = 0; i < n; i++)
+			kill(tree[i], SIGSTOP);
+		usleep(1000);
+		n = list_tree(pid, tree, 4096);
+	}
+	for (i = n; !leave_running && i-- > 0;)
+		kill(tree[i], SIGKILL);
+	/* like ferry, return once they are dead (zombies for the runner to reap) */
+	for (i = 0; !leave_running && i < n;)
+		if (dead(tree[i]))
+			i++;
+		else
+			usleep(1000);
+	return 0;
+}
+
+static int dump_root(pid_t pid)
 {
 	static char env[1 << 16];
 	char path[64], text[16];
@@ -80,8 +174,6 @@ static int dump(pid_t pid, int leave_running)
 	    save_link(pid, "exe", "exe") || save_link(pid, "cwd", "cwd") ||
 	    save_link(pid, "fd/1", "out"))
 		return 1;
-	if (!leave_running)
-		kill(pid, SIGKILL);
 	return 0;
 }
 
@@ -150,6 +242,8 @@ int main(int argc, char **argv)
 			pid = atoi(optarg);
 		else if (c == 'D')
 			dir = optarg;
+		else if (c == 'W')
+			workdir = optarg;
 		else if (c == 'R')
 			leave_running = 1;
 		else if (c == 'p')
