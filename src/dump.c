@@ -21,6 +21,7 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "seize.h"
+#include "seccomp.h"
 #include "thread.h"
 #include "timer.h"
 #include "vma-dump.h"
@@ -91,12 +92,6 @@ static int collect_proc(struct dtask *t)
 	ret = proc_read_status(t->pid, &s);
 	if (ret)
 		goto out_free;
-	if (s.seccomp) {
-		pr_err("process %d runs under seccomp (mode %d): not supported yet", t->pid,
-		       s.seccomp);
-		ret = -EOPNOTSUPP;
-		goto out_free;
-	}
 	t->pstree.pid = t->pid;
 	t->pstree.pgid = st.pgid;
 	t->pstree.sid = st.sid;
@@ -169,7 +164,7 @@ static int write_stats(struct dtask *t, int dirfd, const struct dump_times *tm)
 
 static void remove_images(struct dtask *t, int dirfd)
 {
-	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
+	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump", "seccomp.img",
 			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
 			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img" };
 	char name[64];
@@ -187,7 +182,9 @@ static int collect(struct dtask *t)
 {
 	int ret;
 
-	ret = arch_dump_thread_info(t);
+	ret = seccomp_dump(t);
+	if (!ret)
+		ret = arch_dump_thread_info(t);
 	if (!ret)
 		ret = collect_injected(t);
 	if (!ret)
@@ -208,6 +205,8 @@ static int write_images(struct dtask *t, int dirfd, struct dump_times *tm)
 		ret = write_core(t, dirfd);
 	if (!ret)
 		ret = files_write(t, dirfd);
+	if (!ret)
+		ret = seccomp_write(t, dirfd);
 	if (!ret)
 		ret = write_inventory(t, dirfd);
 	if (!ret)

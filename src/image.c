@@ -33,6 +33,7 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FDINFO] = { "fdinfo-%u.img", 0x56213732, IMG_COMMON_MAGIC },
 	[IMG_FS] = { "fs-%u.img", 0x51403912, IMG_COMMON_MAGIC },
 	[IMG_STATS] = { "stats-%s", 0x57093306, IMG_SERVICE_MAGIC },
+	[IMG_SECCOMP] = { "seccomp.img", 0x64413049, IMG_COMMON_MAGIC },
 };
 
 #define IMG_BUF_SIZE (64 << 10)

@@ -29,6 +29,7 @@ enum img_type {
 	IMG_FDINFO,	/* fdinfo-<files_id>.img: FdinfoEntry per fd */
 	IMG_FS,		/* fs-<pid>.img: FsEntry */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
+	IMG_SECCOMP,	/* seccomp.img: SeccompEntry */
 	IMG_NR_TYPES,
 };
 

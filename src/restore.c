@@ -54,6 +54,7 @@ static const char *const step_names[RST_STEP_NR] = {
 	[RST_STEP_CREDS] = "credentials", [RST_STEP_TLS] = "TLS bases",
 	[RST_STEP_PRCTL] = "prctl", [RST_STEP_THREAD] = "creating a thread (clone3 set_tid)",
 	[RST_STEP_SCHED] = "scheduling policy and nice", [RST_STEP_TIMER] = "timers",
+	[RST_STEP_SECCOMP] = "installing the seccomp filters",
 };
 
 static void __attribute__((noreturn)) child_main(struct rst_task *t, int go)
@@ -451,7 +452,8 @@ static int start_task(struct rst_task *t, pid_t *out)
 	}
 	if (ptrace(PTRACE_SEIZE, pid, NULL,
 		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
-				   PTRACE_O_TRACECLONE))) {
+				   PTRACE_O_TRACECLONE |
+				   (t->seccomp_mode ? PTRACE_O_SUSPEND_SECCOMP : 0)))) {
 		pr_perror("cannot seize the new task %d", pid);
 		ret = -errno;
 	} else if (write(go[1], "g", 1) != 1) {

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "image.h"
 #include "rst.h"
+#include "seccomp.h"
 #include "thread.h"
 #include "vma.h"
 
@@ -392,6 +393,8 @@ int rst_plan_load(struct rst_task *t, const struct restore_opts *opts)
 	if (!ret)
 		ret = thread_plan_load(t);
 	if (!ret)
+		ret = seccomp_plan_load(t);
+	if (!ret)
 		ret = img_read_one(t->dirfd, IMG_IDS, &task_kobj_ids_entry__descriptor,
 				   (void **)&t->ids, t->pid);
 	if (!ret)
@@ -420,6 +423,7 @@ void rst_plan_free(struct rst_task *t)
 	for (i = 0; i < t->nr_files; i++)
 		img_free_pb(t->files[i]);
 	thread_plan_free(t);
+	seccomp_plan_free(t);
 	free(t->pm);
 	free(t->files);
 	free(t->fds);
