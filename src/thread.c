@@ -173,7 +173,8 @@ int thread_seize_all(struct dtask *t)
 			return ret;
 	}
 	if (t->n_thr)
-		pr_info("seized %zu more threads of %d", t->n_thr, t->pid);
+		pr_info("seized %zu more threads of %d (%d scans of its task list)", t->n_thr,
+			t->pid, round + 1);
 	return 0;
 }
 
