@@ -195,6 +195,36 @@ time.sleep(0.5)
 check("the restored task keeps ticking", file_ticks(out) > n)
 os.kill(pid, signal.SIGKILL)
 
+# 5b. a multi-threaded task: its TIDs in use refuse the restore before anything is created;
+# once they are free it comes back with every thread counting again
+img = os.path.join(work, "img-threads")
+out = os.path.join(work, "thread-ticks.out")
+task = start_ticker(open(out, "w"), threads=3)
+time.sleep(0.5)
+r = ferry_run("dump", "-R", "-t", str(task.pid), "-D", img)
+check("dump -R of a task with 3 more threads succeeds", r.returncode == 0, r.stderr)
+before = tree_hash(img)
+r = ferry_run("restore", "-D", img, "-d")
+check("restore while its TIDs are in use is refused, naming one",
+      r.returncode == 1 and "in use" in r.stderr and "thread" in r.stderr, r.stderr)
+check("... and leaves the images unchanged", tree_hash(img) == before)
+orig_tids = sorted(os.listdir("/proc/%d/task" % task.pid))
+task.kill()
+task.wait()
+r = ferry_run("restore", "-D", img, "-d")
+time.sleep(0.3)
+with open(out, "rb") as f:
+    t0 = last_thread_ticks(f.read())
+time.sleep(0.6)
+with open(out, "rb") as f:
+    t1 = last_thread_ticks(f.read())
+tids = sorted(os.listdir("/proc/%d/task" % task.pid)) if r.returncode == 0 else []
+check("once they are free it is restored with its 4 TIDs, and the threads count again",
+      r.returncode == 0 and tids == orig_tids and len(tids) == 4 and t1 - t0 > 3,
+      (r.stderr, tids, orig_tids, t0, t1))
+if r.returncode == 0:
+    os.kill(task.pid, signal.SIGKILL)
+
 # 6. non-root and usage
 r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ferry,
                     "dump", "-t", "1", "-D", "/tmp"], capture_output=True, text=True)
