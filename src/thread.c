@@ -186,8 +186,6 @@ static int thread_query(struct dtask *t, struct dthread *th, long nr, uint64_t a
 	long ret;
 	int err;
 
-	if (nr == SYS_sigaltstack)
-		args[0] = 0, args[1] = t->scratch + off;
 	err = inject_syscall_on(t, th->tid, &th->regs, nr, &ret, args);
 	if (err)
 		return err;
