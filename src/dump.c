@@ -164,9 +164,9 @@ static int write_stats(struct dtask *t, int dirfd, const struct dump_times *tm)
 
 static void remove_images(struct dtask *t, int dirfd)
 {
-	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump", "seccomp.img",
-			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
-			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img" };
+	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
+			     "seccomp.img", "pages-1.img", "fdinfo-1.img", "core-%d.img",
+			     "ids-%d.img", "mm-%d.img", "pagemap-%d.img", "fs-%d.img" };
 	char name[64];
 	size_t i;
 

@@ -172,7 +172,6 @@ static int report_fault(pid_t pid, int sig, const char *when)
 	return -EFAULT;
 }
 
-/* Run until the blob's int3: DONE (region in rdi/rsi) or FAIL (step, error). */
 static bool is_restored_thread(const struct rst_task *t, pid_t tid)
 {
 	size_t i;
@@ -201,6 +200,7 @@ static void on_clone(const struct rst_task *t, pid_t pid)
 		pr_perror("cannot let ferry's helper thread %lu go", msg);
 }
 
+/* Run until the blob's int3: DONE (region in rdi/rsi) or FAIL (step, error, TID). */
 static int wait_blob(const struct rst_task *t, pid_t pid, unsigned long *region,
 		     unsigned long *len)
 {

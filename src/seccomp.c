@@ -22,7 +22,7 @@
 #include "seccomp.h"
 
 #define FILTERS_MAX 512
-#define INSNS_MAX 4096		/* BPF_MAXINSNS */
+#define INSNS_MAX 4096 /* BPF_MAXINSNS */
 
 struct seccomp_md {
 	uint64_t filter_off;
@@ -134,8 +134,8 @@ static int check_modes(struct dtask *t, int mode)
 			return m;
 		if (m != mode) {
 			pr_err("thread %d runs in seccomp mode %d, its leader %d in mode %d: "
-			       "per-thread seccomp is not supported yet", t->thr[i].tid, m, t->pid,
-			       mode);
+			       "per-thread seccomp is not supported yet",
+			       t->thr[i].tid, m, t->pid, mode);
 			return -EOPNOTSUPP;
 		}
 		t->thr[i].thc.has_seccomp_mode = 1, t->thr[i].thc.seccomp_mode = m;
@@ -155,7 +155,8 @@ static int dump_filters(struct dtask *t)
 		ret = read_chain(t, t->thr[i].tid, mine, &nm);
 		if (!ret && !same_chain(lead, n, mine, nm)) {
 			pr_err("thread %d has other seccomp filters than its leader %d: per-thread "
-			       "filters are not supported yet", t->thr[i].tid, t->pid);
+			       "filters are not supported yet",
+			       t->thr[i].tid, t->pid);
 			ret = -EOPNOTSUPP;
 		}
 	}
@@ -204,7 +205,8 @@ static int check_thread(const struct rst_task *t, const ThreadCoreEntry *tc, pid
 	if ((int)(tc->has_seccomp_mode ? tc->seccomp_mode : 0) != t->seccomp_mode ||
 	    (t->seccomp_mode && tc->seccomp_filter != lead->seccomp_filter)) {
 		pr_err("core-%d.img: seccomp mode or filter differs from the leader's: per-thread "
-		       "seccomp is not supported yet", tid);
+		       "seccomp is not supported yet",
+		       tid);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -255,8 +257,7 @@ int seccomp_plan_load(struct rst_task *t)
 	}
 	if (!t->seccomp_mode)
 		return 0;
-	ret = img_read_one(t->dirfd, IMG_SECCOMP, &seccomp_entry__descriptor,
-			   (void **)&t->seccomp);
+	ret = img_read_one(t->dirfd, IMG_SECCOMP, &seccomp_entry__descriptor, (void **)&t->seccomp);
 	return ret ? ret : check_filters(t, t->seccomp);
 }
 
