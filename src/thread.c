@@ -45,8 +45,11 @@ static bool is_known(const struct dtask *t, pid_t tid)
 	return false;
 }
 
-/* 0 when stopped by our interrupt, 1 when the thread exited meanwhile, or -errno. */
-static int wait_thread_stop(pid_t tid)
+/*
+ * 0 when stopped by our interrupt (in the group stop when stopped), 1 when the thread
+ * exited meanwhile, or -errno.
+ */
+static int wait_thread_stop(pid_t tid, bool stopped)
 {
 	int status, sig;
 
@@ -59,12 +62,12 @@ static int wait_thread_stop(pid_t tid)
 			return 1;
 		sig = WSTOPSIG(status);
 		if (status >> 16 == PTRACE_EVENT_STOP) {
-			if (sig == SIGTRAP)
+			if ((sig == SIGTRAP) != stopped)
 				return 0;
-			pr_err("thread %d is in a group stop (signal %d): stopped multi-threaded "
-			       "processes are not supported yet",
-			       tid, sig);
-			return -EOPNOTSUPP;
+			pr_err("thread %d is %sin a group stop (signal %d) and its leader is %s: the "
+			       "process was stopped or continued while being seized",
+			       tid, stopped ? "not " : "", sig, stopped ? "stopped" : "running");
+			return -EAGAIN;
 		}
 		pr_info("thread %d: passing on signal %d that arrived while seizing", tid, sig);
 		if (ptrace(PTRACE_CONT, tid, 0, sig)) {
@@ -99,7 +102,7 @@ static int seize_one(struct dtask *t, pid_t tid)
 		pr_perror("cannot stop thread %d (PTRACE_INTERRUPT)", tid);
 		return -errno;
 	}
-	ret = wait_thread_stop(tid);
+	ret = wait_thread_stop(tid, t->was_stopped);
 	if (ret == 1) {
 		t->n_thr--;
 		return 0;

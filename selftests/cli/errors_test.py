@@ -225,6 +225,53 @@ check("once they are free it is restored with its 4 TIDs, and the threads count 
 if r.returncode == 0:
     os.kill(task.pid, signal.SIGKILL)
 
+# 5c. a stopped multi-threaded task: dump -R leaves every thread stopped; a dump and
+# restore bring it back stopped with its TIDs, and SIGCONT makes every thread count again
+def wait_states(pid, want, n):
+    for _ in range(50):
+        s = thread_states(pid)
+        if len(s) == n and all(st == want for _, st in s):
+            return s
+        time.sleep(0.1)
+    return thread_states(pid)
+
+
+def ticks_after(path, delay):
+    with open(path, "rb") as f:
+        t0 = last_thread_ticks(f.read())
+    time.sleep(delay)
+    with open(path, "rb") as f:
+        return last_thread_ticks(f.read()) - t0
+
+
+img = os.path.join(work, "img-stopped")
+out = os.path.join(work, "stopped-ticks.out")
+task = start_ticker(open(out, "w"), threads=3)
+time.sleep(0.5)
+os.kill(task.pid, signal.SIGSTOP)
+wait_states(task.pid, "T", 4)
+r = ferry_run("dump", "-R", "-t", str(task.pid), "-D", img + "-R")
+states = wait_states(task.pid, "T", 4)
+check("dump -R of a stopped task with 3 more threads leaves all 4 stopped, untraced",
+      r.returncode == 0 and all(tr == "0" and st == "T" for tr, st in states), (r.stderr, states))
+orig_tids = sorted(os.listdir("/proc/%d/task" % task.pid))
+r = ferry_run("dump", "-t", str(task.pid), "-D", img)
+task.wait()
+r2 = ferry_run("restore", "-D", img, "-d")
+states = wait_states(task.pid, "T", 4) if r2.returncode == 0 else []
+tids = sorted(os.listdir("/proc/%d/task" % task.pid)) if r2.returncode == 0 else []
+check("dumped and restored, it is stopped again, all 4 threads with their TIDs",
+      r.returncode == 0 and r2.returncode == 0 and tids == orig_tids and
+      all(st == "T" for _, st in states), (r.stderr, r2.stderr, states, tids))
+if r2.returncode == 0:
+    still = ticks_after(out, 0.3)
+    os.kill(task.pid, signal.SIGCONT)
+    time.sleep(0.2)
+    moved = ticks_after(out, 0.6)
+    check("SIGCONT: the threads count again (they did not while stopped)",
+          still == 0 and moved > 3, (still, moved))
+    os.kill(task.pid, signal.SIGKILL)
+
 # 6. non-root and usage
 r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ferry,
                     "dump", "-t", "1", "-D", "/tmp"], capture_output=True, text=True)
