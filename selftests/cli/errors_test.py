@@ -5,7 +5,7 @@
 # or truncated, is refused with a message naming the file (and offset) and changes
 # nothing; a non-root caller is refused; usage errors exit 2.
 # Usage: errors_test.py FERRY TICKER WORKDIR
-import os, shutil, signal, subprocess, sys, time
+import json, os, shutil, signal, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
 results = []
@@ -211,6 +211,34 @@ check("... and leaves the images unchanged", tree_hash(img) == before)
 orig_tids = sorted(os.listdir("/proc/%d/task" % task.pid))
 task.kill()
 task.wait()
+
+
+def bad_threads_copy(name, mutate):
+    d = img + "-" + name
+    shutil.copytree(img, d)
+    mutate(d)
+    return d
+
+
+def dup_tid(d):
+    p = os.path.join(d, "pstree.img")
+    j = subprocess.run(["crit", "decode", "-i", p], capture_output=True, text=True, check=True)
+    tree = json.loads(j.stdout)
+    tree["entries"][0]["threads"][2] = tree["entries"][0]["threads"][1]
+    subprocess.run(["crit", "encode", "-o", p], input=json.dumps(tree), text=True, check=True)
+
+
+other = [t for t in orig_tids if int(t) != task.pid][0]
+if shutil.which("crit"):
+    d = bad_threads_copy("dup", dup_tid)
+    r = ferry_run("restore", "-D", d, "-d")
+    check("a thread listed twice in pstree.img is refused, naming the file",
+          r.returncode == 1 and "pstree.img" in r.stderr and "twice" in r.stderr, r.stderr)
+d = bad_threads_copy("nocore", lambda d: os.unlink(os.path.join(d, "core-%s.img" % other)))
+r = ferry_run("restore", "-D", d, "-d")
+check("a missing core image of a thread is refused, naming it",
+      r.returncode == 1 and ("core-%s.img" % other) in r.stderr, r.stderr)
+check("... and nothing was created", not os.path.exists("/proc/%d" % task.pid))
 r = ferry_run("restore", "-D", img, "-d")
 time.sleep(0.3)
 with open(out, "rb") as f:
