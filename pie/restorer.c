@@ -5,7 +5,8 @@
  * (mremap), then sets what only the task itself can set: prctl(PR_SET_MM_MAP), rlimits,
  * tid address, robust list, rseq, sigactions, queued signals, the other threads (clone3
  * with set_tid; each sets its own tid address, robust list, rseq, signals, scheduling,
- * comm, creds and TLS), interval and POSIX timers (ids kept), credentials, TLS bases, and finally rt_sigreturn into the saved
+ * comm, creds and TLS; they inherit the seccomp filters installed just before), interval
+ * and POSIX timers (ids kept), credentials, TLS bases, and finally rt_sigreturn into the saved
  * context. Steps are reported to the tracing controller with int3 (see
  * arch/x86/pie/trap.S); the controller holds every thread until all are done, then
  * unmaps the blob.
@@ -296,6 +297,33 @@ static void set_timers(struct restorer_args *a)
 	}
 }
 
+/* struct sock_fprog */
+struct rst_fprog {
+	unsigned short len;
+	unsigned short pad[3];
+	unsigned long filter;
+};
+
+#define SECCOMP_SET_MODE_FILTER 1
+
+/*
+ * Before the threads are created (they inherit the filters) and while still privileged
+ * (no no_new_privs needed). The controller traces with PTRACE_O_SUSPEND_SECCOMP, so the
+ * restorer's own syscalls after this point are not filtered.
+ */
+static void set_seccomp(struct restorer_args *a)
+{
+	struct rst_seccomp_filter *f = (struct rst_seccomp_filter *)a->seccomp_filters;
+	unsigned int i;
+
+	for (i = 0; i < a->nr_seccomp_filters; i++) {
+		struct rst_fprog prog = { .len = f[i].len, .filter = f[i].insns };
+
+		CHECK(RST_STEP_SECCOMP,
+		      sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, f[i].flags, &prog));
+	}
+}
+
 /* Before the credentials change: clone3 with set_tid needs CAP_SYS_ADMIN. */
 static void create_threads(struct restorer_args *a)
 {
@@ -328,6 +356,7 @@ restorer_entry(struct restorer_args *a)
 	set_thread(a);
 	set_signals(a);
 	set_sched(a->has_sched, a->sched_policy, a->sched_prio, a->sched_nice);
+	set_seccomp(a);
 	create_threads(a);
 	set_timers(a);
 	set_creds(a);

@@ -40,6 +40,7 @@ enum rst_step {
 	RST_STEP_THREAD,
 	RST_STEP_SCHED,
 	RST_STEP_TIMER,
+	RST_STEP_SECCOMP,
 	RST_STEP_NR,
 };
 
@@ -154,6 +155,13 @@ struct rst_itimer {
 	unsigned long vsec, vusec;
 };
 
+/* One seccomp BPF program (struct sock_filter[len]), installed in array order. */
+struct rst_seccomp_filter {
+	unsigned long insns;
+	unsigned int len;
+	unsigned int flags;		/* SECCOMP_FILTER_FLAG_* */
+};
+
 #define RST_AUXV_MAX 128
 #define RST_NSIG 64
 
@@ -211,6 +219,9 @@ struct restorer_args {
 	struct rst_itimer itimers[3];
 	unsigned long posix_timers;	/* struct rst_posix_timer[] */
 	unsigned int nr_posix_timers;
+
+	unsigned long seccomp_filters;	/* struct rst_seccomp_filter[], root first */
+	unsigned int nr_seccomp_filters;
 
 	unsigned long fs_base;
 	unsigned long gs_base;

@@ -33,6 +33,7 @@
 #define __NR_setpriority	141
 #define __NR_sched_setscheduler	144
 #define __NR_clone3		435
+#define __NR_seccomp		317
 #define __NR_setitimer		38
 #define __NR_timer_create	222
 #define __NR_timer_settime	223

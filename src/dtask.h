@@ -19,6 +19,7 @@
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
 #include "pstree.pb-c.h"
+#include "seccomp.pb-c.h"
 
 struct arena_blk;
 
@@ -85,6 +86,7 @@ struct dtask {
 	MmEntry mm;
 	FsEntry fs;
 	PstreeEntry pstree;
+	SeccompEntry *seccomp;		/* seccomp.img, or NULL */
 	struct dthread *thr;		/* the other threads, in seize order */
 	size_t n_thr, thr_cap;
 	struct dfile *files;		/* files.img, in id order (id = index + 1) */

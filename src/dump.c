@@ -23,6 +23,7 @@
 #include "pages.h"
 #include "pstree.h"
 #include "seize.h"
+#include "seccomp.h"
 #include "thread.h"
 #include "timens.h"
 #include "timer.h"
@@ -82,12 +83,6 @@ static int collect_proc(struct dtask *t)
 	ret = proc_read_status(t->pid, &s);
 	if (ret)
 		goto out_free;
-	if (s.seccomp) {
-		pr_err("process %d runs under seccomp (mode %d): not supported yet", t->pid,
-		       s.seccomp);
-		ret = -EOPNOTSUPP;
-		goto out_free;
-	}
 	t->pstree.pid = t->pid;
 	t->pstree.pgid = st.pgid;
 	t->pstree.sid = st.sid;
@@ -204,7 +199,8 @@ static void remove_image(int dirfd, const char *name)
 static void remove_images(struct dtree *tr, int dirfd)
 {
 	static const char *const tree_names[] = { "inventory.img", "pstree.img", "files.img",
-						  "stats-dump", "timens-1.img", "ipcns-var-1.img",
+						  "stats-dump", "seccomp.img", "timens-1.img",
+						  "ipcns-var-1.img",
 						  "ipcns-shm-1.img", "ipcns-sem-1.img",
 						  "ipcns-msg-1.img" };
 	static const char *const task_names[] = { "core-%d.img", "ids-%d.img", "mm-%d.img",
@@ -233,7 +229,9 @@ static int collect_task(struct dtask *t)
 {
 	int ret;
 
-	ret = arch_dump_thread_info(t);
+	ret = seccomp_dump(t);
+	if (!ret)
+		ret = arch_dump_thread_info(t);
 	if (!ret)
 		ret = collect_injected(t);
 	if (!ret)
@@ -246,6 +244,7 @@ static int collect_task(struct dtask *t)
 /* Every task, root first; file ids continue from one task to the next. */
 static int collect(struct dtree *tr)
 {
+	struct dtask *seccomp_task = NULL;
 	uint32_t file_ids = 0;
 	size_t i;
 	int ret;
@@ -262,7 +261,14 @@ static int collect(struct dtree *tr)
 			return ret;
 		}
 		file_ids += t->n_files;
+		if (t->seccomp && seccomp_task && seccomp_task != t) {
+			pr_err("tasks %d and %d both run under seccomp filters: only one process "
+			       "of a tree may, for now", seccomp_task->pid, t->pid);
+			return -EOPNOTSUPP;
+		}
+		seccomp_task = t->seccomp ? t : seccomp_task;
 	}
+	tr->seccomp_task = seccomp_task;
 	return 0;
 }
 
@@ -295,6 +301,8 @@ static int write_images(struct dtree *tr, int dirfd, struct dump_times *tm)
 		ret = write_pstree(tr, dirfd);
 	if (!ret)
 		ret = files_write_table(tr->tasks, tr->n, dirfd);
+	if (!ret && tr->seccomp_task)	/* seccomp.img is the tree's: one task's filters */
+		ret = seccomp_write(tr->seccomp_task, dirfd);
 	if (!ret)
 		ret = timens_dump(tr->tasks[0]->pid, dirfd);
 	if (!ret)

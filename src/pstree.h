@@ -19,6 +19,7 @@
 struct dtree {
 	struct dtask **tasks;		/* tasks[0] is the root */
 	size_t n, cap;
+	struct dtask *seccomp_task;	/* the one task with seccomp filters, if any */
 };
 
 int pstree_seize(struct dtree *tr, pid_t root, bool shell_job);

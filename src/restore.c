@@ -53,6 +53,7 @@ static const char *const step_names[RST_STEP_NR] = {
 	[RST_STEP_CREDS] = "credentials", [RST_STEP_TLS] = "TLS bases",
 	[RST_STEP_PRCTL] = "prctl", [RST_STEP_THREAD] = "creating a thread (clone3 set_tid)",
 	[RST_STEP_SCHED] = "scheduling policy and nice", [RST_STEP_TIMER] = "timers",
+	[RST_STEP_SECCOMP] = "installing the seccomp filters",
 };
 
 /* In each new live task, once it is seized: ferry's part of its restore, then the blob. */
@@ -110,7 +111,6 @@ static int report_fault(pid_t pid, int sig, const char *when)
 	return -EFAULT;
 }
 
-/* Run until the blob's int3: DONE (region in rdi/rsi) or FAIL (step, error). */
 static bool is_restored_thread(const struct rst_task *t, pid_t tid)
 {
 	size_t i;
@@ -139,6 +139,7 @@ static void on_clone(const struct rst_task *t, pid_t pid)
 		pr_perror("cannot let ferry's helper thread %lu go", msg);
 }
 
+/* Run until the blob's int3: DONE (region in rdi/rsi) or FAIL (step, error, TID). */
 static int wait_blob(const struct rst_task *t, pid_t pid, unsigned long *region,
 		     unsigned long *len)
 {

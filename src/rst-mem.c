@@ -23,6 +23,7 @@
 #include "ipc.h"
 #include "rst.h"
 #include "rst-maps.h"
+#include "seccomp.h"
 #include "thread.h"
 #include "timer.h"
 #include "sigframe.h"
@@ -85,7 +86,7 @@ static size_t args_size(const struct rst_task *t)
 		n += c->thread_core->signals_p->n_signals * sizeof(struct rst_siginfo);
 	if (c->thread_core && c->thread_core->creds)
 		n += c->thread_core->creds->n_groups * 4;
-	n += thread_args_size(t) + timer_args_size(t);
+	n += thread_args_size(t) + timer_args_size(t) + seccomp_args_size(t);
 	return PAGE_ALIGN(n + sigframe_size() + 16 * 64);
 }
 

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "image.h"
 #include "rst.h"
+#include "seccomp.h"
 #include "thread.h"
 #include "vma.h"
 
@@ -470,6 +471,8 @@ static int load_task(struct rst_tree *tr, struct rst_task *t)
 		return ret;
 	ret = thread_plan_load(t);
 	if (!ret)
+		ret = seccomp_plan_load(t);
+	if (!ret)
 		ret = img_read_one(t->dirfd, IMG_IDS, &task_kobj_ids_entry__descriptor,
 				   (void **)&t->ids, t->pid);
 	if (!ret)
@@ -532,6 +535,7 @@ static void free_task(struct rst_task *t)
 	for (i = 0; i < t->nr_pm; i++)
 		img_free_pb(t->pm[i]);
 	thread_plan_free(t);
+	seccomp_plan_free(t);
 	free(t->pm);
 	free(t->fds);
 	img_free_pb(t->pst);

@@ -22,6 +22,7 @@
 #include "rst.h"
 #include "rst-maps.h"
 #include "sigframe.h"
+#include "seccomp.h"
 #include "thread.h"
 #include "timer.h"
 
@@ -269,6 +270,8 @@ int rst_task_args(struct rst_task *t)
 		ret = thread_rst_args(t);
 	if (!ret)
 		ret = timer_rst_args(t);
+	if (!ret)
+		ret = seccomp_rst_args(t);
 	return ret;
 }
 

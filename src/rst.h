@@ -20,6 +20,7 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "seccomp.pb-c.h"
 #include "restore.h"
 #include "restorer.h"
 
@@ -54,6 +55,8 @@ struct rst_task {
 	CoreEntry *core;
 	struct rst_thread *thr;		/* the other threads */
 	size_t nr_thr;
+	int seccomp_mode;		/* of every thread */
+	SeccompEntry *seccomp;		/* seccomp.img, when seccomp_mode is filter */
 	TaskKobjIdsEntry *ids;
 	MmEntry *mm;
 	FsEntry *fs;

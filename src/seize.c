@@ -115,37 +115,51 @@ static int wait_interrupt_stop(struct dtask *t)
 	}
 }
 
-/*
- * A task seized in a group stop re-enters it whenever it is resumed, so syscalls cannot
- * run in it. End the stop with SIGCONT (swallowed, never delivered) and trap it again
- * with PTRACE_INTERRUPT; release stops it again with SIGSTOP.
- */
-static int leave_group_stop(struct dtask *t)
+/* After the group stop ended: trap thread tid again (a SIGCONT it gets is swallowed). */
+static int trap_again(pid_t tid)
 {
 	int status;
 
-	if (kill(t->pid, SIGCONT) || ptrace(PTRACE_INTERRUPT, t->pid, 0, 0) ||
-	    ptrace(PTRACE_CONT, t->pid, 0, 0)) {
-		pr_perror("cannot take stopped process %d out of its group stop", t->pid);
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || ptrace(PTRACE_CONT, tid, 0, 0)) {
+		pr_perror("cannot take thread %d out of its group stop", tid);
 		return -errno;
 	}
 	for (;;) {
-		if (waitpid(t->pid, &status, __WALL) < 0 || !WIFSTOPPED(status)) {
-			pr_perror("process %d went away leaving its group stop", t->pid);
+		if (waitpid(tid, &status, __WALL) < 0 || !WIFSTOPPED(status)) {
+			pr_perror("thread %d went away leaving its group stop", tid);
 			return -ESRCH;
 		}
 		if (status >> 16 == PTRACE_EVENT_STOP && WSTOPSIG(status) == SIGTRAP)
 			return 0;
 		if (status >> 16 != PTRACE_EVENT_STOP && WSTOPSIG(status) != SIGCONT) {
-			pr_err("process %d got signal %d while being seized", t->pid,
-			       WSTOPSIG(status));
+			pr_err("thread %d got signal %d while being seized", tid, WSTOPSIG(status));
 			return -EAGAIN;
 		}
-		if (ptrace(PTRACE_CONT, t->pid, 0, 0)) {
-			pr_perror("cannot resume %d", t->pid);
+		if (ptrace(PTRACE_CONT, tid, 0, 0)) {
+			pr_perror("cannot resume %d", tid);
 			return -errno;
 		}
 	}
+}
+
+/*
+ * A task seized in a group stop re-enters it whenever it is resumed, so syscalls cannot
+ * run in it. End the stop with SIGCONT (swallowed, never delivered) and trap every
+ * thread again with PTRACE_INTERRUPT; release stops it again with SIGSTOP.
+ */
+static int leave_group_stop(struct dtask *t)
+{
+	size_t i;
+	int ret;
+
+	if (kill(t->pid, SIGCONT)) {
+		pr_perror("cannot take stopped process %d out of its group stop", t->pid);
+		return -errno;
+	}
+	ret = trap_again(t->pid);
+	for (i = 0; !ret && i < t->n_thr; i++)
+		ret = trap_again(t->thr[i].tid);
+	return ret;
 }
 
 int seize_task(struct dtask *t)
@@ -164,11 +178,6 @@ int seize_task(struct dtask *t)
 	ret = wait_interrupt_stop(t);
 	if (!ret)
 		ret = thread_seize_all(t);
-	if (!ret && t->was_stopped && t->n_thr) {
-		pr_err("process %d is stopped and has %zu more threads: stopped multi-threaded "
-		       "processes are not supported yet", t->pid, t->n_thr);
-		ret = -EOPNOTSUPP;
-	}
 	if (!ret && t->was_stopped)
 		ret = leave_group_stop(t);
 	if (ret)
@@ -191,6 +200,9 @@ int seize_task(struct dtask *t)
 
 void seize_abort(struct dtask *t)
 {
+	/* stopped again before any thread is let go, so that none of them runs */
+	if (t->seized && t->was_stopped && kill(t->pid, SIGSTOP))
+		pr_perror("cannot stop %d again", t->pid);
 	thread_abort_all(t);
 	if (!t->seized)
 		return;
@@ -199,8 +211,6 @@ void seize_abort(struct dtask *t)
 		if (ptrace(PTRACE_SETSIGMASK, t->pid, sizeof(t->blocked), &t->blocked))
 			pr_perror("cannot put back the blocked signals of %d", t->pid);
 	}
-	if (t->was_stopped && kill(t->pid, SIGSTOP))
-		pr_perror("cannot stop %d again", t->pid);
 	if (ptrace(PTRACE_DETACH, t->pid, 0, 0))
 		pr_perror("cannot detach from %d", t->pid);
 	else

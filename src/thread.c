@@ -45,8 +45,11 @@ static bool is_known(const struct dtask *t, pid_t tid)
 	return false;
 }
 
-/* 0 when stopped by our interrupt, 1 when the thread exited meanwhile, or -errno. */
-static int wait_thread_stop(pid_t tid)
+/*
+ * 0 when stopped by our interrupt (in the group stop when stopped), 1 when the thread
+ * exited meanwhile, or -errno.
+ */
+static int wait_thread_stop(pid_t tid, bool stopped)
 {
 	int status, sig;
 
@@ -59,11 +62,12 @@ static int wait_thread_stop(pid_t tid)
 			return 1;
 		sig = WSTOPSIG(status);
 		if (status >> 16 == PTRACE_EVENT_STOP) {
-			if (sig == SIGTRAP)
+			if ((sig == SIGTRAP) != stopped)
 				return 0;
-			pr_err("thread %d is in a group stop (signal %d): stopped multi-threaded "
-			       "processes are not supported yet", tid, sig);
-			return -EOPNOTSUPP;
+			pr_err("thread %d is %sin a group stop (signal %d) and its leader is %s: the "
+			       "process was stopped or continued while being seized",
+			       tid, stopped ? "not " : "", sig, stopped ? "stopped" : "running");
+			return -EAGAIN;
 		}
 		pr_info("thread %d: passing on signal %d that arrived while seizing", tid, sig);
 		if (ptrace(PTRACE_CONT, tid, 0, sig)) {
@@ -98,7 +102,7 @@ static int seize_one(struct dtask *t, pid_t tid)
 		pr_perror("cannot stop thread %d (PTRACE_INTERRUPT)", tid);
 		return -errno;
 	}
-	ret = wait_thread_stop(tid);
+	ret = wait_thread_stop(tid, t->was_stopped);
 	if (ret == 1) {
 		t->n_thr--;
 		return 0;
@@ -173,7 +177,8 @@ int thread_seize_all(struct dtask *t)
 			return ret;
 	}
 	if (t->n_thr)
-		pr_info("seized %zu more threads of %d", t->n_thr, t->pid);
+		pr_info("seized %zu more threads of %d (%d scans of its task list)", t->n_thr,
+			t->pid, round + 1);
 	return 0;
 }
 
@@ -181,12 +186,10 @@ int thread_seize_all(struct dtask *t)
 static int thread_query(struct dtask *t, struct dthread *th, long nr, uint64_t a0, size_t off,
 			void *val, size_t len)
 {
-	uint64_t args[6] = { a0, t->scratch + off, 0, 0, 0, 0 };
+	uint64_t args[6] = {a0, t->scratch + off, 0, 0, 0, 0};
 	long ret;
 	int err;
 
-	if (nr == SYS_sigaltstack)
-		args[0] = 0, args[1] = t->scratch + off;
 	err = inject_syscall_on(t, th->tid, &th->regs, nr, &ret, args);
 	if (err)
 		return err;
@@ -264,8 +267,8 @@ static int dump_comm(struct dtask *t, struct dthread *th)
 /* The credential lines of /proc/PID/task/TID/status, one after the other. */
 static int read_cred_lines(pid_t pid, pid_t tid, char *out, size_t size)
 {
-	static const char *const keys[] = { "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:",
-					    "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:" };
+	static const char *const keys[] = {"Uid:",    "Gid:",	 "Groups:", "CapInh:",	  "CapPrm:",
+					   "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:"};
 	char name[64], buf[4096], *line;
 	size_t used = 0, k;
 	ssize_t n;
@@ -296,7 +299,8 @@ static int check_same_creds(struct dtask *t, struct dthread *th)
 		return ret;
 	if (strcmp(leader, mine)) {
 		pr_err("thread %d of %d has credentials of its own: per-thread credentials are "
-		       "not supported yet", th->tid, t->pid);
+		       "not supported yet",
+		       th->tid, t->pid);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -451,7 +455,8 @@ static int check_thread_core(const CoreEntry *c, pid_t tid)
 {
 	if (c->mtype != CORE_ENTRY__MARCH__X86_64 || !c->thread_info || !c->thread_core ||
 	    !c->thread_info->gpregs || !c->thread_info->fpregs) {
-		pr_err("core-%d.img: not a complete x86_64 thread (thread_info, thread_core missing)",
+		pr_err("core-%d.img: not a complete x86_64 thread (thread_info, thread_core "
+		       "missing)",
 		       tid);
 		return -EINVAL;
 	}
@@ -469,7 +474,8 @@ static int check_tids(const PstreeEntry *p)
 	}
 	for (i = 0; i < p->n_threads; i++) {
 		if (p->threads[i] < 2 || p->threads[i] > TID_MAX) {
-			pr_err("pstree.img: thread %u of %u is out of range", p->threads[i], p->pid);
+			pr_err("pstree.img: thread %u of %u is out of range", p->threads[i],
+			       p->pid);
 			return -EINVAL;
 		}
 		leader += p->threads[i] == p->pid;
@@ -505,8 +511,8 @@ int thread_plan_load(struct rst_task *t)
 		if (p->threads[i] == p->pid)
 			continue;
 		th->tid = p->threads[i];
-		ret = img_read_one(t->dirfd, IMG_CORE, &core_entry__descriptor,
-				   (void **)&th->core, th->tid);
+		ret = img_read_one(t->dirfd, IMG_CORE, &core_entry__descriptor, (void **)&th->core,
+				   th->tid);
 		if (ret)
 			return ret;
 		t->nr_thr++;
@@ -559,8 +565,8 @@ static int thread_signals(struct rst_task *t, const struct rst_thread *th,
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		if (q->signals[i]->siginfo.len != sizeof(out[i].info)) {
-			pr_err("core-%d.img: a queued siginfo has %zu bytes (expected 128)", th->tid,
-			       q->signals[i]->siginfo.len);
+			pr_err("core-%d.img: a queued siginfo has %zu bytes (expected 128)",
+			       th->tid, q->signals[i]->siginfo.len);
 			return -EINVAL;
 		}
 		memcpy(out[i].info, q->signals[i]->siginfo.data, sizeof(out[i].info));

@@ -75,7 +75,7 @@ static int add_timer(struct dtask *t, const struct proc_timer *pt, size_t *cap)
 {
 	TaskTimersEntry *tt = t->tc.timers;
 	PosixTimerEntry *e = dtask_alloc(t, sizeof(*e));
-	uint64_t args[6] = { pt->id, t->scratch + SCR_TIMER };
+	uint64_t args[6] = {pt->id, t->scratch + SCR_TIMER};
 	struct itimerspec its;
 	long ret, overrun;
 	int err;
@@ -107,7 +107,7 @@ static int add_timer(struct dtask *t, const struct proc_timer *pt, size_t *cap)
 
 int timer_dump_posix_inject(struct dtask *t)
 {
-	struct proc_timer pt = { 0 };
+	struct proc_timer pt = {0};
 	char path[64], line[256];
 	size_t cap = 0;
 	bool done;
@@ -161,7 +161,8 @@ static int check_timer(const struct rst_task *t, const PosixTimerEntry *e, int p
 	    ((e->it_sigev_notify & NOTIFY_THREAD_ID) &&
 	     (!e->has_notify_thread_id || !is_thread_of(t, e->notify_thread_id)))) {
 		pr_err("core-%u.img: POSIX timer %u is invalid or out of order (signal %u, notify "
-		       "%#x)", t->pid, e->it_id, e->si_signo, e->it_sigev_notify);
+		       "%#x)",
+		       t->pid, e->it_id, e->si_signo, e->it_sigev_notify);
 		return -EINVAL;
 	}
 	return 0;
@@ -198,10 +199,16 @@ static int posix_args(struct rst_task *t, TaskTimersEntry *tt)
 		if (ret)
 			return ret;
 		out[i] = (struct rst_posix_timer){
-			.id = e->it_id, .clock = e->clock_id, .signo = e->si_signo,
-			.notify = e->it_sigev_notify, .tid = e->notify_thread_id,
-			.sival = e->sival_ptr, .isec = e->isec, .insec = e->insec,
-			.vsec = e->vsec, .vnsec = e->vnsec,
+			.id = e->it_id,
+			.clock = e->clock_id,
+			.signo = e->si_signo,
+			.notify = e->it_sigev_notify,
+			.tid = e->notify_thread_id,
+			.sival = e->sival_ptr,
+			.isec = e->isec,
+			.insec = e->insec,
+			.vsec = e->vsec,
+			.vnsec = e->vnsec,
 		};
 	}
 	t->args->posix_timers = (unsigned long)out;

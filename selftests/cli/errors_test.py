@@ -5,7 +5,7 @@
 # or truncated, is refused with a message naming the file (and offset) and changes
 # nothing; a non-root caller is refused; usage errors exit 2.
 # Usage: errors_test.py FERRY TICKER WORKDIR
-import ctypes, os, shutil, signal, subprocess, sys, time
+import ctypes, json, os, shutil, signal, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
 results = []
@@ -295,6 +295,111 @@ n = file_ticks(out)
 time.sleep(0.5)
 check("the restored task keeps ticking", file_ticks(out) > n)
 os.kill(pid, signal.SIGKILL)
+
+# 5b. a multi-threaded task: its TIDs in use refuse the restore before anything is created;
+# once they are free it comes back with every thread counting again
+img = os.path.join(work, "img-threads")
+out = os.path.join(work, "thread-ticks.out")
+task = start_ticker(open(out, "w"), threads=3)
+time.sleep(0.5)
+r = ferry_run("dump", "-R", "-t", str(task.pid), "-D", img)
+check("dump -R of a task with 3 more threads succeeds", r.returncode == 0, r.stderr)
+before = tree_hash(img)
+r = ferry_run("restore", "-D", img, "-d")
+check("restore while its TIDs are in use is refused, naming one",
+      r.returncode == 1 and "in use" in r.stderr and "thread" in r.stderr, r.stderr)
+check("... and leaves the images unchanged", tree_hash(img) == before)
+orig_tids = sorted(os.listdir("/proc/%d/task" % task.pid))
+task.kill()
+task.wait()
+
+
+def bad_threads_copy(name, mutate):
+    d = img + "-" + name
+    shutil.copytree(img, d)
+    mutate(d)
+    return d
+
+
+def dup_tid(d):
+    p = os.path.join(d, "pstree.img")
+    j = subprocess.run(["crit", "decode", "-i", p], capture_output=True, text=True, check=True)
+    tree = json.loads(j.stdout)
+    tree["entries"][0]["threads"][2] = tree["entries"][0]["threads"][1]
+    subprocess.run(["crit", "encode", "-o", p], input=json.dumps(tree), text=True, check=True)
+
+
+other = [t for t in orig_tids if int(t) != task.pid][0]
+if shutil.which("crit"):
+    d = bad_threads_copy("dup", dup_tid)
+    r = ferry_run("restore", "-D", d, "-d")
+    check("a thread listed twice in pstree.img is refused, naming the file",
+          r.returncode == 1 and "pstree.img" in r.stderr and "twice" in r.stderr, r.stderr)
+d = bad_threads_copy("nocore", lambda d: os.unlink(os.path.join(d, "core-%s.img" % other)))
+r = ferry_run("restore", "-D", d, "-d")
+check("a missing core image of a thread is refused, naming it",
+      r.returncode == 1 and ("core-%s.img" % other) in r.stderr, r.stderr)
+check("... and nothing was created", not os.path.exists("/proc/%d" % task.pid))
+r = ferry_run("restore", "-D", img, "-d")
+time.sleep(0.3)
+with open(out, "rb") as f:
+    t0 = last_thread_ticks(f.read())
+time.sleep(0.6)
+with open(out, "rb") as f:
+    t1 = last_thread_ticks(f.read())
+tids = sorted(os.listdir("/proc/%d/task" % task.pid)) if r.returncode == 0 else []
+check("once they are free it is restored with its 4 TIDs, and the threads count again",
+      r.returncode == 0 and tids == orig_tids and len(tids) == 4 and t1 - t0 > 3,
+      (r.stderr, tids, orig_tids, t0, t1))
+if r.returncode == 0:
+    os.kill(task.pid, signal.SIGKILL)
+
+# 5c. a stopped multi-threaded task: dump -R leaves every thread stopped; a dump and
+# restore bring it back stopped with its TIDs, and SIGCONT makes every thread count again
+def wait_states(pid, want, n):
+    for _ in range(50):
+        s = thread_states(pid)
+        if len(s) == n and all(st == want for _, st in s):
+            return s
+        time.sleep(0.1)
+    return thread_states(pid)
+
+
+def ticks_after(path, delay):
+    with open(path, "rb") as f:
+        t0 = last_thread_ticks(f.read())
+    time.sleep(delay)
+    with open(path, "rb") as f:
+        return last_thread_ticks(f.read()) - t0
+
+
+img = os.path.join(work, "img-stopped")
+out = os.path.join(work, "stopped-ticks.out")
+task = start_ticker(open(out, "w"), threads=3)
+time.sleep(0.5)
+os.kill(task.pid, signal.SIGSTOP)
+wait_states(task.pid, "T", 4)
+r = ferry_run("dump", "-R", "-t", str(task.pid), "-D", img + "-R")
+states = wait_states(task.pid, "T", 4)
+check("dump -R of a stopped task with 3 more threads leaves all 4 stopped, untraced",
+      r.returncode == 0 and all(tr == "0" and st == "T" for tr, st in states), (r.stderr, states))
+orig_tids = sorted(os.listdir("/proc/%d/task" % task.pid))
+r = ferry_run("dump", "-t", str(task.pid), "-D", img)
+task.wait()
+r2 = ferry_run("restore", "-D", img, "-d")
+states = wait_states(task.pid, "T", 4) if r2.returncode == 0 else []
+tids = sorted(os.listdir("/proc/%d/task" % task.pid)) if r2.returncode == 0 else []
+check("dumped and restored, it is stopped again, all 4 threads with their TIDs",
+      r.returncode == 0 and r2.returncode == 0 and tids == orig_tids and
+      all(st == "T" for _, st in states), (r.stderr, r2.stderr, states, tids))
+if r2.returncode == 0:
+    still = ticks_after(out, 0.3)
+    os.kill(task.pid, signal.SIGCONT)
+    time.sleep(0.2)
+    moved = ticks_after(out, 0.6)
+    check("SIGCONT: the threads count again (they did not while stopped)",
+          still == 0 and moved > 3, (still, moved))
+    os.kill(task.pid, signal.SIGKILL)
 
 # 6. non-root and usage
 r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ferry,

@@ -2,10 +2,11 @@
 /*
  * Threads: NTHREADS threads, each with its own TLS value (__thread), blocked mask, a
  * pending thread-directed RT signal with a sigqueue value (rt_tgsigqueueinfo while it is
- * blocked), sigaltstack, comm, nice, and glibc's rseq registration; thread 0 sits in a
- * futex wait. After restore each thread checks from inside: the same TID, its TLS value,
- * mask, pending signal and its value, altstack, comm, nice, rseq still registered with
- * the same area (a second registration gets EBUSY) and cpu_id kept up to date.
+ * blocked), sigaltstack, comm, nice and policy (SCHED_BATCH in some), and glibc's rseq
+ * registration; thread 0 sits in a futex wait. After restore each thread checks from
+ * inside: the same TID, its TLS value, mask, pending signal and its value, altstack, comm,
+ * nice, policy, rseq still registered with the same area (a second registration gets
+ * EBUSY) and cpu_id kept up to date.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -53,6 +54,11 @@ static int my_nice(int i)
 	return i % 4;
 }
 
+static int my_policy(int i)
+{
+	return i % 3 == 1 ? SCHED_BATCH : SCHED_OTHER;
+}
+
 static void thread_mask(int i, sigset_t *set)
 {
 	sigemptyset(set);
@@ -91,6 +97,8 @@ static void set_up(int i)
 	prctl(PR_SET_NAME, name);
 	if (sigaltstack(&ss, NULL))
 		tfail("sigaltstack failed", i, errno, 0);
+	if (sched_setscheduler(0, my_policy(i), &(struct sched_param){ 0 }))
+		tfail("sched_setscheduler failed", i, errno, 0);
 	if (setpriority(PRIO_PROCESS, 0, my_nice(i)))
 		tfail("setpriority failed", i, errno, 0);
 }
@@ -139,6 +147,7 @@ static void check_state(int i)
 	sigaltstack(NULL, &ss);
 	expect_eq(i, "altstack", (long)ss.ss_sp, (long)altstacks[i]);
 	expect_eq(i, "nice", getpriority(PRIO_PROCESS, 0), my_nice(i));
+	expect_eq(i, "scheduling policy", sched_getscheduler(0), my_policy(i));
 	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", gettid());
 	f = fopen(path, "r");
 	if (f) {
