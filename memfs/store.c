@@ -227,6 +227,7 @@ static void fill_info(int rootfd, const char *dname, struct memfs_ckpt_info *inf
 {
 	struct memfs_manifest m;
 	char what[MEMFS_ID_MAX + 32];
+	struct stat st;
 	int fd;
 
 	memset(info, 0, sizeof(*info));
@@ -234,11 +235,15 @@ static void fill_info(int rootfd, const char *dname, struct memfs_ckpt_info *inf
 	snprintf(what, sizeof(what), "%s/" MEMFS_MANIFEST, dname);
 	fd = openat(rootfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/* a broken manifest is shown by ls (state 0, why in note), not logged */
-	if (fd < 0)
+	if (fd < 0) {
 		snprintf(info->note, sizeof(info->note), "cannot open %s", dname);
-	else if (!memfs_manifest_read(fd, what, info->note, sizeof(info->note), &m)) {
+	} else if (!memfs_manifest_read(fd, what, info->note, sizeof(info->note), &m)) {
 		memfs_ckpt_info_from(&m, info);
 		memfs_manifest_release(&m);
+	} else if (!fstat(fd, &st)) {
+		/* sorted by when it was last written, so that a damaged newest checkpoint
+		 * is still the newest and no older one is restored in its place */
+		info->created_ns = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
 	}
 	if (fd >= 0)
 		close(fd);
