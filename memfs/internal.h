@@ -81,6 +81,9 @@ int memfs_pmem_init(struct memfs_store *s, bool force);
 int memfs_pmem_mount(struct memfs_store *s);
 void memfs_pmem_unmount(struct memfs_store *s);
 
+/* ckpt.c */
+int memfs_ckpt_lock(int ckpt_dirfd, const char *id); /* flock, -EBUSY when taken */
+
 /* store.c */
 int memfs_spec_parse(const char *spec, struct memfs_store *s);
 bool memfs_id_valid(const char *id);

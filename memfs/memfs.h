@@ -38,6 +38,9 @@
  * image's size and checksum must match the manifest and no unlisted file may sit in a
  * tree directory; a refusal logs why (file, expected vs actual) and changes nothing.
  *
+ * One ferry at a time per checkpoint: create and open hold an flock on its directory until
+ * close, and memfs_store_rm() takes it too; a second one gets -EBUSY ("in use").
+ *
  * Every function returns 0 or -errno and logs its failure once (src/log.h).
  * Handles are not thread-safe; a checkpoint handle must be closed before its store.
  */

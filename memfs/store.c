@@ -324,14 +324,25 @@ int memfs_rm_tree(int dirfd, const char *name)
 int memfs_store_rm(struct memfs_store *s, const char *id)
 {
 	char name[MEMFS_ID_MAX + 8];
-	int ret;
+	int fd, ret;
 
 	if (!memfs_id_valid(id)) {
 		pr_err("bad checkpoint id '%.64s'", id);
 		return -EINVAL;
 	}
 	snprintf(name, sizeof(name), "ckpt-%s", id);
-	ret = memfs_rm_tree(s->rootfd, name);
+	fd = openat(s->rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		pr_err("no checkpoint %s in store %s", id, s->spec);
+		return -ENOENT;
+	}
+	ret = fd < 0 ? -errno : memfs_ckpt_lock(fd, id);
+	if (!ret)
+		ret = memfs_rm_tree(s->rootfd, name);
+	if (fd >= 0)
+		close(fd);
+	if (ret == -EBUSY)
+		return ret;
 	if (ret == -ENOENT)
 		pr_err("no checkpoint %s in store %s", id, s->spec);
 	else if (ret) {

@@ -296,6 +296,22 @@ TEST_F(st, failed_checkpoint_needs_its_id_and_bad_ids_are_refused)
 	EXPECT_EQ(memfs_store_rm(self->s, ".."), -EINVAL);
 }
 
+TEST_F(st, one_ferry_at_a_time_per_checkpoint)
+{
+	struct memfs_ckpt *c;
+	char id[MEMFS_ID_MAX];
+
+	make_ckpt(_ctx, self, id, true);
+	ASSERT_EQ(memfs_ckpt_open(self->s, id, &c), 0);
+	EXPECT_EQ(open_ckpt(self, id), -EBUSY);
+	EXPECT_CONTAINS(captured(self), "in use by another ferry");
+	EXPECT_EQ(memfs_store_rm(self->s, id), -EBUSY);
+	EXPECT_EQ(memfs_ckpt_verify(self->s, id), 0); /* reading is fine */
+	memfs_ckpt_close(c);
+	EXPECT_EQ(open_ckpt(self, id), 0);
+	EXPECT_EQ(memfs_store_rm(self->s, id), 0);
+}
+
 TEST_F(st, list_and_rm)
 {
 	struct memfs_ckpt_info *infos;
