@@ -246,6 +246,8 @@ def pmem_test():
     img = os.path.join(work, "pmem.img")
     with open(img, "wb") as f:
         f.truncate(256 << 20)
+    # it holds something already: init must not erase it unless forced
+    subprocess.run(["/usr/sbin/mkfs.ext2", "-q", "-F", img], check=True)
     r = subprocess.run(["losetup", "-f", "--show", img], capture_output=True, text=True)
     if r.returncode:
         skip("pmem backend on a loop device", "no loop device: " + r.stderr.strip())
@@ -254,7 +256,10 @@ def pmem_test():
     pspec = "pmem:" + dev
     try:
         r = ferry_run("store", "init", pspec)
-        check("store init on a loop device (mkfs.ext4)", r.returncode == 0, r.stderr)
+        check("store init refuses to erase a device with a filesystem, naming it",
+              r.returncode == 1 and "ext2" in r.stderr and "--force" in r.stderr, r.stderr)
+        r = ferry_run("store", "init", pspec, "--force")
+        check("store init --force on a loop device (mkfs.ext4)", r.returncode == 0, r.stderr)
         r = ferry_run("store", "init", pspec)
         check("a second init without --force is refused", r.returncode == 1 and
               "--force" in r.stderr, r.stderr)
