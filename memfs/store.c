@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -240,6 +241,10 @@ static void fill_info(int rootfd, const char *dname, struct memfs_ckpt_info *inf
 	} else if (!memfs_manifest_read(fd, what, info->note, sizeof(info->note), &m)) {
 		memfs_ckpt_info_from(&m, info);
 		memfs_manifest_release(&m);
+		/* writing, and no dump holds its lock: the dump died (ferry killed, crash) */
+		if (info->state == MEMFS_WRITING && !flock(fd, LOCK_SH | LOCK_NB))
+			snprintf(info->note, sizeof(info->note),
+				 "abandoned: its dump did not finish (ferry store rm)");
 	} else if (!fstat(fd, &st)) {
 		/* sorted by when it was last written, so that a damaged newest checkpoint
 		 * is still the newest and no older one is restored in its place */

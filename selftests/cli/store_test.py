@@ -236,6 +236,12 @@ check("store rm removes a checkpoint", r.returncode == 0 and not os.path.exists(
 r = ferry_run("store", "rm", spec, "20000101-000000-0000")
 check("store rm of an unknown id fails naming it", r.returncode == 1 and
       "20000101-000000-0000" in r.stderr, r.stderr)
+r = ferry_run("restore", "--store", spec, "-D", work, "-d")
+check("restore with both --store and -D is a usage error", r.returncode == 2 and
+      "not both" in r.stderr, r.stderr)
+r = ferry_run("restore", "--checkpoint", ckpt2, "-d")
+check("--checkpoint without --store is a usage error", r.returncode == 2 and
+      "--store" in r.stderr, r.stderr)
 r = ferry_run("restore", "--store", spec, "--checkpoint", "../../etc", "-d")
 check("a checkpoint id with a path in it is refused", r.returncode == 1 and "bad" in r.stderr,
       r.stderr)

@@ -209,7 +209,23 @@ TEST_F(st, unsealed_checkpoint_is_never_restored)
 {
 	char id[MEMFS_ID_MAX];
 
+	struct memfs_ckpt_info *infos;
+	struct memfs_ckpt *c;
+	unsigned int n;
+
 	make_ckpt(_ctx, self, id, false);
+	ASSERT_EQ(memfs_store_list(self->s, &infos, &n), 0);
+	ASSERT_EQ(n, 1);
+	EXPECT_EQ(infos[0].state, MEMFS_WRITING);
+	EXPECT_CONTAINS(infos[0].note, "abandoned"); /* no dump holds it */
+	free(infos);
+	ASSERT_EQ(memfs_ckpt_create(self->s, &c), 0);
+	ASSERT_EQ(memfs_store_list(self->s, &infos, &n), 0);
+	ASSERT_EQ(n, 2);
+	EXPECT_STREQ(infos[1].note, ""); /* being written */
+	free(infos);
+	memfs_ckpt_abort(c);
+	memfs_ckpt_close(c);
 	EXPECT_EQ(open_ckpt(self, NULL), -EINVAL);
 	EXPECT_CONTAINS(captured(self), "never sealed");
 	EXPECT_EQ(open_ckpt(self, id), -EINVAL);
