@@ -218,7 +218,7 @@ int memfs_ckpt_seal(struct memfs_ckpt *c)
 		pr_perror("cannot sync the images of checkpoint %s", c->m.id);
 		return -errno;
 	}
-	ret = memfs_digest_trees(c->dirfd, &c->m);
+	ret = memfs_digest_trees(c->dirfd, &c->m, &c->pre);
 	if (ret)
 		return ret;
 	t1 = memfs_now_ns();
@@ -381,6 +381,29 @@ int memfs_ckpt_verify(struct memfs_store *s, const char *id)
 	return ret;
 }
 
+int memfs_ckpt_put_digest(struct memfs_ckpt *c, unsigned int tree, const char *file,
+			  uint64_t size, const uint64_t *segs)
+{
+	struct memfs_image_sum *im, *bigger;
+
+	if (c->m.state != MEMFS_WRITING || tree >= c->m.ntrees)
+		return -EINVAL;
+	if (c->pre.nimages == c->pre_cap) {
+		c->pre_cap = c->pre_cap ? c->pre_cap * 2 : 8;
+		bigger = realloc(c->pre.images, c->pre_cap * sizeof(*bigger));
+		if (!bigger)
+			return -ENOMEM;
+		c->pre.images = bigger;
+	}
+	im = &c->pre.images[c->pre.nimages];
+	if (snprintf(im->name, sizeof(im->name), "tree-%u/%s", tree, file) >= MEMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	im->size = size;
+	im->xxh3 = memfs_digest_combine(segs, memfs_nsegs(size));
+	c->pre.nimages++;
+	return 0;
+}
+
 unsigned int memfs_ckpt_ntrees(struct memfs_ckpt *c)
 {
 	return c->m.ntrees;
@@ -460,5 +483,6 @@ void memfs_ckpt_close(struct memfs_ckpt *c)
 	if (c->dirfd >= 0)
 		close(c->dirfd);
 	memfs_manifest_release(&c->m);
+	memfs_manifest_release(&c->pre);
 	free(c);
 }

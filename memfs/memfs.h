@@ -123,4 +123,22 @@ void memfs_ckpt_close(struct memfs_ckpt *c);
 
 const char *memfs_state_name(enum memfs_state st);
 
+/*
+ * Image checksums: XXH3-64 (seed 0) of each MEMFS_SEG_SIZE segment of the file (the last
+ * one shorter), then XXH3-64 of those digests as u64 in order. Segments can be hashed
+ * apart, so the dump's copy threads hash the pages as they copy them, while they are in
+ * cache, and hand the digests over with memfs_ckpt_put_digest(); seal hashes the rest.
+ */
+#define MEMFS_SEG_SIZE (2UL << 20)
+static inline uint64_t memfs_nsegs(uint64_t size)
+{
+	return (size + MEMFS_SEG_SIZE - 1) / MEMFS_SEG_SIZE;
+}
+uint64_t memfs_seg_digest(const void *data, size_t len);
+uint64_t memfs_digest_combine(const uint64_t *segs, uint64_t nsegs);
+/* FILE of tree N was hashed while written (segs[memfs_nsegs(size)]); seal uses this
+ * unless the file's size then differs. */
+int memfs_ckpt_put_digest(struct memfs_ckpt *c, unsigned int tree, const char *file,
+			  uint64_t size, const uint64_t *segs);
+
 #endif

@@ -6,10 +6,13 @@
 # a flipped byte in an image refused naming the file, changing nothing; a failed dump
 # leaving no checkpoint; a failed restore marking the checkpoint failed and its retry by
 # id; and the pmem: backend on a loop device (ext4, no DAX on this host).
-# Usage: store_test.py FERRY COUNTER TICKER WORKDIR
+# ZDTM programs (anon256m: two copy threads; protnone: pages read through /proc/PID/mem)
+# go through dump --store and restore --store too: the digests the page copy computes as it
+# copies must equal those recomputed at restore.
+# Usage: store_test.py FERRY COUNTER TICKER ZDTM_DIR WORKDIR
 import ctypes, os, re, shutil, signal, subprocess, sys, time
 
-ferry, counter, ticker, work = sys.argv[1:5]
+ferry, counter, ticker, zdtm, work = sys.argv[1:6]
 results = []
 skips = []
 
@@ -247,7 +250,36 @@ check("a checkpoint id with a path in it is refused", r.returncode == 1 and "bad
       r.stderr)
 
 
-# 8. the pmem: backend on a loop device
+# 8. ZDTM programs through the store, checked from inside on SIGTERM
+def zdtm_test(name):
+    ready = os.path.join(work, name + ".ready")
+    out = os.path.join(work, name + ".out")
+    env = dict(os.environ, ZT_READY=ready)
+    p = subprocess.Popen([os.path.join(zdtm, name)], stdin=subprocess.DEVNULL,
+                         stdout=open(out, "w"), stderr=subprocess.STDOUT, close_fds=True,
+                         start_new_session=True, env=env)
+    end = time.time() + 60
+    while not os.path.exists(ready) and time.time() < end and p.poll() is None:
+        time.sleep(0.1)
+    r = ferry_run("dump", "-t", str(p.pid), "--store", spec)
+    p.wait()
+    r2 = ferry_run("restore", "--store", spec, "--checkpoint", r.stdout.strip(), "-d")
+    ok = r.returncode == 0 and r2.returncode == 0 and alive(p.pid)
+    if ok:
+        os.kill(p.pid, signal.SIGTERM)
+        _, status = os.waitpid(p.pid, 0)
+        ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    else:
+        kill_reap(p.pid)
+    check("zdtm %s: dump --store, restore --store, PASS from inside" % name,
+          ok and "PASS" in open(out).read(), r.stderr + r2.stderr + open(out).read()[-500:])
+
+
+for name in ("protnone", "anon256m"):
+    zdtm_test(name)
+
+
+# 9. the pmem: backend on a loop device
 def pmem_test():
     img = os.path.join(work, "pmem.img")
     with open(img, "wb") as f:
