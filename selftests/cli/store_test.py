@@ -257,7 +257,7 @@ def zdtm_test(name):
     env = dict(os.environ, ZT_READY=ready)
     p = subprocess.Popen([os.path.join(zdtm, name)], stdin=subprocess.DEVNULL,
                          stdout=open(out, "w"), stderr=subprocess.STDOUT, close_fds=True,
-                         start_new_session=True, env=env)
+                         start_new_session=True, env=env, cwd=work)
     end = time.time() + 60
     while not os.path.exists(ready) and time.time() < end and p.poll() is None:
         time.sleep(0.1)
