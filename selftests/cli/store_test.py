@@ -12,7 +12,7 @@
 # Usage: store_test.py FERRY COUNTER TICKER ZDTM_DIR WORKDIR
 import ctypes, os, re, shutil, signal, subprocess, sys, time
 
-ferry, counter, ticker, zdtm, work = sys.argv[1:6]
+ferry, counter, ticker, zdtm, work = map(os.path.abspath, sys.argv[1:6])
 results = []
 skips = []
 
