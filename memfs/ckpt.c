@@ -404,6 +404,13 @@ int memfs_ckpt_put_digest(struct memfs_ckpt *c, unsigned int tree, const char *f
 	return 0;
 }
 
+int memfs_pages_digest(void *tree_ref, const char *file, uint64_t size, const uint64_t *segs)
+{
+	struct memfs_tree_ref *ref = tree_ref;
+
+	return memfs_ckpt_put_digest(ref->c, ref->tree, file, size, segs);
+}
+
 unsigned int memfs_ckpt_ntrees(struct memfs_ckpt *c)
 {
 	return c->m.ntrees;

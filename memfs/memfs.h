@@ -140,5 +140,11 @@ uint64_t memfs_digest_combine(const uint64_t *segs, uint64_t nsegs);
  * unless the file's size then differs. */
 int memfs_ckpt_put_digest(struct memfs_ckpt *c, unsigned int tree, const char *file,
 			  uint64_t size, const uint64_t *segs);
+/* Ready-made dump_opts.pages_digest: arg is a struct memfs_tree_ref (checkpoint, tree). */
+struct memfs_tree_ref {
+	struct memfs_ckpt *c;
+	unsigned int tree;
+};
+int memfs_pages_digest(void *tree_ref, const char *file, uint64_t size, const uint64_t *segs);
 
 #endif

@@ -46,15 +46,11 @@ static int seal_checkpoint(void *ckpt)
 	return memfs_ckpt_seal(ckpt);
 }
 
-static int put_pages_digest(void *ckpt, const char *file, uint64_t size, const uint64_t *segs)
-{
-	return memfs_ckpt_put_digest(ckpt, 0, file, size, segs);
-}
-
 /* The tree goes into tree-0 of a new checkpoint, sealed before the tree is released. */
 static int dump_to_store(struct dump_opts *opts, const char *spec)
 {
 	struct memfs_store *s = NULL;
+	struct memfs_tree_ref ref = { NULL, 0 };
 	struct memfs_ckpt *c = NULL;
 	char path[4200];
 	int ret;
@@ -73,8 +69,9 @@ static int dump_to_store(struct dump_opts *opts, const char *spec)
 	opts->images_dir = memfs_ckpt_tree_path(c, 0, path, sizeof(path));
 	opts->images_done = seal_checkpoint;
 	opts->images_done_arg = c;
-	opts->pages_digest = put_pages_digest;
-	opts->pages_digest_arg = c;
+	ref.c = c;
+	opts->pages_digest = memfs_pages_digest;
+	opts->pages_digest_arg = &ref;
 	ret = dump_tree(opts);
 	if (ret)
 		goto out_abort;
