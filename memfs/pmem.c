@@ -120,11 +120,29 @@ static int make_mount_point(struct memfs_store *s)
 	return 0;
 }
 
+/* Did the kernel keep DAX on? The mount's super options in mountinfo say so. */
+static bool mounted_with_dax(const char *root)
+{
+	char line[4096], mp[PATH_MAX];
+	bool dax = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*d %*d %*s %*s %4095s", mp) == 1 && !strcmp(mp, root))
+			dax = strstr(strstr(line, " - ") ?: line, "dax") != NULL;
+	}
+	if (f)
+		fclose(f);
+	return dax;
+}
+
 static int mount_ext4(struct memfs_store *s)
 {
 	const unsigned long mflags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME;
 
-	if (!mount(s->dev, s->root, "ext4", mflags, "dax=always")) {
+	/* dax=always since Linux 5.8; plain "dax" before */
+	if (!mount(s->dev, s->root, "ext4", mflags, "dax=always") ||
+	    !mount(s->dev, s->root, "ext4", mflags, "dax")) {
 		s->dax = true;
 	} else if (mount(s->dev, s->root, "ext4", mflags, NULL)) {
 		pr_perror("store %s: cannot mount %s (ext4) on %s", s->spec, s->dev, s->root);
@@ -135,6 +153,10 @@ static int mount_ext4(struct memfs_store *s)
 			s->dev);
 	}
 	s->mounted = true;
+	if (s->dax && !mounted_with_dax(s->root)) {
+		pr_info("store %s: mounted, but the kernel turned DAX off", s->spec);
+		s->dax = false;
+	}
 	if (mount(NULL, s->root, NULL, MS_PRIVATE, NULL))
 		pr_warn("store %s: cannot make %s a private mount: %m", s->spec, s->root);
 	pr_info("store %s mounted on %s%s", s->spec, s->root, s->dax ? " with DAX" : "");
