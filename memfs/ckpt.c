@@ -86,13 +86,14 @@ static struct memfs_ckpt *ckpt_alloc(struct memfs_store *s)
 static int ckpt_mkdir(struct memfs_ckpt *c)
 {
 	char name[MEMFS_ID_MAX + 8];
+	int tries;
 
-	for (int tries = 0; tries < 16; tries++) {
+	for (tries = 0; tries < 16; tries++) {
 		make_id(&c->m, c->m.id);
 		snprintf(name, sizeof(name), "ckpt-%s", c->m.id);
 		if (!mkdirat(c->s->rootfd, name, 0700))
 			break;
-		if (errno != EEXIST) {
+		if (errno != EEXIST || tries == 15) {
 			pr_perror("cannot create checkpoint %s in store %s", name, c->s->spec);
 			return -errno;
 		}
