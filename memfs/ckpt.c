@@ -231,9 +231,10 @@ int memfs_ckpt_seal(struct memfs_ckpt *c)
 		return ret;
 	}
 	bytes = images_bytes(&c->m);
-	pr_info("checkpoint %s sealed: %u trees, %u images, %llu bytes, checksummed in %llu ms",
+	pr_info("checkpoint %s sealed: %u trees, %u images, %llu bytes (%llu of them hashed during "
+		"the copy), checksummed in %llu ms",
 		c->m.id, c->m.ntrees, c->m.nimages, (unsigned long long)bytes,
-		(unsigned long long)(t1 - t0) / 1000000);
+		(unsigned long long)images_bytes(&c->pre), (unsigned long long)(t1 - t0) / 1000000);
 	return 0;
 }
 

@@ -188,6 +188,10 @@ check("dump --store succeeds and prints the checkpoint id",
       not alive(pid), r.stdout + r.stderr)
 ckdir = os.path.join(store_dir, "ckpt-" + ckpt)
 pages = os.path.join(ckdir, "tree-0", "pages-1.img")
+m = re.search(r"sealed: .* (\d+) bytes \((\d+) of them hashed during the copy\)",
+              open(os.path.join(work, "dump.log")).read())
+check("the pages were hashed as they were copied, not read again at the seal",
+      m and int(m.group(2)) == os.path.getsize(pages), m and m.group(0))
 check("the checkpoint holds tree-0 with the images and a manifest",
       os.path.exists(os.path.join(ckdir, "manifest")) and os.path.getsize(pages) >= 64 << 20)
 r = ferry_run("store", "ls", spec)
