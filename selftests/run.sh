@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Runs every ferry test: builds them, runs the image unit tests (plain and ASan+UBSan),
+# Runs every ferry test: builds them, runs the image and memfs unit tests (plain and ASan+UBSan),
 # checks the ZDTM test programs and runner themselves (selfcheck: PASS untouched; corrupt:
 # FAIL when their memory is damaged; plumbing: the runner's flow with a fake ferry), then
 # the ZDTM suite with FERRY and again with FERRY_ASAN.
@@ -67,6 +67,8 @@ run() {
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run unit "$here/build/unit/image_test"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-asan "$here/build/unit/image_test-asan"
+run unit-memfs "$here/build/unit/memfs_test"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-memfs-asan "$here/build/unit/memfs_test-asan"
 run zdtm-selfcheck "$here/build/runner" -m selfcheck -w "$work/selfcheck" -T "$timeout"
 run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout"
 # the runner's own flow, with a fake ferry that restarts each test with its PID
@@ -77,6 +79,8 @@ run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/tick
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwatch" "$work/timens"
 run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"
+run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
+	"$here/build/cli/ticker" "$here/build/zdtm" "$work/store"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \

@@ -59,6 +59,9 @@ struct dtask {
 	int exit_code;			/* a zombie's wait status (/proc/PID/stat exit_code) */
 	uint32_t file_id_base;		/* files.img ids of this task start above it */
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
+	/* dump_opts.pages_digest: hash the pages while copying them (NULL: do not) */
+	int (*pages_digest)(void *arg, const char *file, uint64_t size, const uint64_t *segs);
+	void *pages_digest_arg;
 	struct arena_blk *arena;
 
 	/* seize: what to put back */

@@ -325,6 +325,17 @@ static void log_done(struct dtree *tr, const struct dump_opts *opts, uint64_t st
 		opts->pid, opts->images_dir, pages, files, now_us() - start);
 }
 
+/* What every task of the tree takes from the options. */
+static void set_task_opts(struct dtree *tr, const struct dump_opts *opts)
+{
+	size_t i;
+
+	for (i = 0; i < tr->n; i++) {
+		tr->tasks[i]->pages_digest = opts->pages_digest;
+		tr->tasks[i]->pages_digest_arg = opts->pages_digest_arg;
+	}
+}
+
 int dump_tree(const struct dump_opts *opts)
 {
 	struct dump_times tm = { .start = now_us() };
@@ -334,6 +345,7 @@ int dump_tree(const struct dump_opts *opts)
 	ret = pstree_seize(&tr, opts->pid, opts->shell_job);
 	if (ret)
 		goto out_abort;
+	set_task_opts(&tr, opts);
 	tm.seized = now_us();
 	ret = collect(&tr);
 	if (!ret)
@@ -341,6 +353,8 @@ int dump_tree(const struct dump_opts *opts)
 	if (ret)
 		goto out_abort;
 	ret = write_images(&tr, opts->dirfd, &tm);
+	if (!ret && opts->images_done)
+		ret = opts->images_done(opts->images_done_arg);
 	if (ret)
 		goto out_remove;
 	ret = pstree_release(&tr, opts->release);
