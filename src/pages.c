@@ -428,7 +428,7 @@ int pages_dump(struct dtask *t, int dirfd)
 		ret = fd;
 		goto out_mem;
 	}
-	snprintf(path, sizeof(path), "pages-%u.img", PAGES_ID);
+	snprintf(path, sizeof(path), "pages-%u.img", PAGES_ID(t));
 	ret = copy_and_hash(t, map, mem_fd, path);
 	if (size)
 		munmap(map, size);
