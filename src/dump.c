@@ -223,8 +223,8 @@ int dump_tree(const struct dump_opts *opts)
 		goto out_abort;
 	tm.seized = now_us();
 	ret = collect(&t);
-	if (ret)
-		goto out_abort;
+	if (ret || opts->dry_run)
+		goto out_abort; /* a dry run (ferry upgrade's pre-flight) resumes it here */
 	ret = write_images(&t, opts->dirfd, &tm);
 	if (ret)
 		goto out_remove;

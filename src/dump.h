@@ -22,6 +22,7 @@ struct dump_opts {
 	const char *images_dir;		/* its path, for messages */
 	enum dump_release release;
 	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
+	bool dry_run;			/* seize and collect, then resume: nothing written */
 };
 
 int dump_tree(const struct dump_opts *opts);

@@ -121,6 +121,62 @@ def run_smoke(out, rel, res, timeout):
     judge(lines, res, f"smoke {rel}: ")
 
 
+def first(lines, pat, after=0.0):
+    """Host time of the first line matching pat at or after `after`, or None."""
+    for t, line in lines:
+        if t >= after and re.search(pat, line):
+            return t
+    return None
+
+
+def timeline(lines, res, old, new):
+    marks = [("freeze", r"^upgrade: \S+ freeze"),
+             ("dump done, sealed", r"^upgrade: \S+ dump done"),
+             ("kexec -e", r"^upgrade: \S+ kexec -e"),
+             (f"{new}: first console line", r"Linux version " + re.escape(new)),
+             ("restore start (initramfs)", r"E2E: T restore-start"),
+             ("restore end", r"E2E: T restore-end"),
+             ("workloads running (real root's init)", r"E2E: T workloads-running"),
+             ("bare kexec -e", r"E2E: T bare-kexec-e"),
+             (f"{new}: first console line (bare)", r"Linux version " + re.escape(new)),
+             ("init running (bare)", r"E2E: T init ")]
+    at, t = {}, 0.0
+    print(f"# timeline, host seconds since QEMU start ({old} -> {new}):")
+    for name, pat in marks:
+        t = first(lines, pat, t)
+        if t is None:
+            print(f"#   {'-':>8}  {name}: not seen")
+            break
+        at[name] = t
+        print(f"#   {t:8.3f}  {name}")
+    up = at.get("workloads running (real root's init)")
+    if up is None or "freeze" not in at:
+        return
+    down = up - at["freeze"]
+    print(f"# downtime (freeze -> workloads running): {down:.2f} s")
+    if "kexec -e" in at:
+        print(f"#   of which dump {at['dump done, sealed'] - at['freeze']:.2f} s, "
+              f"kexec -e -> restore end {at['restore end'] - at['kexec -e']:.2f} s, "
+              f"restore {at['restore end'] - at['restore start (initramfs)']:.2f} s")
+    if "init running (bare)" in at:
+        bare = at["init running (bare)"] - at["bare kexec -e"]
+        print(f"# bare kexec boot of {new} (kexec -e -> init): {bare:.2f} s; "
+              f"upgrade kexec -e -> workloads running: {up - at['kexec -e']:.2f} s")
+    for _, line in lines:
+        m = re.search(r"out counter: .*longest pause ([0-9.]+) s", line)
+        if m:
+            print(f"# the counter's own longest pause between two lines: {m.group(1)} s "
+                  "(guest wall clock, re-read from the RTC at boot)")
+
+
+def run_upgrade(out, old, new, res, timeout, tag):
+    """ferry upgrade old -> new, verify inside the new kernel, then a bare kexec."""
+    log = os.path.join(out, f"upgrade-{tag}.log")
+    lines = boot(out, old, f"e2e=upgrade e2e.next={new}", timeout, log)
+    judge(lines, res, f"upgrade {old} -> {new}: ")
+    timeline(lines, res, old, new)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ferry")
@@ -144,6 +200,10 @@ def main():
     build(out, os.path.abspath(args.ferry), rels)
     if not only or "smoke" in only:
         run_smoke(out, old, res, args.timeout)
+    if not only or "upgrade" in only:
+        run_upgrade(out, old, new, res, args.timeout, "minor")
+    if args.full and (not only or "major" in only):
+        run_upgrade(out, old, rels[2], res, args.timeout, "major")
     print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped")
     return 1 if res.failed else 0
 

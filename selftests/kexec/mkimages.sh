@@ -62,8 +62,10 @@ for rel in "$@"; do
 done
 copy_exec "$ferry" "$ir" /usr/sbin/ferry
 copy_exec /usr/sbin/mke2fs "$ir" /usr/sbin/mke2fs
-mkdir -p "$ir/scripts"
-cp "$top/initramfs/ferry-boot.sh" "$ir/scripts/ferry-boot.sh"
+# what `make install` puts where the initramfs-tools hook copies it from
+mkdir -p "$ir/scripts/local-bottom" "$ir/usr/share/ferry"
+cp "$top/initramfs/ferry-boot.sh" "$ir/usr/share/ferry/ferry-boot.sh"
+cp "$top/initramfs/initramfs-tools/scripts/local-bottom/ferry" "$ir/scripts/local-bottom/ferry"
 cp "$here/guest/initrd-init" "$ir/init"
 chmod +x "$ir/init"
 (cd "$ir" && find . | cpio -o -H newc --quiet) >"$out/initrd.cpio"

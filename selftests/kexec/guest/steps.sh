@@ -81,3 +81,81 @@ step_smoke() {
 		verify_wl "$name"
 	done
 }
+
+UPGRADE_WL="anon256m file_offset counter"
+
+arg() {
+	local w v=
+	for w in $(cat /proc/cmdline); do
+		case $w in "$1="*) v=${w#"$1="} ;; esac
+	done
+	echo "$v"
+}
+
+# boot 1, the old kernel: workloads, then ferry upgrade into e2e.next
+step_upgrade() {
+	local next name trees="" rc=0
+	next=$(arg e2e.next)
+	high_pids
+	ferry store init "$STORE" >/tmp/init.out 2>&1 || {
+		fail "store-init: $(tail -n 3 /tmp/init.out | tr '\n' ' ')"
+		return
+	}
+	for name in $UPGRADE_WL; do
+		start_wl "$name" "/opt/e2e/$name" || return
+		trees="$trees -t $(wl_pid "$name")"
+	done
+	uname -r >"$W/kernel.before"
+	sleep 1
+	say "T upgrade-start"
+	# shellcheck disable=SC2086
+	ferry upgrade --kernel "/boot/vmlinuz-$next" --initrd /boot/initrd.img --store "$STORE" \
+		--append "e2e=upgraded" $trees || rc=$?
+	fail "upgrade: ferry upgrade returned (exit $rc) instead of entering $next"
+}
+
+# boot 2, the new kernel: the workloads must have continued
+step_upgraded() {
+	local name pid before n1 n2 next
+	before=$(cat "$W/kernel.before")
+	for name in $UPGRADE_WL; do
+		pid=$(wl_pid "$name")
+		if kill -0 "$pid" 2>/dev/null && grep -q "$name" "/proc/$pid/cmdline"; then
+			pass "$name: runs again with PID $pid"
+		else
+			fail "$name: PID $pid is not $name after the upgrade"
+		fi
+	done
+	say "T workloads-running"
+	if [ "$(uname -r)" != "$before" ]; then
+		pass "uname -r changed: $before -> $(uname -r)"
+	else
+		fail "uname -r is still $before"
+	fi
+	n1=$(wc -l <"$W/counter/counter.log")
+	sleep 1
+	n2=$(wc -l <"$W/counter/counter.log")
+	[ "$n2" -gt "$n1" ] && pass "counter continues in the new kernel ($n1 -> $n2 lines)" ||
+		fail "counter stopped at $n1 lines"
+	ferry store ls "$STORE" >/tmp/ls.out 2>&1
+	sed 's/^/E2E: store: /' /tmp/ls.out
+	grep -q restored /tmp/ls.out && pass "checkpoint marked restored" ||
+		fail "checkpoint not marked restored"
+	for name in $UPGRADE_WL; do
+		verify_wl "$name"
+	done
+	# the same kernel again, bare: the downtime of a kexec reboot without ferry
+	next=$(uname -r)
+	kexec -l "/boot/vmlinuz-$next" --initrd /boot/initrd.img \
+		--command-line="console=ttyS0 panic=-1 $(arg memmap | sed 's/^/memmap=/') e2e=bare" ||
+		{ fail "bare: kexec -l"; return; }
+	say "T bare-kexec-e"
+	sync
+	kexec -e
+	fail "bare: kexec -e returned"
+}
+
+# boot 3: only the timeline mark (stage.sh prints "T init")
+step_bare() {
+	:
+}
