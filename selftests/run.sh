@@ -67,6 +67,7 @@ run() {
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run unit "$here/build/unit/image_test"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-asan "$here/build/unit/image_test-asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-kexec "$here/build/unit/kexec_cmdline_test"
 run zdtm-selfcheck "$here/build/runner" -m selfcheck -w "$work/selfcheck" -T "$timeout"
 run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout"
 # the runner's own flow, with a fake ferry that restarts each test with its PID
