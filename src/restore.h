@@ -17,6 +17,8 @@ struct restore_opts {
 	bool leave_stopped;		/* --leave-stopped: the tree is left in SIGSTOP */
 	bool shell_job;			/* -j */
 	const char *pidfile;		/* --pidfile: write the root's PID there */
+	const char *root;		/* --root: the images' "/" (a real root mounted in an
+					 * initramfs); NULL: ours */
 };
 
 /*
