@@ -59,7 +59,7 @@ ferry_boot_restore() {
 	fi
 	ferry_boot_mounts "$rootmnt"
 	rc=0
-	"$ferry" restore --store "$spec" --root "$rootmnt" -d -v2 >"$log" 2>&1 </dev/null || rc=$?
+	"$ferry" restore --store "$spec" --root "$rootmnt" -d -v3 >"$log" 2>&1 </dev/null || rc=$?
 	ferry_boot_umounts
 	while read -r line; do
 		ferry_klog "$line" 6

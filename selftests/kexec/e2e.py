@@ -177,11 +177,18 @@ def run_upgrade(out, old, new, res, timeout, tag):
     timeline(lines, res, old, new)
 
 
+def run_failures(out, old, new, res, timeout):
+    """Store missing, image corrupt, restore failing midway: each boot goes on."""
+    log = os.path.join(out, "failures.log")
+    lines = boot(out, old, f"e2e=failures e2e.next={new}", timeout, log)
+    judge(lines, res, "failures: ")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ferry")
     ap.add_argument("--full", action="store_true", help="also the 6.1 -> 6.12 upgrade")
-    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,major")
+    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major")
     ap.add_argument("--timeout", type=int, default=240, help="seconds per QEMU run")
     args = ap.parse_args()
     res = Results()
@@ -198,10 +205,12 @@ def main():
     if args.full:
         rels.append(kernel("major"))
     build(out, os.path.abspath(args.ferry), rels)
-    if not only or "smoke" in only:
+    if (args.full and not only) or "smoke" in only:
         run_smoke(out, old, res, args.timeout)
     if not only or "upgrade" in only:
         run_upgrade(out, old, new, res, args.timeout, "minor")
+    if not only or "failures" in only:
+        run_failures(out, old, new, res, args.timeout)
     if args.full and (not only or "major" in only):
         run_upgrade(out, old, rels[2], res, args.timeout, "major")
     print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped")

@@ -67,6 +67,7 @@ mkdir -p "$ir/scripts/local-bottom" "$ir/usr/share/ferry"
 cp "$top/initramfs/ferry-boot.sh" "$ir/usr/share/ferry/ferry-boot.sh"
 cp "$top/initramfs/initramfs-tools/scripts/local-bottom/ferry" "$ir/scripts/local-bottom/ferry"
 cp "$here/guest/initrd-init" "$ir/init"
+cp "$here/guest/e2e-damage.sh" "$ir/e2e-damage.sh"
 chmod +x "$ir/init"
 (cd "$ir" && find . | cpio -o -H newc --quiet) >"$out/initrd.cpio"
 
@@ -88,6 +89,8 @@ chmod +x "$rf/etc/e2e/stage.sh"
 printf '::sysinit:/etc/e2e/stage.sh\n' >"$rf/etc/inittab"
 for rel in "$@"; do
 	cp "$cache/$rel/vmlinuz" "$rf/boot/vmlinuz-$rel"
+	mkdir -p "$rf/lib/modules/$rel"
+	cp "$cache/$rel/modules/"*.ko "$cache/$rel/modules.order" "$rf/lib/modules/$rel/"
 done
 cp "$out/initrd.cpio" "$rf/boot/initrd.img"
 size=$(du -sm "$rf" | cut -f1)

@@ -159,3 +159,124 @@ step_upgraded() {
 step_bare() {
 	:
 }
+
+# --- failure cases: one chain of boots, each damaging what the next restore finds ----------
+FAIL_WL="file_offset counter"
+
+load_pmem() {
+	local rel m
+	rel=$(uname -r)
+	[ -b /dev/pmem0 ] && return 0
+	for m in $(grep -E '^(libnvdimm|nd_)' "/lib/modules/$rel/modules.order"); do
+		insmod "/lib/modules/$rel/$m" 2>/dev/null
+	done
+	i=0
+	while [ ! -b /dev/pmem0 ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# kexec into this same kernel again with e2e=STEP e2e.damage=DAMAGE (ferry.restore kept)
+next_boot() {
+	local cmd
+	cmd=$(sed 's/e2e=[a-z]*//; s/e2e\.damage=[a-z,]*//' /proc/cmdline)
+	kexec -l "/boot/vmlinuz-$(uname -r)" --initrd /boot/initrd.img \
+		--command-line="$cmd e2e=$1 e2e.damage=$2" || { fail "kexec -l for $1"; return; }
+	sync
+	kexec -e
+	fail "kexec -e for $1 returned"
+}
+
+wl_gone() {
+	local name pid
+	for name in $FAIL_WL; do
+		pid=$(wl_pid "$name")
+		if kill -0 "$pid" 2>/dev/null; then
+			fail "$1: $name (PID $pid) runs, but nothing should have been restored"
+			return
+		fi
+	done
+	pass "$1: no task left behind"
+}
+
+klog_says() {
+	dmesg | grep 'ferry:' | sed "s/^/E2E: klog: /"
+	if dmesg | grep -q "ferry: restore failed.*the checkpoint stays in"; then
+		pass "$1: boot went on, the kernel log says why"
+	else
+		fail "$1: no 'restore failed' in the kernel log"
+	fi
+}
+
+store_state() {
+	load_pmem
+	ferry store ls "$STORE" >/tmp/ls.out 2>&1
+	sed 's/^/E2E: store: /' /tmp/ls.out
+	if grep -q "$2" /tmp/ls.out; then
+		pass "$1: the checkpoint is kept ($2)"
+	else
+		fail "$1: the checkpoint is not $2"
+	fi
+}
+
+# boot 1: two small workloads, upgrade into e2e.next with the pmem driver "missing"
+step_failures() {
+	local name trees="" rc=0
+	high_pids
+	ferry store init "$STORE" >/tmp/init.out 2>&1 || {
+		fail "store-init: $(tail -n 3 /tmp/init.out | tr '\n' ' ')"
+		return
+	}
+	for name in $FAIL_WL; do
+		start_wl "$name" "/opt/e2e/$name" || return
+		trees="$trees -t $(wl_pid "$name")"
+	done
+	# shellcheck disable=SC2086
+	ferry upgrade --kernel "/boot/vmlinuz-$(arg e2e.next)" --initrd /boot/initrd.img \
+		--store "$STORE" --append "e2e=missing e2e.damage=store" $trees || rc=$?
+	fail "failures: ferry upgrade returned (exit $rc)"
+}
+
+# boot 2: the store's device did not appear
+step_missing() {
+	klog_says "store missing"
+	wl_gone "store missing"
+	store_state "store missing" sealed
+	next_boot corrupt image
+}
+
+# boot 3: a pages image was changed after the seal
+step_corrupt() {
+	klog_says "corrupt image"
+	if dmesg | grep 'ferry:' | grep -q 'pages-'; then
+		pass "corrupt image: the kernel log names the image"
+	else
+		fail "corrupt image: the kernel log does not name the damaged image"
+	fi
+	wl_gone "corrupt image"
+	store_state "corrupt image" sealed
+	next_boot midway unflip,midway
+}
+
+# boot 4: the first tree restored, the second failed: the first must be killed
+step_midway() {
+	local id name
+	klog_says "restore fails midway"
+	if dmesg | grep -q "restoring task $(wl_pid file_offset) "; then
+		pass "restore fails midway: the first tree had been restored"
+	else
+		fail "restore fails midway: the first tree was not restored before the failure"
+	fi
+	wl_gone "restore fails midway"
+	store_state "restore fails midway" failed
+	id=$(awk '$2 == "failed" {print $1; exit}' /tmp/ls.out)
+	if ferry restore --store "$STORE" --checkpoint "$id" -d >/tmp/rst.out 2>&1; then
+		pass "restore by hand of checkpoint $id after the failed boot"
+		for name in $FAIL_WL; do
+			verify_wl "$name"
+		done
+	else
+		fail "restore by hand: $(tail -n 3 /tmp/rst.out | tr '\n' ' ')"
+	fi
+}
