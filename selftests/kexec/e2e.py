@@ -58,7 +58,7 @@ def build(out, ferry, rels):
     wl = os.path.join(out, "wl")
     shutil.rmtree(wl, ignore_errors=True)
     os.makedirs(wl)
-    for p in ("zdtm/anon256m", "zdtm/file_offset", "kexec/counter"):
+    for p in ("zdtm/anon256m", "zdtm/file_offset", "kexec/counter", "kexec/pipetree"):
         shutil.copy(os.path.join(BUILD, p), wl)
     sh(os.path.join(HERE, "mkimages.sh"), out, ferry, wl, *rels)
 
