@@ -76,6 +76,8 @@ run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/
 run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
+run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
+	"$here/build/cli/ticker" "$work/store"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \

@@ -53,5 +53,6 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 int cmd_dump(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 #endif

@@ -9,16 +9,21 @@
 #include "log.h"
 #include "cli.h"
 #include "dump.h"
+#include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_STORE };
 
 static const char dump_help[] =
-	"Usage: ferry dump -t PID [-D DIR] [OPTIONS]\n\n"
-	"Checkpoint the process tree rooted at PID into image files in DIR. After a\n"
-	"successful dump the tree is killed, unless -R or --leave-stopped is given. If the\n"
-	"dump fails, the tree keeps running exactly as it was.\n\n"
+	"Usage: ferry dump -t PID [-D DIR | --store SPEC] [OPTIONS]\n\n"
+	"Checkpoint the process tree rooted at PID into image files in DIR, or into a new\n"
+	"checkpoint in an image store (see ferry store --help) whose id is printed on stdout.\n"
+	"After a successful dump the tree is killed, unless -R or --leave-stopped is given.\n"
+	"If the dump fails, the tree keeps running exactly as it was and no images or\n"
+	"partial checkpoint are left.\n\n"
 	"Options:\n"
 	"  -t, --tree PID        the root of the tree to dump\n"
+	"      --store SPEC      dump into a new checkpoint of store SPEC: dir:PATH or\n"
+	"                        pmem:/dev/DEVICE (a dir: store is created when missing)\n"
 	"  -R, --leave-running   let the tree continue after the dump\n"
 	"      --leave-stopped   leave the tree stopped (SIGSTOP) after the dump\n"
 	"  -j, --shell-job       the tree runs on the caller's terminal (a shell job)\n" COMMON_HELP;
@@ -36,6 +41,47 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+static int seal_checkpoint(void *ckpt)
+{
+	return memfs_ckpt_seal(ckpt);
+}
+
+/* The tree goes into tree-0 of a new checkpoint, sealed before the tree is released. */
+static int dump_to_store(struct dump_opts *opts, const char *spec)
+{
+	struct memfs_store *s = NULL;
+	struct memfs_ckpt *c = NULL;
+	char path[4200];
+	int ret;
+
+	ret = memfs_store_ensure(spec);
+	if (!ret)
+		ret = memfs_store_open(spec, &s);
+	if (!ret)
+		ret = memfs_ckpt_create(s, &c);
+	if (ret)
+		goto out;
+	ret = memfs_ckpt_tree_dirfd(c, 0);
+	if (ret < 0)
+		goto out_abort;
+	opts->dirfd = ret;
+	opts->images_dir = memfs_ckpt_tree_path(c, 0, path, sizeof(path));
+	opts->images_done = seal_checkpoint;
+	opts->images_done_arg = c;
+	ret = dump_tree(opts);
+	if (ret)
+		goto out_abort;
+	printf("%s\n", memfs_ckpt_id(c));
+	pr_info("tree %d is checkpoint %s in store %s", opts->pid, memfs_ckpt_id(c), spec);
+	goto out;
+out_abort:
+	memfs_ckpt_abort(c);
+out:
+	memfs_ckpt_close(c);
+	memfs_store_close(s);
+	return ret < 0 ? ret : 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -44,14 +90,18 @@ int cmd_dump(int argc, char **argv)
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED },
 		{ "shell-job", no_argument, NULL, 'j' },
+		{ "store", required_argument, NULL, OPT_STORE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dump_opts opts = { .release = DUMP_KILL };
+	const char *store = NULL;
+	bool have_dir = false;
 	struct common_opts co;
 	int c, ret;
 
 	common_opts_init(&co);
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "t:Rj", longopts, NULL)) != -1) {
+		have_dir |= c == 'D';
 		if (common_opt(&co, c, optarg))
 			continue;
 		switch (c) {
@@ -71,6 +121,9 @@ int cmd_dump(int argc, char **argv)
 		case 'j':
 			opts.shell_job = true;
 			break;
+		case OPT_STORE:
+			store = optarg;
+			break;
 		default:
 			return cli_usage_error("dump", "unknown option");
 		}
@@ -79,11 +132,13 @@ int cmd_dump(int argc, char **argv)
 		return cli_usage_error("dump", "unexpected argument '%s'", argv[optind]);
 	if (!opts.pid)
 		return cli_usage_error("dump", "which tree? give its root with -t PID");
-	if (common_opts_apply(&co, true))
+	if (store && have_dir)
+		return cli_usage_error("dump", "give -D DIR or --store SPEC, not both");
+	if (common_opts_apply(&co, !store))
 		return 1;
 	opts.dirfd = co.images_dirfd;
 	opts.images_dir = co.images_dir;
-	ret = dump_tree(&opts);
+	ret = store ? dump_to_store(&opts, store) : dump_tree(&opts);
 	if (ret)
 		pr_err("dump of tree %d failed; the tree was left running", opts.pid);
 	else

@@ -12,22 +12,30 @@
 #include "log.h"
 #include "cli.h"
 #include "restore.h"
+#include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_STORE, OPT_CHECKPOINT };
 
 static const char restore_help[] =
-	"Usage: ferry restore [-D DIR] [OPTIONS]\n\n"
+	"Usage: ferry restore [-D DIR | --store SPEC [--checkpoint ID]] [OPTIONS]\n\n"
 	"Restore the process tree saved in DIR with its original PIDs. Without -d, ferry\n"
 	"waits for the restored root and exits with its exit status (128+N if it was killed\n"
 	"by signal N). If the restore fails, everything created is killed and the images are\n"
 	"left as they were.\n\n"
+	"With --store, every tree of a checkpoint is restored: the newest one, which must be\n"
+	"sealed, or the one named with --checkpoint (which may also be a failed one, for a\n"
+	"retry). Its images are verified against their checksums first; the checkpoint is\n"
+	"marked restoring, then restored or failed.\n\n"
 	"Options:\n"
+	"      --store SPEC        restore from the image store SPEC (see ferry store --help)\n"
+	"      --checkpoint ID     which checkpoint of the store (default: the newest)\n"
 	"  -d, --restore-detached  return as soon as the tree runs\n"
 	"      --leave-stopped     leave the restored tree stopped (SIGSTOP)\n"
 	"  -j, --shell-job         the tree was a shell job on a terminal\n"
-	"      --pidfile FILE      write the PID of the restored root to FILE\n" COMMON_HELP;
+	"      --pidfile FILE      write the PID of the restored root to FILE (one line per\n"
+	"                          tree with --store)\n" COMMON_HELP;
 
-static int write_pidfile(const char *path, pid_t pid)
+static int write_pidfile(const char *path, const pid_t *pids, unsigned int n)
 {
 	FILE *f = fopen(path, "w");
 
@@ -35,7 +43,8 @@ static int write_pidfile(const char *path, pid_t pid)
 		pr_perror("cannot create pidfile %s", path);
 		return -1;
 	}
-	fprintf(f, "%d\n", pid);
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(f, "%d\n", pids[i]);
 	if (fclose(f)) {
 		pr_perror("cannot write pidfile %s", path);
 		return -1;
@@ -58,6 +67,77 @@ static int wait_root(pid_t pid)
 	return 128 + WTERMSIG(status);
 }
 
+/* A later tree failed: the trees restored before it go too (their roots are ours). */
+static void kill_roots(const pid_t *roots, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		kill(roots[i], SIGKILL);
+		waitpid(roots[i], NULL, 0);
+	}
+}
+
+static int restore_trees(struct memfs_ckpt *c, struct restore_opts *opts, pid_t *roots)
+{
+	unsigned int n = memfs_ckpt_ntrees(c);
+	char path[4200], note[96];
+	int ret = 0;
+
+	for (unsigned int t = 0; t < n; t++) {
+		ret = memfs_ckpt_tree_dirfd(c, t);
+		if (ret >= 0) {
+			opts->dirfd = ret;
+			opts->images_dir = memfs_ckpt_tree_path(c, t, path, sizeof(path));
+			ret = restore_tree(opts, &roots[t]);
+		}
+		if (ret) {
+			kill_roots(roots, t);
+			snprintf(note, sizeof(note), "restore of tree %u failed (see its log)", t);
+			memfs_ckpt_set_state(c, MEMFS_FAILED, note);
+			pr_err("restore of tree %u of checkpoint %s failed; checkpoint marked failed, "
+			       "images intact (retry: ferry restore --store SPEC --checkpoint %s)",
+			       t, memfs_ckpt_id(c), memfs_ckpt_id(c));
+			return ret;
+		}
+	}
+	return memfs_ckpt_set_state(c, MEMFS_RESTORED, NULL) ? -EIO : 0;
+}
+
+/* Restore every tree of a checkpoint; *n roots in roots[] (MEMFS_MAX_TREES). */
+static int restore_from_store(struct restore_opts *opts, const char *spec, const char *id,
+			      pid_t *roots, unsigned int *n)
+{
+	struct memfs_store *s = NULL;
+	struct memfs_ckpt *c = NULL;
+	int ret;
+
+	ret = memfs_store_open(spec, &s);
+	if (!ret)
+		ret = memfs_ckpt_open(s, id, &c);
+	if (!ret)
+		ret = memfs_ckpt_set_state(c, MEMFS_RESTORING, NULL);
+	if (!ret) {
+		*n = memfs_ckpt_ntrees(c);
+		ret = restore_trees(c, opts, roots);
+		if (!ret)
+			pr_info("checkpoint %s restored: %u trees", memfs_ckpt_id(c), *n);
+	}
+	memfs_ckpt_close(c);
+	memfs_store_close(s);
+	return ret;
+}
+
+static int wait_roots(const pid_t *roots, unsigned int n)
+{
+	int ret = 0, st;
+
+	for (unsigned int i = 0; i < n; i++) {
+		st = wait_root(roots[i]);
+		if (i == 0)
+			ret = st;
+	}
+	return ret;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -66,15 +146,21 @@ int cmd_restore(int argc, char **argv)
 		{ "leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ NULL, 0, NULL, 0 },
 	};
+	static pid_t roots[MEMFS_MAX_TREES];
 	struct restore_opts opts = { 0 };
+	const char *store = NULL, *ckpt = NULL;
+	unsigned int nroots = 1;
+	bool have_dir = false;
 	struct common_opts co;
-	pid_t root;
 	int c, ret;
 
 	common_opts_init(&co);
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "dj", longopts, NULL)) != -1) {
+		have_dir |= c == 'D';
 		if (common_opt(&co, c, optarg))
 			continue;
 		switch (c) {
@@ -93,27 +179,40 @@ int cmd_restore(int argc, char **argv)
 		case OPT_PIDFILE:
 			opts.pidfile = optarg;
 			break;
+		case OPT_STORE:
+			store = optarg;
+			break;
+		case OPT_CHECKPOINT:
+			ckpt = optarg;
+			break;
 		default:
 			return cli_usage_error("restore", "unknown option");
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error("restore", "unexpected argument '%s'", argv[optind]);
+	if (store && have_dir)
+		return cli_usage_error("restore", "give -D DIR or --store SPEC, not both");
+	if (ckpt && !store)
+		return cli_usage_error("restore", "--checkpoint needs --store SPEC");
 	if (common_opts_apply(&co, false))
 		return 1;
 	opts.dirfd = co.images_dirfd;
 	opts.images_dir = co.images_dir;
-	ret = restore_tree(&opts, &root);
+	if (store)
+		ret = restore_from_store(&opts, store, ckpt, roots, &nroots);
+	else
+		ret = restore_tree(&opts, &roots[0]);
 	if (ret) {
-		pr_err("restore from %s failed; the images are unchanged", co.images_dir);
+		pr_err("restore from %s failed; the images are unchanged", store ? store : co.images_dir);
 		common_opts_release(&co);
 		return 1;
 	}
-	pr_info("restored tree, root PID %d", root);
-	if (opts.pidfile && write_pidfile(opts.pidfile, root))
+	pr_info("restored tree, root PID %d", roots[0]);
+	if (opts.pidfile && write_pidfile(opts.pidfile, roots, nroots))
 		ret = 1;
 	if (!opts.detach)
-		ret = wait_root(root);
+		ret = wait_roots(roots, nroots);
 	common_opts_release(&co);
 	return ret;
 }

@@ -226,6 +226,8 @@ int dump_tree(const struct dump_opts *opts)
 	if (ret || opts->dry_run)
 		goto out_abort; /* a dry run (ferry upgrade's pre-flight) resumes it here */
 	ret = write_images(&t, opts->dirfd, &tm);
+	if (!ret && opts->images_done)
+		ret = opts->images_done(opts->images_done_arg);
 	if (ret)
 		goto out_remove;
 	ret = seize_release(&t, opts->release);

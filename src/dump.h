@@ -23,6 +23,13 @@ struct dump_opts {
 	enum dump_release release;
 	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
 	bool dry_run;			/* seize and collect, then resume: nothing written */
+	/*
+	 * Optional: called once the images are complete, before the tree is released. If it
+	 * fails, the dump fails as any other would: the tree is resumed as it was. A store
+	 * seals its checkpoint here, so that a tree is never killed for an unsealed one.
+	 */
+	int (*images_done)(void *arg);
+	void *images_done_arg;
 };
 
 int dump_tree(const struct dump_opts *opts);

@@ -13,6 +13,7 @@ static const struct cmd commands[] = {
 	{ "dump", "checkpoint a process tree into images", cmd_dump, true },
 	{ "restore", "restore a process tree from images", cmd_restore, true },
 	{ "check", "check that the kernel has what ferry needs", cmd_check, true },
+	{ "store", "manage an image store: init, ls, verify, rm", cmd_store, true },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# The image store through the command line: store init/ls/verify/rm; dump --store of a real
+# process (selftests/demo/counter.c: a tick counter with a 64 MiB patterned buffer that
+# checks itself on SIGUSR1) and restore --store, verified from inside the restored process;
+# a flipped byte in an image refused naming the file, changing nothing; a failed dump
+# leaving no checkpoint; a failed restore marking the checkpoint failed and its retry by
+# id; and the pmem: backend on a loop device (ext4, no DAX on this host).
+# Usage: store_test.py FERRY COUNTER TICKER WORKDIR
+import ctypes, os, re, shutil, signal, subprocess, sys, time
+
+ferry, counter, ticker, work = sys.argv[1:5]
+results = []
+skips = []
+
+
+def check(name, cond, detail=""):
+    results.append(bool(cond))
+    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
+    if not cond and detail:
+        for line in str(detail).splitlines()[:20]:
+            print("#   " + line)
+    return cond
+
+
+def skip(name, why):
+    skips.append(name)
+    print("ok %d %s # SKIP %s" % (len(results) + len(skips), name, why))
+
+
+def ferry_run(*args):
+    return subprocess.run([ferry, *args], capture_output=True, text=True, timeout=120)
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def reap(pid):
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def kill_reap(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    reap(pid)
+
+
+def wait_for(path, pattern, secs=15):
+    end = time.time() + secs
+    while time.time() < end:
+        text = open(path).read() if os.path.exists(path) else ""
+        if re.search(pattern, text, re.M):
+            return text
+        time.sleep(0.1)
+    return None
+
+
+def last_tick(path):
+    ticks = re.findall(r"^tick (\d+)$", open(path).read(), re.M)
+    return int(ticks[-1]) if ticks else 0
+
+
+def start_counter(log):
+    p = subprocess.Popen([counter, log], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+    wait_for(log, r"^tick 2$")
+    return p
+
+
+def tree_hash(d):
+    out = []
+    for root, _, files in sorted(os.walk(d)):
+        for name in sorted(files):
+            with open(os.path.join(root, name), "rb") as f:
+                out.append((os.path.relpath(os.path.join(root, name), d), hash(f.read())))
+    return out
+
+
+def ls_state(spec, ckpt):
+    r = ferry_run("store", "ls", spec)
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if f and f[0] == ckpt:
+            return f[1]
+    return None
+
+
+def self_check(pid, log):
+    """SIGUSR1: the counter re-checks its 64 MiB buffer and logs the verdict."""
+    def verdicts():
+        return re.findall(r"^checksum (ok|MISMATCH)", open(log).read(), re.M)
+    n = len(verdicts())
+    os.kill(pid, signal.SIGUSR1)
+    end = time.time() + 15
+    while time.time() < end and len(verdicts()) <= n:
+        time.sleep(0.1)
+    v = verdicts()
+    return len(v) > n and v[-1] == "ok"
+
+
+def flip_byte(path, off):
+    with open(path, "r+b") as f:
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ 0xff]))
+
+
+# the restored tasks are reparented to us when `ferry restore -d` exits: reap them at once
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+print("TAP version 13")
+store_dir = os.path.join(work, "store")
+spec = "dir:" + store_dir
+log = os.path.join(work, "counter.log")
+
+# 1. help, init, empty ls
+r = ferry_run("store", "--help")
+check("ferry store --help", r.returncode == 0 and "Usage: ferry store" in r.stdout, r.stderr)
+r = ferry_run("store", "init", spec)
+check("store init makes a dir: store", r.returncode == 0 and
+      os.path.exists(os.path.join(store_dir, "ferry-store")), r.stderr)
+r = ferry_run("store", "ls", spec)
+check("store ls of an empty store", r.returncode == 0 and "0 checkpoints" in r.stdout,
+      r.stdout + r.stderr)
+r = ferry_run("store", "ls", "dir:" + os.path.join(work, "nothing"))
+check("store ls of a missing store fails, saying how to make one",
+      r.returncode == 1 and "store init" in r.stderr, r.stderr)
+
+# 2. a failed dump into the store (the task holds a pipe) leaves no checkpoint behind
+task = subprocess.Popen([ticker], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+time.sleep(0.3)
+r = ferry_run("dump", "-t", str(task.pid), "--store", spec)
+time.sleep(0.1)
+check("a failed dump --store leaves the task running and no checkpoint",
+      r.returncode == 1 and task.poll() is None and
+      not [d for d in os.listdir(store_dir) if d.startswith("ckpt-")],
+      r.stderr + str(os.listdir(store_dir)))
+task.kill()
+task.wait()
+
+# 3. dump --store of the counter prints the id; it is sealed and verifies
+proc = start_counter(log)
+pid = proc.pid
+r = ferry_run("dump", "-t", str(pid), "--store", spec, "-o", os.path.join(work, "dump.log"),
+              "-v4")
+ckpt = r.stdout.strip()
+proc.wait()
+after = last_tick(log)
+check("dump --store succeeds and prints the checkpoint id",
+      r.returncode == 0 and re.fullmatch(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}", ckpt) and
+      not alive(pid), r.stdout + r.stderr)
+ckdir = os.path.join(store_dir, "ckpt-" + ckpt)
+pages = os.path.join(ckdir, "tree-0", "pages-1.img")
+check("the checkpoint holds tree-0 with the images and a manifest",
+      os.path.exists(os.path.join(ckdir, "manifest")) and os.path.getsize(pages) >= 64 << 20)
+r = ferry_run("store", "ls", spec)
+check("store ls shows it sealed, with the kernel", ls_state(spec, ckpt) == "sealed" and
+      os.uname().release in r.stdout, r.stdout + r.stderr)
+r = ferry_run("store", "verify", spec)
+check("store verify: ok", r.returncode == 0 and (ckpt + ": ok") in r.stdout, r.stdout + r.stderr)
+
+# 4. a flipped byte in the pages: verify names the file, restore is refused, nothing changes
+flip_byte(pages, 12345)
+snap = tree_hash(ckdir)
+r = ferry_run("store", "verify", spec, ckpt)
+check("verify of a corrupt image fails naming it with expected and actual checksums",
+      r.returncode == 1 and "tree-0/pages-1.img" in r.stderr and "expected" in r.stderr
+      and "actual" in r.stderr, r.stdout + r.stderr)
+r = ferry_run("restore", "--store", spec, "-d")
+check("restore of the corrupt checkpoint is refused naming the file",
+      r.returncode == 1 and "tree-0/pages-1.img" in r.stderr and not alive(pid), r.stderr)
+check("... and leaves the checkpoint as it was (images, manifest, state)",
+      tree_hash(ckdir) == snap and ls_state(spec, ckpt) == "sealed")
+flip_byte(pages, 12345)
+r = ferry_run("store", "verify", spec, ckpt)
+check("with the byte put back it verifies again", r.returncode == 0, r.stderr)
+
+# 5. restore --store: same PID, counting on from where it stopped, memory intact
+pidfile = os.path.join(work, "pid")
+r = ferry_run("restore", "--store", spec, "-d", "--pidfile", pidfile, "-o",
+              os.path.join(work, "restore.log"), "-v4")
+rpid = int(open(pidfile).read().split()[0]) if os.path.exists(pidfile) else 0
+check("restore --store succeeds with the same PID", r.returncode == 0 and rpid == pid and
+      alive(pid), r.stderr)
+check("the checkpoint is now restored", ls_state(spec, ckpt) == "restored")
+text = wait_for(log, r"^tick %d$" % (after + 1))
+ticks = [int(t) for t in re.findall(r"^tick (\d+)$", text or "", re.M)]
+check("it counts on from tick %d where it was dumped: 1, 2, ... with no gap or restart"
+      % after, text is not None and ticks == list(range(1, len(ticks) + 1)), text)
+check("its 64 MiB buffer checks out from inside", self_check(pid, log), open(log).read()[-300:])
+r = ferry_run("restore", "--store", spec, "-d")
+check("a restored checkpoint is not restored again", r.returncode == 1 and
+      "already restored" in r.stderr, r.stderr)
+kill_reap(pid)
+
+# 6. a failed restore marks the checkpoint failed; only a retry by id restores it
+open(log, "w").close()
+proc = start_counter(log)
+pid = proc.pid
+r = ferry_run("dump", "-R", "-t", str(pid), "--store", spec)
+ckpt2 = r.stdout.strip()
+check("dump -R --store: a second checkpoint, the task runs on",
+      r.returncode == 0 and ckpt2 and ckpt2 != ckpt and alive(pid), r.stderr)
+r = ferry_run("restore", "--store", spec, "-d")
+check("restore while the PID is in use fails and marks the checkpoint failed",
+      r.returncode == 1 and ls_state(spec, ckpt2) == "failed" and "retry" in r.stderr,
+      r.stderr)
+r = ferry_run("restore", "--store", spec, "-d")
+check("the newest checkpoint is failed: restore without --checkpoint refuses, says how",
+      r.returncode == 1 and "--checkpoint " + ckpt2 in r.stderr, r.stderr)
+proc.kill()
+proc.wait()
+r = ferry_run("restore", "--store", spec, "--checkpoint", ckpt2, "-d")
+check("the retry by id restores it", r.returncode == 0 and alive(pid) and
+      ls_state(spec, ckpt2) == "restored", r.stderr)
+check("... and the restored counter checks out from inside", self_check(pid, log))
+kill_reap(pid)
+
+# 7. store rm
+r = ferry_run("store", "rm", spec, ckpt)
+check("store rm removes a checkpoint", r.returncode == 0 and not os.path.exists(ckdir) and
+      ls_state(spec, ckpt) is None and ls_state(spec, ckpt2) == "restored", r.stderr)
+r = ferry_run("store", "rm", spec, "20000101-000000-0000")
+check("store rm of an unknown id fails naming it", r.returncode == 1 and
+      "20000101-000000-0000" in r.stderr, r.stderr)
+r = ferry_run("restore", "--store", spec, "--checkpoint", "../../etc", "-d")
+check("a checkpoint id with a path in it is refused", r.returncode == 1 and "bad" in r.stderr,
+      r.stderr)
+
+
+# 8. the pmem: backend on a loop device
+def pmem_test():
+    img = os.path.join(work, "pmem.img")
+    with open(img, "wb") as f:
+        f.truncate(256 << 20)
+    r = subprocess.run(["losetup", "-f", "--show", img], capture_output=True, text=True)
+    if r.returncode:
+        skip("pmem backend on a loop device", "no loop device: " + r.stderr.strip())
+        return
+    dev = r.stdout.strip()
+    pspec = "pmem:" + dev
+    try:
+        r = ferry_run("store", "init", pspec)
+        check("store init on a loop device (mkfs.ext4)", r.returncode == 0, r.stderr)
+        r = ferry_run("store", "init", pspec)
+        check("a second init without --force is refused", r.returncode == 1 and
+              "--force" in r.stderr, r.stderr)
+        open(log, "w").close()
+        proc = start_counter(log)
+        pid = proc.pid
+        r = ferry_run("dump", "-t", str(pid), "--store", pspec, "-v3")
+        pckpt = r.stdout.strip()
+        proc.wait()
+        check("dump --store pmem: (mounted without DAX here, logged)",
+              r.returncode == 0 and pckpt and "no DAX" in r.stderr, r.stderr)
+        r = ferry_run("store", "verify", pspec)
+        check("the pmem store verifies", r.returncode == 0 and (pckpt + ": ok") in r.stdout,
+              r.stdout + r.stderr)
+        r = ferry_run("restore", "--store", pspec, "-d")
+        check("restore --store pmem: brings the counter back", r.returncode == 0 and
+              alive(pid) and self_check(pid, log), r.stderr)
+        kill_reap(pid)
+        check("ferry left no mount behind", dev not in open("/proc/self/mounts").read())
+    finally:
+        subprocess.run(["losetup", "-d", dev])
+
+
+pmem_test()
+print("%d passed, %d failed, %d skipped" % (results.count(True), results.count(False),
+                                             len(skips)))
+sys.exit(0 if all(results) else 1)
