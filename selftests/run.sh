@@ -78,6 +78,9 @@ run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/tick
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
 	"$here/build/cli/ticker" "$work/store"
+run upgrade-cli python3 "$here/cli/upgrade_test.py" "$ferry" "$here/build/zdtm/anon256m" "$work/upgrade"
+# the seamless upgrade in QEMU: 6.1.0-NN -> 6.1.0-MM with a pmem store, and its failure cases
+run kexec-e2e python3 "$here/kexec/e2e.py" "$ferry"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \

@@ -14,7 +14,7 @@
 #include "restore.h"
 #include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_STORE, OPT_CHECKPOINT };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR | --store SPEC [--checkpoint ID]] [OPTIONS]\n\n"
@@ -29,6 +29,8 @@ static const char restore_help[] =
 	"Options:\n"
 	"      --store SPEC        restore from the image store SPEC (see ferry store --help)\n"
 	"      --checkpoint ID     which checkpoint of the store (default: the newest)\n"
+	"      --root DIR          the tasks' \"/\" is DIR: the images' paths are resolved\n"
+	"                          below it (a real root mounted in the initramfs)\n"
 	"  -d, --restore-detached  return as soon as the tree runs\n"
 	"      --leave-stopped     leave the restored tree stopped (SIGSTOP)\n"
 	"  -j, --shell-job         the tree was a shell job on a terminal\n"
@@ -148,6 +150,7 @@ int cmd_restore(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		{ NULL, 0, NULL, 0 },
 	};
 	static pid_t roots[MEMFS_MAX_TREES];
@@ -178,6 +181,9 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case OPT_PIDFILE:
 			opts.pidfile = optarg;
+			break;
+		case OPT_ROOT:
+			opts.root = optarg;
 			break;
 		case OPT_STORE:
 			store = optarg;
