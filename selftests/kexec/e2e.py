@@ -63,15 +63,15 @@ def build(out, ferry, rels):
     sh(os.path.join(HERE, "mkimages.sh"), out, ferry, wl, *rels)
 
 
-def boot(out, rel, append, timeout, log):
+def boot(out, rel, append, timeout, log, initrd=None, disk=None):
     """One QEMU run from power-on to poweroff: [(host seconds, line)]."""
     cache = subprocess.run([KERNELS, "dir"], check=True, capture_output=True,
                            text=True).stdout.strip()
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", MEM, "-smp", "1", "-cpu", "max", "-display", "none",
            "-serial", "stdio", "-monitor", "none", "-no-reboot", "-nodefaults",
            "-kernel", os.path.join(cache, rel, "vmlinuz"),
-           "-initrd", os.path.join(out, "initrd.cpio"),
-           "-drive", f"file={os.path.join(out, 'root.img')},if=virtio,format=raw",
+           "-initrd", initrd or os.path.join(out, "initrd.cpio"),
+           "-drive", f"file={disk or os.path.join(out, 'root.img')},if=virtio,format=raw",
            "-append", f"console=ttyS0 panic=-1 {PMEM} {append}"]
     lines = []
     t0 = time.monotonic()
@@ -134,8 +134,8 @@ def timeline(lines, res, old, new):
              ("dump done, sealed", r"^upgrade: \S+ dump done"),
              ("kexec -e", r"^upgrade: \S+ kexec -e"),
              (f"{new}: first console line", r"Linux version " + re.escape(new)),
-             ("restore start (initramfs)", r"E2E: T restore-start"),
-             ("restore end", r"E2E: T restore-end"),
+             ("restore start (initramfs)", r"E2E: T restore-start|ferry: restoring the"),
+             ("restore end", r"E2E: T restore-end|ferry: restore (done|failed)"),
              ("workloads running (real root's init)", r"E2E: T workloads-running"),
              ("bare kexec -e", r"E2E: T bare-kexec-e"),
              (f"{new}: first console line (bare)", r"Linux version " + re.escape(new)),
@@ -184,11 +184,26 @@ def run_failures(out, old, new, res, timeout):
     judge(lines, res, "failures: ")
 
 
+def run_debroot(out, ferry, old, new, res, timeout):
+    """The same upgrade on a debootstrap'd Debian root with Debian's mkinitramfs + ferry's hook."""
+    try:
+        sh(os.path.join(HERE, "mkdebroot.sh"), out, ferry, os.path.join(out, "wl"), old, new)
+    except subprocess.CalledProcessError as e:
+        res.add("FAIL", f"debroot: building the Debian root failed ({e})")
+        return
+    log = os.path.join(out, "upgrade-debroot.log")
+    lines = boot(out, old, f"root=/dev/vda init=/opt/e2e/bin/init e2e=upgrade e2e.next={new}",
+                 timeout, log, initrd=os.path.join(out, "debroot", "boot", f"initrd.img-{old}"),
+                 disk=os.path.join(out, "debroot.img"))
+    judge(lines, res, f"debroot {old} -> {new}: ")
+    timeline(lines, res, old, new)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ferry")
     ap.add_argument("--full", action="store_true", help="also the 6.1 -> 6.12 upgrade")
-    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major")
+    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major,debroot")
     ap.add_argument("--timeout", type=int, default=240, help="seconds per QEMU run")
     args = ap.parse_args()
     res = Results()
@@ -213,6 +228,8 @@ def main():
         run_failures(out, old, new, res, args.timeout)
     if args.full and (not only or "major" in only):
         run_upgrade(out, old, rels[2], res, args.timeout, "major")
+    if args.full and (not only or "debroot" in only):
+        run_debroot(out, os.path.abspath(args.ferry), old, new, res, args.timeout)
     print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped")
     return 1 if res.failed else 0
 

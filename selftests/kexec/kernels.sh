@@ -6,6 +6,7 @@
 #
 #   kernels.sh pick old|new|major      print the release to use (FERRY_KOLD/KNEW/KMAJOR override)
 #   kernels.sh fetch RELEASE            make $cache/RELEASE/{vmlinuz,config,modules/,modules.order}
+#   kernels.sh deb RELEASE              print the path of its .deb, downloaded into $cache/debs
 #   kernels.sh dir                      print the cache dir
 # Cache: $FERRY_KCACHE, default selftests/kexec/cache (gitignored).
 set -eu -o pipefail
@@ -81,9 +82,22 @@ fetch() {
 	mv "$dst.new" "$dst"
 }
 
+deb() {
+	local d=$cache/debs f
+	mkdir -p "$d"
+	f=$(ls "$d"/linux-image-"$1"_*.deb 2>/dev/null | head -n 1 || true)
+	if [ -z "$f" ]; then
+		(cd "$d" && apt-get download -q "linux-image-$1" >/dev/null 2>"$d/apt.err") ||
+			die "apt-get download linux-image-$1 failed: $(tail -n 2 "$d/apt.err")"
+		f=$(ls "$d"/linux-image-"$1"_*.deb | head -n 1)
+	fi
+	echo "$f"
+}
+
 case ${1:-} in
 pick) pick "${2:-}" ;;
+deb) [ -n "${2:-}" ] || die "deb RELEASE"; deb "$2" ;;
 fetch) [ -n "${2:-}" ] || die "fetch RELEASE"; fetch "$2" ;;
 dir) echo "$cache" ;;
-*) die "usage: kernels.sh pick old|new|major | fetch RELEASE | dir" ;;
+*) die "usage: kernels.sh pick old|new|major | fetch RELEASE | deb RELEASE | dir" ;;
 esac

@@ -4,6 +4,11 @@
 # file, and on SIGTERM checks its state from inside and prints PASS or FAIL.
 W=/var/e2e
 STORE=pmem:/dev/pmem0
+# the initramfs for kernel $1: Debian's (full variant, built by mkinitramfs with ferry's
+# hook) or the test's busybox one, shared by every kernel
+initrd_for() {
+	if [ -f "/boot/initrd.img-$1" ]; then echo "/boot/initrd.img-$1"; else echo /boot/initrd.img; fi
+}
 
 say() { echo "E2E: $*"; }
 pass() { say "PASS $*"; }
@@ -110,7 +115,7 @@ step_upgrade() {
 	dry_run "$next" "$trees"
 	say "T upgrade-start"
 	# shellcheck disable=SC2086
-	ferry upgrade --kernel "/boot/vmlinuz-$next" --initrd /boot/initrd.img --store "$STORE" \
+	ferry upgrade --kernel "/boot/vmlinuz-$next" --initrd "$(initrd_for "$next")" --store "$STORE" \
 		--append "e2e=upgraded" $trees || rc=$?
 	fail "upgrade: ferry upgrade returned (exit $rc) instead of entering $next"
 }
@@ -120,7 +125,7 @@ step_upgrade() {
 tree_capable() {
 	start_wl pipetree /opt/e2e/pipetree || return 1
 	if ferry upgrade --dry-run --kernel "/boot/vmlinuz-$(arg e2e.next)" --initrd \
-		/boot/initrd.img --store "$STORE" -t "$(wl_pid pipetree)" >/tmp/cap.out 2>&1; then
+		"$(initrd_for "$(arg e2e.next)")" --store "$STORE" -t "$(wl_pid pipetree)" >/tmp/cap.out 2>&1; then
 		say "note: this ferry dumps process trees with pipes: pipetree is upgraded too"
 		echo pipetree >"$W/with-tree"
 		return 0
@@ -136,7 +141,7 @@ dry_run() {
 	local name n1 n2 st ok=1
 	n1=$(wc -l <"$W/counter/counter.log")
 	# shellcheck disable=SC2086
-	if ! ferry upgrade --dry-run --kernel "/boot/vmlinuz-$1" --initrd /boot/initrd.img \
+	if ! ferry upgrade --dry-run --kernel "/boot/vmlinuz-$1" --initrd "$(initrd_for "$1")" \
 		--store "$STORE" $2 >/tmp/dry.out 2>&1; then
 		fail "dry run: $(tail -n 3 /tmp/dry.out | tr '\n' ' ')"
 		return
@@ -187,8 +192,8 @@ step_upgraded() {
 	done
 	# the same kernel again, bare: the downtime of a kexec reboot without ferry
 	next=$(uname -r)
-	kexec -l "/boot/vmlinuz-$next" --initrd /boot/initrd.img \
-		--command-line="console=ttyS0 panic=-1 $(arg memmap | sed 's/^/memmap=/') e2e=bare" ||
+	kexec -l "/boot/vmlinuz-$next" --initrd "$(initrd_for "$next")" --command-line="$(sed \
+		's/e2e=[a-z]*//g; s/ferry\.restore=[^ ]*//' /proc/cmdline) e2e=bare" ||
 		{ fail "bare: kexec -l"; return; }
 	say "T bare-kexec-e"
 	sync
@@ -222,7 +227,7 @@ load_pmem() {
 next_boot() {
 	local cmd
 	cmd=$(sed 's/e2e=[a-z]*//; s/e2e\.damage=[a-z,]*//' /proc/cmdline)
-	kexec -l "/boot/vmlinuz-$(uname -r)" --initrd /boot/initrd.img \
+	kexec -l "/boot/vmlinuz-$(uname -r)" --initrd "$(initrd_for "$(uname -r)")" \
 		--command-line="$cmd e2e=$1 e2e.damage=$2" || { fail "kexec -l for $1"; return; }
 	sync
 	kexec -e
@@ -274,7 +279,7 @@ step_failures() {
 		trees="$trees -t $(wl_pid "$name")"
 	done
 	# shellcheck disable=SC2086
-	ferry upgrade --kernel "/boot/vmlinuz-$(arg e2e.next)" --initrd /boot/initrd.img \
+	ferry upgrade --kernel "/boot/vmlinuz-$(arg e2e.next)" --initrd "$(initrd_for "$(arg e2e.next)")" \
 		--store "$STORE" --append "e2e=missing e2e.damage=store" $trees || rc=$?
 	fail "failures: ferry upgrade returned (exit $rc)"
 }
