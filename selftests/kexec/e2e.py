@@ -204,7 +204,7 @@ def main():
     ap.add_argument("ferry")
     ap.add_argument("--full", action="store_true", help="also the 6.1 -> 6.12 upgrade")
     ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major,debroot")
-    ap.add_argument("--timeout", type=int, default=240, help="seconds per QEMU run")
+    ap.add_argument("--timeout", type=int, default=420, help="seconds per QEMU run (a loaded machine is slow)")
     args = ap.parse_args()
     res = Results()
     out = os.path.join(BUILD, "kexec")

@@ -18,7 +18,7 @@ cache=$("$here/kernels.sh" dir)
 base=$cache/debroot-bookworm
 rf=$out/debroot
 PATH=$PATH:/sbin:/usr/sbin
-PKGS=initramfs-tools,kmod,busybox,libprotobuf-c1,libcap2,libxxhash0,kexec-tools,e2fsprogs,zstd
+PKGS=initramfs-tools,kmod,busybox,libprotobuf-c1,libcap2,libxxhash0,kexec-tools,e2fsprogs,zstd,gzip
 MIRROR=${FERRY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 die() {
@@ -40,13 +40,17 @@ cp -a "$base" "$rf"
 make -s -C "$top" install DESTDIR="$rf" >/dev/null
 cp -L "$ferry" "$rf/usr/sbin/ferry"
 
-# the initrd holds what the QEMU guest needs, not what this host has
+# the initrd holds what the QEMU guest needs, not what this host has (a zstd initrd hangs
+# 6.1 under TCG here: gzip)
 cat >"$rf/etc/initramfs-tools/conf.d/e2e" <<'EOF'
 MODULES=list
-COMPRESS=zstd
+COMPRESS=gzip
 EOF
 printf '%s\n' virtio_pci virtio_blk ext4 crc32c_generic >"$rf/etc/initramfs-tools/modules"
 
+inroot() {
+	chroot "$rf" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
 mounted=""
 undo() {
 	local m
@@ -58,12 +62,15 @@ for m in proc sys dev; do
 	mounted="$rf/$m $mounted"
 done
 for rel in "$@"; do
-	dpkg-deb -x "$("$here/kernels.sh" deb "$rel")" "$rf"
-	chroot "$rf" depmod "$rel"
-	chroot "$rf" mkinitramfs -o "/boot/initrd.img-$rel" "$rel" >"$out/mkinitramfs-$rel.log" 2>&1 ||
+	# keep the root's /lib -> usr/lib symlink (usrmerge): plain dpkg-deb -x replaces it
+	dpkg-deb --fsys-tarfile "$("$here/kernels.sh" deb "$rel")" |
+		tar -x --keep-directory-symlink -C "$rf"
+	inroot depmod "$rel"
+	inroot mkinitramfs -o "/boot/initrd.img-$rel" "$rel" >"$out/mkinitramfs-$rel.log" 2>&1 ||
 		die "mkinitramfs $rel failed: $(tail -n 3 "$out/mkinitramfs-$rel.log")"
 	# ferry's hook must have put ferry and its boot script in
-	lsinitramfs "$rf/boot/initrd.img-$rel" | grep -q 'usr/sbin/ferry$' ||
+	inroot lsinitramfs "/boot/initrd.img-$rel" >"$out/lsinitramfs-$rel.txt"
+	grep -q 'usr/sbin/ferry$' "$out/lsinitramfs-$rel.txt" ||
 		die "the initrd for $rel has no ferry: the hook did not run"
 done
 undo
@@ -80,6 +87,7 @@ for w in "$wl"/*; do
 	cp "$w" "$rf/opt/e2e/$(basename "$w")"
 done
 cp "$here/guest/stage.sh" "$here/guest/steps.sh" "$rf/etc/e2e/"
+chmod +x "$rf/etc/e2e/stage.sh"
 printf '::sysinit:/etc/e2e/stage.sh\n' >"$rf/etc/inittab"
 size=$(du -sm "$rf" | cut -f1)
 rm -f "$out/debroot.img"
