@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -104,6 +105,21 @@ static int ckpt_mkdir(struct memfs_ckpt *c)
 	return 0;
 }
 
+/* One ferry at a time per checkpoint: its dump, its restore, its removal. */
+int memfs_ckpt_lock(int dirfd, const char *id)
+{
+	if (!flock(dirfd, LOCK_EX | LOCK_NB))
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		pr_err("checkpoint %s is in use by another ferry (a dump or restore of it is "
+		       "running)",
+		       id);
+		return -EBUSY;
+	}
+	pr_perror("cannot lock checkpoint %s", id);
+	return -errno;
+}
+
 int memfs_ckpt_create(struct memfs_store *s, struct memfs_ckpt **out)
 {
 	struct memfs_ckpt *c = ckpt_alloc(s);
@@ -115,6 +131,8 @@ int memfs_ckpt_create(struct memfs_store *s, struct memfs_ckpt **out)
 	fill_origin(&c->m);
 	c->m.state = MEMFS_WRITING;
 	ret = ckpt_mkdir(c);
+	if (!ret)
+		ret = memfs_ckpt_lock(c->dirfd, c->m.id);
 	if (!ret)
 		ret = memfs_manifest_write(c->dirfd, &c->m);
 	if (ret) {
@@ -200,7 +218,7 @@ int memfs_ckpt_seal(struct memfs_ckpt *c)
 		pr_perror("cannot sync the images of checkpoint %s", c->m.id);
 		return -errno;
 	}
-	ret = memfs_digest_trees(c->dirfd, &c->m);
+	ret = memfs_digest_trees(c->dirfd, &c->m, &c->pre);
 	if (ret)
 		return ret;
 	t1 = memfs_now_ns();
@@ -279,7 +297,7 @@ static int check_restorable(const struct memfs_manifest *m, bool named)
 	}
 }
 
-static int ckpt_load(struct memfs_ckpt *c, const char *id)
+static int ckpt_load(struct memfs_ckpt *c, const char *id, bool lock)
 {
 	char name[MEMFS_ID_MAX + 8], what[PATH_MAX + 128];
 	int ret;
@@ -295,6 +313,8 @@ static int ckpt_load(struct memfs_ckpt *c, const char *id)
 		pr_perror("no checkpoint %s in store %s", id, c->s->spec);
 		return ret;
 	}
+	if (lock && (ret = memfs_ckpt_lock(c->dirfd, id)))
+		return ret;
 	snprintf(what, sizeof(what), "%s/%s/" MEMFS_MANIFEST, c->s->root, name);
 	ret = memfs_manifest_read(c->dirfd, what, NULL, 0, &c->m);
 	if (!ret && strcmp(c->m.id, id)) {
@@ -328,7 +348,7 @@ int memfs_ckpt_open(struct memfs_store *s, const char *id, struct memfs_ckpt **o
 		return -ENOMEM;
 	ret = id ? 0 : newest_id(s, newest);
 	if (!ret)
-		ret = ckpt_load(c, id ? id : newest);
+		ret = ckpt_load(c, id ? id : newest, true);
 	if (!ret)
 		ret = ckpt_check(c, id != NULL);
 	if (ret) {
@@ -349,7 +369,7 @@ int memfs_ckpt_verify(struct memfs_store *s, const char *id)
 
 	if (!c)
 		return -ENOMEM;
-	ret = ckpt_load(c, id);
+	ret = ckpt_load(c, id, false);
 	if (!ret && c->m.state == MEMFS_WRITING) {
 		pr_err("checkpoint %s was never sealed (state writing): nothing to verify", id);
 		ret = -EINVAL;
@@ -359,6 +379,36 @@ int memfs_ckpt_verify(struct memfs_store *s, const char *id)
 		ret = memfs_verify_trees(c->dirfd, what, &c->m);
 	memfs_ckpt_close(c);
 	return ret;
+}
+
+int memfs_ckpt_put_digest(struct memfs_ckpt *c, unsigned int tree, const char *file,
+			  uint64_t size, const uint64_t *segs)
+{
+	struct memfs_image_sum *im, *bigger;
+
+	if (c->m.state != MEMFS_WRITING || tree >= c->m.ntrees)
+		return -EINVAL;
+	if (c->pre.nimages == c->pre_cap) {
+		c->pre_cap = c->pre_cap ? c->pre_cap * 2 : 8;
+		bigger = realloc(c->pre.images, c->pre_cap * sizeof(*bigger));
+		if (!bigger)
+			return -ENOMEM;
+		c->pre.images = bigger;
+	}
+	im = &c->pre.images[c->pre.nimages];
+	if (snprintf(im->name, sizeof(im->name), "tree-%u/%s", tree, file) >= MEMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	im->size = size;
+	im->xxh3 = memfs_digest_combine(segs, memfs_nsegs(size));
+	c->pre.nimages++;
+	return 0;
+}
+
+int memfs_pages_digest(void *tree_ref, const char *file, uint64_t size, const uint64_t *segs)
+{
+	struct memfs_tree_ref *ref = tree_ref;
+
+	return memfs_ckpt_put_digest(ref->c, ref->tree, file, size, segs);
 }
 
 unsigned int memfs_ckpt_ntrees(struct memfs_ckpt *c)
@@ -440,5 +490,6 @@ void memfs_ckpt_close(struct memfs_ckpt *c)
 	if (c->dirfd >= 0)
 		close(c->dirfd);
 	memfs_manifest_release(&c->m);
+	memfs_manifest_release(&c->pre);
 	free(c);
 }

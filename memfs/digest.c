@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Checksums of a checkpoint's images: at seal, every regular file of every tree-N
- * directory is hashed (XXH3-64 from libxxhash over an mmap of the file, no copy); at
+ * Checksums of a checkpoint's images (segmented XXH3-64 from libxxhash, see memfs.h): at
+ * seal, every regular file of every tree-N directory is hashed over an mmap of it, unless
+ * the dump hashed it while writing it (memfs_ckpt_put_digest); at
  * open/verify, each listed image must exist with its size and hash, and no unlisted file
  * may sit beside them (the engines would read it unchecked).
  */
@@ -19,34 +20,60 @@
 #include "log.h"
 #include "internal.h"
 
-#define DIGEST_CHUNK (64UL << 20) /* bytes mapped at a time */
+#define DIGEST_CHUNK (32 * MEMFS_SEG_SIZE) /* bytes mapped at a time */
+
+uint64_t memfs_seg_digest(const void *data, size_t len)
+{
+	return XXH3_64bits(data, len);
+}
+
+uint64_t memfs_digest_combine(const uint64_t *segs, uint64_t nsegs)
+{
+	return XXH3_64bits(segs, nsegs * sizeof(*segs));
+}
 
 int memfs_digest_fd(int fd, uint64_t size, uint64_t *xxh3)
 {
-	XXH3_state_t *st = XXH3_createState();
-	uint64_t off;
+	uint64_t n = memfs_nsegs(size), off, *segs;
 	int ret = 0;
 
-	if (!st)
+	segs = calloc(n + 1, sizeof(*segs));
+	if (!segs)
 		return -ENOMEM;
-	XXH3_64bits_reset(st);
 	for (off = 0; off < size; off += DIGEST_CHUNK) {
 		size_t len = size - off < DIGEST_CHUNK ? size - off : DIGEST_CHUNK;
-		void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, off);
+		uint8_t *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, off);
 
 		if (p == MAP_FAILED) {
 			ret = -errno;
 			break;
 		}
-		XXH3_64bits_update(st, p, len);
+		for (size_t s = 0; s < len; s += MEMFS_SEG_SIZE)
+			segs[(off + s) / MEMFS_SEG_SIZE] =
+				memfs_seg_digest(p + s, len - s < MEMFS_SEG_SIZE ? len - s : MEMFS_SEG_SIZE);
 		munmap(p, len);
 	}
-	*xxh3 = XXH3_64bits_digest(st);
-	XXH3_freeState(st);
+	*xxh3 = memfs_digest_combine(segs, n);
+	free(segs);
 	return ret;
 }
 
-static int digest_one(int treefd, const char *file, struct memfs_image_sum *sum)
+/* A digest handed over by the dump (memfs_ckpt_put_digest), if its size still fits. */
+static bool take_pre(const struct memfs_manifest *pre, struct memfs_image_sum *sum)
+{
+	for (unsigned int i = 0; pre && i < pre->nimages; i++) {
+		if (strcmp(pre->images[i].name, sum->name))
+			continue;
+		if (pre->images[i].size != sum->size)
+			return false;
+		sum->xxh3 = pre->images[i].xxh3;
+		return true;
+	}
+	return false;
+}
+
+static int digest_one(int treefd, const char *file, struct memfs_image_sum *sum,
+		      const struct memfs_manifest *pre)
 {
 	struct stat st;
 	int fd, ret;
@@ -63,7 +90,7 @@ static int digest_one(int treefd, const char *file, struct memfs_image_sum *sum)
 		ret = -EINVAL;
 	} else if (!ret) {
 		sum->size = st.st_size;
-		ret = memfs_digest_fd(fd, sum->size, &sum->xxh3);
+		ret = take_pre(pre, sum) ? 0 : memfs_digest_fd(fd, sum->size, &sum->xxh3);
 		if (ret) {
 			errno = -ret;
 			pr_perror("cannot read image %s", sum->name);
@@ -164,7 +191,7 @@ static int add_image(struct memfs_manifest *m, unsigned int *cap, unsigned int t
 }
 
 static int digest_tree(int ckptfd, unsigned int tree, struct memfs_manifest *m,
-		       unsigned int *cap)
+		       unsigned int *cap, const struct memfs_manifest *pre)
 {
 	unsigned int n = 0;
 	char **names = NULL;
@@ -180,21 +207,21 @@ static int digest_tree(int ckptfd, unsigned int tree, struct memfs_manifest *m,
 	for (unsigned int i = 0; !ret && i < n; i++) {
 		ret = add_image(m, cap, tree, names[i]);
 		if (!ret)
-			ret = digest_one(treefd, names[i], &m->images[m->nimages - 1]);
+			ret = digest_one(treefd, names[i], &m->images[m->nimages - 1], pre);
 	}
 	free_names(names, n);
 	close(treefd);
 	return ret;
 }
 
-int memfs_digest_trees(int ckptfd, struct memfs_manifest *m)
+int memfs_digest_trees(int ckptfd, struct memfs_manifest *m, const struct memfs_manifest *pre)
 {
 	unsigned int cap = 0;
 	int ret = 0;
 
 	memfs_manifest_release(m);
 	for (unsigned int t = 0; !ret && t < m->ntrees; t++)
-		ret = digest_tree(ckptfd, t, m, &cap);
+		ret = digest_tree(ckptfd, t, m, &cap, pre);
 	return ret;
 }
 

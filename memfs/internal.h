@@ -59,6 +59,8 @@ struct memfs_ckpt {
 	int *tree_fds;		/* [ntrees_alloc], -1 when not open */
 	unsigned int ntrees_alloc;
 	struct memfs_manifest m;
+	struct memfs_manifest pre;	/* images: digests handed over by the dump */
+	unsigned int pre_cap;
 };
 
 /* manifest.c */
@@ -72,7 +74,8 @@ void memfs_manifest_release(struct memfs_manifest *m);
 uint64_t memfs_now_ns(void);
 
 /* digest.c */
-int memfs_digest_trees(int ckpt_dirfd, struct memfs_manifest *m);
+/* pre: digests computed during the dump (or NULL) */
+int memfs_digest_trees(int ckpt_dirfd, struct memfs_manifest *m, const struct memfs_manifest *pre);
 int memfs_verify_trees(int ckpt_dirfd, const char *what, const struct memfs_manifest *m);
 int memfs_digest_fd(int fd, uint64_t size, uint64_t *xxh3);
 
@@ -80,6 +83,9 @@ int memfs_digest_fd(int fd, uint64_t size, uint64_t *xxh3);
 int memfs_pmem_init(struct memfs_store *s, bool force);
 int memfs_pmem_mount(struct memfs_store *s);
 void memfs_pmem_unmount(struct memfs_store *s);
+
+/* ckpt.c */
+int memfs_ckpt_lock(int ckpt_dirfd, const char *id); /* flock, -EBUSY when taken */
 
 /* store.c */
 int memfs_spec_parse(const char *spec, struct memfs_store *s);

@@ -38,6 +38,9 @@
  * image's size and checksum must match the manifest and no unlisted file may sit in a
  * tree directory; a refusal logs why (file, expected vs actual) and changes nothing.
  *
+ * One ferry at a time per checkpoint: create and open hold an flock on its directory until
+ * close, and memfs_store_rm() takes it too; a second one gets -EBUSY ("in use").
+ *
  * Every function returns 0 or -errno and logs its failure once (src/log.h).
  * Handles are not thread-safe; a checkpoint handle must be closed before its store.
  */
@@ -119,5 +122,29 @@ void memfs_ckpt_info(struct memfs_ckpt *c, struct memfs_ckpt_info *info);
 void memfs_ckpt_close(struct memfs_ckpt *c);
 
 const char *memfs_state_name(enum memfs_state st);
+
+/*
+ * Image checksums: XXH3-64 (seed 0) of each MEMFS_SEG_SIZE segment of the file (the last
+ * one shorter), then XXH3-64 of those digests as u64 in order. Segments can be hashed
+ * apart, so the dump's copy threads hash the pages as they copy them, while they are in
+ * cache, and hand the digests over with memfs_ckpt_put_digest(); seal hashes the rest.
+ */
+#define MEMFS_SEG_SIZE (2UL << 20)
+static inline uint64_t memfs_nsegs(uint64_t size)
+{
+	return (size + MEMFS_SEG_SIZE - 1) / MEMFS_SEG_SIZE;
+}
+uint64_t memfs_seg_digest(const void *data, size_t len);
+uint64_t memfs_digest_combine(const uint64_t *segs, uint64_t nsegs);
+/* FILE of tree N was hashed while written (segs[memfs_nsegs(size)]); seal uses this
+ * unless the file's size then differs. */
+int memfs_ckpt_put_digest(struct memfs_ckpt *c, unsigned int tree, const char *file,
+			  uint64_t size, const uint64_t *segs);
+/* Ready-made dump_opts.pages_digest: arg is a struct memfs_tree_ref (checkpoint, tree). */
+struct memfs_tree_ref {
+	struct memfs_ckpt *c;
+	unsigned int tree;
+};
+int memfs_pages_digest(void *tree_ref, const char *file, uint64_t size, const uint64_t *segs);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -227,6 +228,7 @@ static void fill_info(int rootfd, const char *dname, struct memfs_ckpt_info *inf
 {
 	struct memfs_manifest m;
 	char what[MEMFS_ID_MAX + 32];
+	struct stat st;
 	int fd;
 
 	memset(info, 0, sizeof(*info));
@@ -234,11 +236,19 @@ static void fill_info(int rootfd, const char *dname, struct memfs_ckpt_info *inf
 	snprintf(what, sizeof(what), "%s/" MEMFS_MANIFEST, dname);
 	fd = openat(rootfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/* a broken manifest is shown by ls (state 0, why in note), not logged */
-	if (fd < 0)
+	if (fd < 0) {
 		snprintf(info->note, sizeof(info->note), "cannot open %s", dname);
-	else if (!memfs_manifest_read(fd, what, info->note, sizeof(info->note), &m)) {
+	} else if (!memfs_manifest_read(fd, what, info->note, sizeof(info->note), &m)) {
 		memfs_ckpt_info_from(&m, info);
 		memfs_manifest_release(&m);
+		/* writing, and no dump holds its lock: the dump died (ferry killed, crash) */
+		if (info->state == MEMFS_WRITING && !flock(fd, LOCK_SH | LOCK_NB))
+			snprintf(info->note, sizeof(info->note),
+				 "abandoned: its dump did not finish (ferry store rm)");
+	} else if (!fstat(fd, &st)) {
+		/* sorted by when it was last written, so that a damaged newest checkpoint
+		 * is still the newest and no older one is restored in its place */
+		info->created_ns = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -319,14 +329,25 @@ int memfs_rm_tree(int dirfd, const char *name)
 int memfs_store_rm(struct memfs_store *s, const char *id)
 {
 	char name[MEMFS_ID_MAX + 8];
-	int ret;
+	int fd, ret;
 
 	if (!memfs_id_valid(id)) {
 		pr_err("bad checkpoint id '%.64s'", id);
 		return -EINVAL;
 	}
 	snprintf(name, sizeof(name), "ckpt-%s", id);
-	ret = memfs_rm_tree(s->rootfd, name);
+	fd = openat(s->rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		pr_err("no checkpoint %s in store %s", id, s->spec);
+		return -ENOENT;
+	}
+	ret = fd < 0 ? -errno : memfs_ckpt_lock(fd, id);
+	if (!ret)
+		ret = memfs_rm_tree(s->rootfd, name);
+	if (fd >= 0)
+		close(fd);
+	if (ret == -EBUSY)
+		return ret;
 	if (ret == -ENOENT)
 		pr_err("no checkpoint %s in store %s", id, s->spec);
 	else if (ret) {

@@ -1,14 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # `make demo`: a guided tour. Starts a counter (selftests/demo/counter.c), dumps it with ferry
-# into a tmpfs store, shows the images and that the process is gone, restores it with the same
-# PID, and shows it ticking on from where it stopped with its memory intact.
-# Usage: demo.sh [FERRY]   env: DEMO_STORE (default /dev/shm/ferry-demo), DEMO_DIR
+# into the default image store (dir:/run/ferry/store, a tmpfs), shows the checkpoint and that
+# the process is gone, restores it with the same PID, and shows it ticking on from where it
+# stopped with its memory intact.
+# Usage: demo.sh [FERRY]   env: DEMO_STORE (store directory, default /run/ferry/store), DEMO_DIR
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FERRY_ARG=${1:-./ferry}
-STORE=${DEMO_STORE:-/dev/shm/ferry-demo}
+STORE=${DEMO_STORE:-/run/ferry/store}
+SPEC=dir:$STORE
 DEMO=${DEMO_DIR:-/tmp/ferry-demo}
 HELPERS=$ROOT/build/selftests/demo
 CLOG=$DEMO/counter.log
@@ -87,8 +89,8 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 cleanup() {
 	local rc=$1
 	[ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
+	[ -n "${CKPT:-}" ] && "$FERRY" store rm "$SPEC" "$CKPT" >/dev/null 2>&1
 	[ -n "${STORE_MNT:-}" ] && umount "$STORE_MNT" 2>/dev/null
-	rm -rf "$STORE"
 	if [ "$rc" = 0 ]; then
 		rm -rf "$DEMO"
 	else
@@ -96,14 +98,18 @@ cleanup() {
 	fi
 }
 
-# The default store is /dev/shm; if that is not a tmpfs, mount one.
+# The default store lives in /run, a tmpfs on Debian; where it is not, mount one there.
 setup_store() {
-	rm -rf "$STORE" "$DEMO"
+	rm -rf "$DEMO"
 	mkdir -p "$STORE" "$DEMO" || die "cannot create $STORE and $DEMO"
 	if [ "$(stat -f -c %T "$STORE")" != tmpfs ]; then
 		mount -t tmpfs -o size=1g,mode=0700 ferry-demo "$STORE" || die "cannot mount a tmpfs"
 		STORE_MNT=$STORE
 	fi
+	"$FERRY" store init "$SPEC" >"$DEMO/init.log" 2>&1 || {
+		cat "$DEMO/init.log" >&2
+		die "ferry store init $SPEC failed"
+	}
 }
 
 check_kernel() {
@@ -128,10 +134,13 @@ start_counter() {
 }
 
 dump() {
-	say "dumping PID $PID into $STORE: ferry dump -t $PID -D $STORE"
-	if ! timeout "$TIMEOUT" "$FERRY" dump -t "$PID" -D "$STORE" -W "$DEMO" -o dump.log -v4; then
+	say "dumping PID $PID into the default store: ferry dump -t $PID --store $SPEC"
+	if ! CKPT=$(timeout "$TIMEOUT" "$FERRY" dump -t "$PID" --store "$SPEC" -W "$DEMO" \
+		-o dump.log -v4); then
+		CKPT=""
 		die "ferry dump failed (its error is above)"
 	fi
+	note "checkpoint $CKPT, sealed: every image checksummed (XXH3)"
 	wait "$PID" 2>/dev/null # it was killed by the dump; collect it so its PID is free
 	gone "$PID" || die "PID $PID is still alive after the dump"
 	BEFORE=$(last_tick)
@@ -139,11 +148,14 @@ dump() {
 }
 
 show_images() {
-	say "the images in $STORE (a tmpfs)"
-	ls -la "$STORE" | sed 's/^/    /'
+	local tree=$STORE/ckpt-$CKPT/tree-0
+	say "the store (a tmpfs): ferry store ls $SPEC"
+	"$FERRY" store ls "$SPEC" | sed 's/^/    /'
+	note "the images of tree 0, in $tree:"
+	ls -la "$tree" | sed 's/^/    /'
 	if command -v crit >/dev/null; then
-		note "crit, CRIU's image tool, reads them too: crit x $STORE ps"
-		if crit x "$STORE" ps >"$DEMO/crit.out" 2>&1; then
+		note "crit, CRIU's image tool, reads them too: crit x $tree ps"
+		if crit x "$tree" ps >"$DEMO/crit.out" 2>&1; then
 			sed 's/^/    /' "$DEMO/crit.out"
 		else
 			note "(crit could not decode them: $(tail -n 1 "$DEMO/crit.out"))"
@@ -158,9 +170,9 @@ show_images() {
 
 restore() {
 	local restored
-	say "restoring: ferry restore -d -D $STORE"
-	if ! timeout "$TIMEOUT" "$FERRY" restore -d -D "$STORE" -W "$DEMO" -o restore.log -v4 \
-		--pidfile "$DEMO/restored.pid"; then
+	say "restoring: ferry restore -d --store $SPEC --checkpoint $CKPT"
+	if ! timeout "$TIMEOUT" "$FERRY" restore -d --store "$SPEC" --checkpoint "$CKPT" -W "$DEMO" \
+		-o restore.log -v4 --pidfile "$DEMO/restored.pid"; then
 		die "ferry restore failed (its error is above)"
 	fi
 	restored=$(cat "$DEMO/restored.pid" 2>/dev/null)
@@ -168,6 +180,8 @@ restore() {
 	kill -0 "$PID" 2>/dev/null || die "PID $PID is not running after the restore"
 	note "the same PID $PID is back:"
 	ps -o pid,ppid,sid,stat,rss,cmd -p "$PID" | sed 's/^/    /'
+	note "the checkpoint is marked restored:"
+	"$FERRY" store ls "$SPEC" | grep "^$CKPT" | sed 's/^/    /'
 }
 
 check_continues() {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Runs every ferry test: builds them, runs the image unit tests (plain and ASan+UBSan),
+# Runs every ferry test: builds them, runs the image and memfs unit tests (plain and ASan+UBSan),
 # checks the ZDTM test programs and runner themselves (selfcheck: PASS untouched; corrupt:
 # FAIL when their memory is damaged; plumbing: the runner's flow with a fake ferry), then
 # the ZDTM suite with FERRY and again with FERRY_ASAN.
@@ -67,6 +67,8 @@ run() {
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run unit "$here/build/unit/image_test"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-asan "$here/build/unit/image_test-asan"
+run unit-memfs "$here/build/unit/memfs_test"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-memfs-asan "$here/build/unit/memfs_test-asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-kexec "$here/build/unit/kexec_cmdline_test"
 run zdtm-selfcheck "$here/build/runner" -m selfcheck -w "$work/selfcheck" -T "$timeout"
 run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout"
@@ -77,7 +79,7 @@ run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$bu
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
-	"$here/build/cli/ticker" "$work/store"
+	"$here/build/cli/ticker" "$here/build/zdtm" "$work/store"
 run upgrade-cli python3 "$here/cli/upgrade_test.py" "$ferry" "$here/build/zdtm/anon256m" "$work/upgrade"
 # the seamless upgrade in QEMU: 6.1.0-NN -> 6.1.0-MM with a pmem store, and its failure cases
 run kexec-e2e python3 "$here/kexec/e2e.py" "$ferry"

@@ -50,6 +50,7 @@ static int seal_checkpoint(void *ckpt)
 static int dump_to_store(struct dump_opts *opts, const char *spec)
 {
 	struct memfs_store *s = NULL;
+	struct memfs_tree_ref ref = { NULL, 0 };
 	struct memfs_ckpt *c = NULL;
 	char path[4200];
 	int ret;
@@ -68,6 +69,9 @@ static int dump_to_store(struct dump_opts *opts, const char *spec)
 	opts->images_dir = memfs_ckpt_tree_path(c, 0, path, sizeof(path));
 	opts->images_done = seal_checkpoint;
 	opts->images_done_arg = c;
+	ref.c = c;
+	opts->pages_digest = memfs_pages_digest;
+	opts->pages_digest_arg = &ref;
 	ret = dump_tree(opts);
 	if (ret)
 		goto out_abort;

@@ -23,14 +23,14 @@ static const char store_help[] =
 	"block device holding ext4, mounted with DAX where offered); the default is\n" MEMFS_DEFAULT_SPEC
 	" (a tmpfs on most systems).\n\n"
 	"  init    create the store: mkdir, or mkfs.ext4 on the device (which erases it;\n"
-	"          a device that holds a ferry store already needs --force)\n"
+	"          a device that is not blank, holding a filesystem or a store, needs --force)\n"
 	"  ls      list the checkpoints, oldest first, with their state\n"
 	"  verify  check the size and checksum of every image (all checkpoints, or IDs)\n"
 	"  rm      remove checkpoints and their images\n\n"
 	"States: writing (dump running or died), sealed (restorable), restoring, restored,\n"
 	"failed (a restore failed; retry with ferry restore --store SPEC --checkpoint ID).\n\n"
 	"Options:\n"
-	"      --force           init: wipe a device that already holds a store\n"
+	"      --force           init: erase a device that is not blank\n"
 	"  -v[N]                 verbosity (see ferry dump --help)\n"
 	"  -h, --help            this help\n";
 

@@ -41,6 +41,9 @@ struct page_run {
 struct dtask {
 	pid_t pid;
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
+	/* dump_opts.pages_digest: hash the pages while copying them (NULL: do not) */
+	int (*pages_digest)(void *arg, const char *file, uint64_t size, const uint64_t *segs);
+	void *pages_digest_arg;
 	struct arena_blk *arena;
 
 	/* seize: what to put back */

@@ -215,6 +215,8 @@ int dump_tree(const struct dump_opts *opts)
 
 	dtask_init(&t, opts->pid);
 	t.shell_job = opts->shell_job;
+	t.pages_digest = opts->pages_digest;
+	t.pages_digest_arg = opts->pages_digest_arg;
 	ret = seize_check(t.pid);
 	if (ret)
 		return ret;

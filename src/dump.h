@@ -8,6 +8,7 @@
 #define FERRY_DUMP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 enum dump_release {
@@ -30,6 +31,13 @@ struct dump_opts {
 	 */
 	int (*images_done)(void *arg);
 	void *images_done_arg;
+	/*
+	 * Optional: the page copy hashes pages-N.img as it writes it (memfs.h's segmented
+	 * XXH3, segs[memfs_nsegs(size)]) and hands the digests over here, so that a store's
+	 * seal need not read the pages again. A failure fails the dump.
+	 */
+	int (*pages_digest)(void *arg, const char *file, uint64_t size, const uint64_t *segs);
+	void *pages_digest_arg;
 };
 
 int dump_tree(const struct dump_opts *opts);

@@ -4,6 +4,7 @@
  * or shared anon, PFN in bits 0-54) picks the pages; they are copied once with
  * process_vm_readv in IOV_MAX batches straight into a MAP_SHARED mapping of pages-1.img
  * (two threads for large dumps), or with pread of /proc/PID/mem for unreadable areas.
+ * For a store, each thread also hashes what it copied while it is still in cache.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include "image.h"
 #include "vma.h"
 #include "pages.h"
+#include "memfs.h"
 
 #define PAGE_SZ 4096UL
 #define PM_PRESENT (1ULL << 63)
@@ -30,6 +32,7 @@
 #define SCAN_CHUNK 65536		/* pagemap entries per read */
 #define BATCH_MAX (1UL << 30)		/* bytes per process_vm_readv, below MAX_RW_COUNT */
 #define THREAD_MIN (64UL << 20)		/* use a second thread above this many bytes */
+#define HASH_BATCH (1UL << 20)		/* bytes per copy when hashing: still in cache after */
 
 /* The PFN of the shared zero page: the one an untouched private page reads as. */
 static uint64_t find_zero_pfn(void)
@@ -148,7 +151,28 @@ struct copy_job {
 	uint8_t *dst;			/* where the first page of runs[first] goes */
 	size_t first, last;		/* runs [first, last) */
 	int err;
+	/* hashing while copying (segs NULL: off): the job hashes the segments that lie
+	 * wholly in its part of the file, [next_seg, end_seg), each once copied */
+	uint8_t *map;			/* the whole pages file */
+	uint64_t size;
+	uint64_t *segs;
+	uint64_t next_seg, end_seg;
 };
+
+/* Everything below upto is copied: hash the segments that are complete. */
+static void hash_copied(struct copy_job *j, const uint8_t *upto)
+{
+	uint64_t done = upto - j->map;
+
+	while (j->segs && j->next_seg < j->end_seg) {
+		uint64_t s = j->next_seg * MEMFS_SEG_SIZE;
+		uint64_t e = s + MEMFS_SEG_SIZE < j->size ? s + MEMFS_SEG_SIZE : j->size;
+
+		if (e > done)
+			break;
+		j->segs[j->next_seg++] = memfs_seg_digest(j->map + s, e - s);
+	}
+}
 
 static int read_mem(struct copy_job *j, uint64_t addr, uint8_t *dst, size_t len)
 {
@@ -208,29 +232,42 @@ static void *copy_runs(void *arg)
 	struct copy_job *j = arg;
 	struct iovec rv[IOV_MAX];
 	uint8_t *dst = j->dst, *batch_dst = dst;
-	size_t i, batch = 0;
+	size_t i, batch = 0, cap = j->segs ? HASH_BATCH : BATCH_MAX;
 	int n = 0;
 
 	for (i = j->first; i < j->last && !j->err; i++) {
 		const struct page_run *r = &j->t->runs[i];
-		size_t len = (size_t)r->nr * PAGE_SZ;
+		size_t len = (size_t)r->nr * PAGE_SZ, piece;
 
-		if (n && (r->mem || n == IOV_MAX || batch + len > BATCH_MAX)) {
+		if (n && r->mem) {
 			j->err = read_iovs(j, rv, n, batch_dst);
 			n = 0, batch = 0;
+			hash_copied(j, dst);
 		}
 		if (r->mem) {
 			j->err = j->err ?: read_mem(j, r->vaddr, dst, len);
-		} else {
+			dst += len;
+			hash_copied(j, dst);
+			continue;
+		}
+		for (size_t off = 0; off < len && !j->err; off += piece) {
+			piece = len - off < cap ? len - off : cap;
+			if (n && (n == IOV_MAX || batch + piece > cap)) {
+				j->err = read_iovs(j, rv, n, batch_dst);
+				n = 0, batch = 0;
+				hash_copied(j, dst);
+			}
 			if (!n)
 				batch_dst = dst;
-			rv[n++] = (struct iovec){ (void *)(uintptr_t)r->vaddr, len };
-			batch += len;
+			rv[n++] = (struct iovec){ (void *)(uintptr_t)(r->vaddr + off), piece };
+			batch += piece;
+			dst += piece;
 		}
-		dst += len;
 	}
 	if (n && !j->err)
 		j->err = read_iovs(j, rv, n, batch_dst);
+	if (!j->err)
+		hash_copied(j, dst);
 	return NULL;
 }
 
@@ -245,10 +282,21 @@ static size_t split_runs(const struct dtask *t)
 	return i;
 }
 
-static int copy_all(struct dtask *t, uint8_t *dst, int mem_fd)
+/* Thread a hashes the segments wholly below b's start, b those wholly above it. */
+static void split_hashing(struct copy_job *a, struct copy_job *b)
 {
-	struct copy_job a = { t, mem_fd, dst, 0, t->n_runs, 0 }, b = a;
-	bool two = t->nr_pages * PAGE_SZ >= THREAD_MIN;
+	uint64_t split = b->dst - a->map;
+
+	a->end_seg = split / MEMFS_SEG_SIZE;
+	b->next_seg = memfs_nsegs(split);
+}
+
+static int copy_all(struct dtask *t, uint8_t *dst, int mem_fd, uint64_t *segs)
+{
+	uint64_t size = t->nr_pages * PAGE_SZ, nsegs = memfs_nsegs(size);
+	struct copy_job a = { t, mem_fd, dst, 0, t->n_runs, 0, dst, size, segs, 0, nsegs };
+	struct copy_job b = a;
+	bool two = size >= THREAD_MIN;
 	pthread_t th;
 	size_t i;
 
@@ -256,18 +304,43 @@ static int copy_all(struct dtask *t, uint8_t *dst, int mem_fd)
 		a.last = b.first = split_runs(t);
 		for (i = 0; i < a.last; i++)
 			b.dst += (size_t)t->runs[i].nr * PAGE_SZ;
+		split_hashing(&a, &b);
 		if (pthread_create(&th, NULL, copy_runs, &b)) {
 			pr_err("cannot start a copy thread; copying with one");
 			two = false;
 			a.last = t->n_runs;
+			a.end_seg = nsegs;
 		}
 	}
 	copy_runs(&a);
 	if (two) {
 		pthread_join(th, NULL);
 		a.err = a.err ?: b.err;
+		/* the segment that both threads wrote a part of */
+		for (i = a.end_seg; segs && !a.err && i < b.next_seg; i++)
+			segs[i] = memfs_seg_digest(dst + i * MEMFS_SEG_SIZE,
+						   (i + 1) * MEMFS_SEG_SIZE < size ? MEMFS_SEG_SIZE
+										: size - i * MEMFS_SEG_SIZE);
 	}
 	return a.err;
+}
+
+/* With dump_opts.pages_digest: the digests of the pages file, hashed during the copy. */
+static int copy_and_hash(struct dtask *t, uint8_t *map, int mem_fd, const char *name)
+{
+	uint64_t size = t->nr_pages * PAGE_SZ, *segs = NULL;
+	int ret;
+
+	if (!t->pages_digest)
+		return size ? copy_all(t, map, mem_fd, NULL) : 0;
+	segs = calloc(memfs_nsegs(size) + 1, sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	ret = size ? copy_all(t, map, mem_fd, segs) : 0;
+	if (!ret)
+		ret = t->pages_digest(t->pages_digest_arg, name, size, segs);
+	free(segs);
+	return ret;
 }
 
 static int write_pagemap(struct dtask *t, int dirfd)
@@ -355,7 +428,8 @@ int pages_dump(struct dtask *t, int dirfd)
 		ret = fd;
 		goto out_mem;
 	}
-	ret = size ? copy_all(t, map, mem_fd) : 0;
+	snprintf(path, sizeof(path), "pages-%u.img", PAGES_ID);
+	ret = copy_and_hash(t, map, mem_fd, path);
 	if (size)
 		munmap(map, size);
 	if (close(fd) && !ret) {

@@ -6,10 +6,13 @@
 # a flipped byte in an image refused naming the file, changing nothing; a failed dump
 # leaving no checkpoint; a failed restore marking the checkpoint failed and its retry by
 # id; and the pmem: backend on a loop device (ext4, no DAX on this host).
-# Usage: store_test.py FERRY COUNTER TICKER WORKDIR
+# ZDTM programs (anon256m: two copy threads; protnone: pages read through /proc/PID/mem)
+# go through dump --store and restore --store too: the digests the page copy computes as it
+# copies must equal those recomputed at restore.
+# Usage: store_test.py FERRY COUNTER TICKER ZDTM_DIR WORKDIR
 import ctypes, os, re, shutil, signal, subprocess, sys, time
 
-ferry, counter, ticker, work = sys.argv[1:5]
+ferry, counter, ticker, zdtm, work = map(os.path.abspath, sys.argv[1:6])
 results = []
 skips = []
 
@@ -236,16 +239,53 @@ check("store rm removes a checkpoint", r.returncode == 0 and not os.path.exists(
 r = ferry_run("store", "rm", spec, "20000101-000000-0000")
 check("store rm of an unknown id fails naming it", r.returncode == 1 and
       "20000101-000000-0000" in r.stderr, r.stderr)
+r = ferry_run("restore", "--store", spec, "-D", work, "-d")
+check("restore with both --store and -D is a usage error", r.returncode == 2 and
+      "not both" in r.stderr, r.stderr)
+r = ferry_run("restore", "--checkpoint", ckpt2, "-d")
+check("--checkpoint without --store is a usage error", r.returncode == 2 and
+      "--store" in r.stderr, r.stderr)
 r = ferry_run("restore", "--store", spec, "--checkpoint", "../../etc", "-d")
 check("a checkpoint id with a path in it is refused", r.returncode == 1 and "bad" in r.stderr,
       r.stderr)
 
 
-# 8. the pmem: backend on a loop device
+# 8. ZDTM programs through the store, checked from inside on SIGTERM
+def zdtm_test(name):
+    ready = os.path.join(work, name + ".ready")
+    out = os.path.join(work, name + ".out")
+    env = dict(os.environ, ZT_READY=ready)
+    p = subprocess.Popen([os.path.join(zdtm, name)], stdin=subprocess.DEVNULL,
+                         stdout=open(out, "w"), stderr=subprocess.STDOUT, close_fds=True,
+                         start_new_session=True, env=env, cwd=work)
+    end = time.time() + 60
+    while not os.path.exists(ready) and time.time() < end and p.poll() is None:
+        time.sleep(0.1)
+    r = ferry_run("dump", "-t", str(p.pid), "--store", spec)
+    p.wait()
+    r2 = ferry_run("restore", "--store", spec, "--checkpoint", r.stdout.strip(), "-d")
+    ok = r.returncode == 0 and r2.returncode == 0 and alive(p.pid)
+    if ok:
+        os.kill(p.pid, signal.SIGTERM)
+        _, status = os.waitpid(p.pid, 0)
+        ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    else:
+        kill_reap(p.pid)
+    check("zdtm %s: dump --store, restore --store, PASS from inside" % name,
+          ok and "PASS" in open(out).read(), r.stderr + r2.stderr + open(out).read()[-500:])
+
+
+for name in ("protnone", "anon256m"):
+    zdtm_test(name)
+
+
+# 9. the pmem: backend on a loop device
 def pmem_test():
     img = os.path.join(work, "pmem.img")
     with open(img, "wb") as f:
         f.truncate(256 << 20)
+    # it holds something already: init must not erase it unless forced
+    subprocess.run(["/usr/sbin/mkfs.ext2", "-q", "-F", img], check=True)
     r = subprocess.run(["losetup", "-f", "--show", img], capture_output=True, text=True)
     if r.returncode:
         skip("pmem backend on a loop device", "no loop device: " + r.stderr.strip())
@@ -254,7 +294,10 @@ def pmem_test():
     pspec = "pmem:" + dev
     try:
         r = ferry_run("store", "init", pspec)
-        check("store init on a loop device (mkfs.ext4)", r.returncode == 0, r.stderr)
+        check("store init refuses to erase a device with a filesystem, naming it",
+              r.returncode == 1 and "ext2" in r.stderr and "--force" in r.stderr, r.stderr)
+        r = ferry_run("store", "init", pspec, "--force")
+        check("store init --force on a loop device (mkfs.ext4)", r.returncode == 0, r.stderr)
         r = ferry_run("store", "init", pspec)
         check("a second init without --force is refused", r.returncode == 1 and
               "--force" in r.stderr, r.stderr)
