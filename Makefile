@@ -92,6 +92,25 @@ demo: deps
 	$(MAKE) all
 	./selftests/demo.sh ./ferry
 
+# the fuller QEMU kexec test: 6.1 -> newer 6.1 and 6.1 -> 6.12 upgrades
+e2e: deps all
+	$(MAKE) -C selftests PROTO_DIR=$(CURDIR)/build/proto
+	python3 selftests/kexec/e2e.py ./ferry --full
+
+# ferry, its early-boot restore script, the initramfs-tools hook and the dracut module
+DESTDIR ?=
+install: all
+	install -D -m 755 ferry $(DESTDIR)/usr/sbin/ferry
+	install -D -m 644 initramfs/ferry-boot.sh $(DESTDIR)/usr/share/ferry/ferry-boot.sh
+	install -D -m 755 initramfs/initramfs-tools/hooks/ferry \
+		$(DESTDIR)/usr/share/initramfs-tools/hooks/ferry
+	install -D -m 755 initramfs/initramfs-tools/scripts/local-bottom/ferry \
+		$(DESTDIR)/usr/share/initramfs-tools/scripts/local-bottom/ferry
+	install -D -m 755 initramfs/dracut/90ferry/module-setup.sh \
+		$(DESTDIR)/usr/lib/dracut/modules.d/90ferry/module-setup.sh
+	install -D -m 755 initramfs/dracut/90ferry/ferry-restore.sh \
+		$(DESTDIR)/usr/lib/dracut/modules.d/90ferry/ferry-restore.sh
+
 clean:
 	rm -rf build build-asan ferry
 
@@ -99,5 +118,5 @@ format:
 	clang-format -i $(SRCS) $(wildcard src/*.h pie/*.c pie/*.h)
 
 .SECONDARY:
-.PHONY: all ferry check bench demo clean deps format
+.PHONY: all ferry check bench demo clean deps format e2e install
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -69,6 +69,7 @@ run unit "$here/build/unit/image_test"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-asan "$here/build/unit/image_test-asan"
 run unit-memfs "$here/build/unit/memfs_test"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-memfs-asan "$here/build/unit/memfs_test-asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-kexec "$here/build/unit/kexec_cmdline_test"
 run zdtm-selfcheck "$here/build/runner" -m selfcheck -w "$work/selfcheck" -T "$timeout"
 run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout"
 # the runner's own flow, with a fake ferry that restarts each test with its PID
@@ -81,6 +82,9 @@ run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwat
 run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"
 run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
 	"$here/build/cli/ticker" "$here/build/zdtm" "$work/store"
+run upgrade-cli python3 "$here/cli/upgrade_test.py" "$ferry" "$here/build/zdtm/anon256m" "$work/upgrade"
+# the seamless upgrade in QEMU: 6.1.0-NN -> 6.1.0-MM with a pmem store, and its failure cases
+run kexec-e2e python3 "$here/kexec/e2e.py" "$ferry"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \

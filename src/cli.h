@@ -54,5 +54,6 @@ int cmd_dump(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_store(int argc, char **argv);
+int cmd_upgrade(int argc, char **argv);
 
 #endif

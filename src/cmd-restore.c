@@ -15,7 +15,7 @@
 #include "timens.h"
 #include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR | --store SPEC [--checkpoint ID]] [OPTIONS]\n\n"
@@ -30,6 +30,8 @@ static const char restore_help[] =
 	"Options:\n"
 	"      --store SPEC        restore from the image store SPEC (see ferry store --help)\n"
 	"      --checkpoint ID     which checkpoint of the store (default: the newest)\n"
+	"      --root DIR          the tasks' \"/\" is DIR: the images' paths are resolved\n"
+	"                          below it (a real root mounted in the initramfs)\n"
 	"  -d, --restore-detached  return as soon as the tree runs\n"
 	"      --leave-stopped     leave the restored tree stopped (SIGSTOP)\n"
 	"  -j, --shell-job         the tree was a shell job on a terminal\n"
@@ -154,6 +156,7 @@ int cmd_restore(int argc, char **argv)
 		{ "timens", required_argument, NULL, OPT_TIMENS },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		{ NULL, 0, NULL, 0 },
 	};
 	static pid_t roots[MEMFS_MAX_TREES];
@@ -189,6 +192,9 @@ int cmd_restore(int argc, char **argv)
 			if (timens_parse_mode(optarg, &opts.timens))
 				return cli_usage_error("restore", "--timens takes auto, on or off, not '%s'",
 						       optarg);
+			break;
+		case OPT_ROOT:
+			opts.root = optarg;
 			break;
 		case OPT_STORE:
 			store = optarg;

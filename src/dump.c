@@ -350,8 +350,8 @@ int dump_tree(const struct dump_opts *opts)
 	ret = collect(&tr);
 	if (!ret)
 		ret = pstree_check(&tr);
-	if (ret)
-		goto out_abort;
+	if (ret || opts->dry_run)
+		goto out_abort; /* a dry run (ferry upgrade's pre-flight) resumes it here */
 	ret = write_images(&tr, opts->dirfd, &tm);
 	if (!ret && opts->images_done)
 		ret = opts->images_done(opts->images_done_arg);

@@ -23,6 +23,7 @@ struct dump_opts {
 	const char *images_dir;		/* its path, for messages */
 	enum dump_release release;
 	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
+	bool dry_run;			/* seize and collect, then resume: nothing written */
 	/*
 	 * Optional: called once the images are complete, before the tree is released. If it
 	 * fails, the dump fails as any other would: the tree is resumed as it was. A store

@@ -14,6 +14,7 @@ static const struct cmd commands[] = {
 	{ "restore", "restore a process tree from images", cmd_restore, true },
 	{ "check", "check that the kernel has what ferry needs", cmd_check, true },
 	{ "store", "manage an image store: init, ls, verify, rm", cmd_store, true },
+	{ "upgrade", "move process trees into a new kernel with kexec", cmd_upgrade, true },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -20,6 +20,8 @@ struct restore_opts {
 	bool shell_job;			/* -j */
 	const char *pidfile;		/* --pidfile: write the root's PID there */
 	enum timens_mode timens;	/* --timens */
+	const char *root;		/* --root: the images' "/" (a real root mounted in an
+					 * initramfs); NULL: ours */
 };
 
 /*

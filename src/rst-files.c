@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Restore of a task's files, in the new task: root and cwd (chroot/chdir by path), umask,
- * then every fd reopened by path with its flags and offset at a temporary number above
- * all target fds, and finally dup3()ed into place. Kernel interfaces: open, lseek, dup3,
+ * Restore of a task's files, in the new task: --root (chroot), root and cwd (chroot/chdir
+ * by path), umask, then every fd reopened by path with its flags and offset at a temporary
+ * number above all target fds, and finally dup3()ed into place. Kernel interfaces: open, lseek, dup3,
  * close_range, fstat (size and mode are checked against the image, a change is reported).
  */
 #include <fcntl.h>
@@ -22,6 +22,11 @@ int rst_fs_restore(struct rst_task *t)
 	const char *root = rst_file_by_id(t, t->fs->root_id)->reg->name;
 	const char *cwd = rst_file_by_id(t, t->fs->cwd_id)->reg->name;
 
+	/* --root: every path of the images is resolved below it from here on */
+	if (t->opts->root && (chroot(t->opts->root) || chdir("/"))) {
+		pr_perror("cannot enter the root %s", t->opts->root);
+		return -errno;
+	}
 	if (strcmp(root, "/") && chroot(root)) {
 		pr_perror("cannot chroot to %s (fs-%u.img)", root, t->pid);
 		return -errno;

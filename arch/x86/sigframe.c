@@ -66,10 +66,14 @@ size_t sigframe_size(void)
 	return sizeof(struct x_rt_sigframe) + 64 + XSAVE_MAX + 64;
 }
 
+/* XCR0, or x87|SSE on a CPU without OSXSAVE (xgetbv would be SIGILL there) */
 static uint64_t xcr0(void)
 {
-	uint32_t lo, hi;
+	uint32_t lo, hi, a, b, c, d;
 
+	__cpuid(1, a, b, c, d);
+	if (!(c & (1U << 27)))
+		return 3;
 	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	return ((uint64_t)hi << 32) | lo;
 }

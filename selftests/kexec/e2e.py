@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The QEMU kexec test's driver: fetches the kernels, builds the initramfs and root image,
+boots QEMU (TCG) and stamps every console line with the host's monotonic clock. The guest
+(guest/stage.sh, guest/steps.sh) prints "E2E: PASS|FAIL|SKIP NAME ..." verdicts and
+"E2E: T EVENT" timeline marks; this script prints them as TAP, a timeline, and the totals.
+
+  e2e.py FERRY [--fast|--full] [--keep]     (as root; FERRY_KOLD/KNEW/KMAJOR pick kernels)
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+BUILD = os.path.join(TOP, "selftests", "build")
+KERNELS = os.path.join(HERE, "kernels.sh")
+# 2 GiB guest, 512 MiB of legacy pmem at 1 GiB (below the PCI hole, clear of firmware)
+MEM = "2048"
+PMEM = "memmap=512M!1G"
+
+
+class Results:
+    def __init__(self):
+        self.n = 0
+        self.passed = self.failed = self.skipped = 0
+
+    def add(self, verdict, text):
+        self.n += 1
+        if verdict == "PASS":
+            self.passed += 1
+            print(f"ok {self.n} - {text}")
+        elif verdict == "SKIP":
+            self.skipped += 1
+            print(f"ok {self.n} - # SKIP {text}")
+        else:
+            self.failed += 1
+            print(f"not ok {self.n} - {text}")
+        sys.stdout.flush()
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def kernel(which):
+    rel = subprocess.run([KERNELS, "pick", which], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    sh(KERNELS, "fetch", rel)
+    return rel
+
+
+def build(out, ferry, rels):
+    wl = os.path.join(out, "wl")
+    shutil.rmtree(wl, ignore_errors=True)
+    os.makedirs(wl)
+    for p in ("zdtm/anon256m", "zdtm/file_offset", "kexec/counter", "kexec/pipetree"):
+        shutil.copy(os.path.join(BUILD, p), wl)
+    sh(os.path.join(HERE, "mkimages.sh"), out, ferry, wl, *rels)
+
+
+def boot(out, rel, append, timeout, log, initrd=None, disk=None):
+    """One QEMU run from power-on to poweroff: [(host seconds, line)]."""
+    cache = subprocess.run([KERNELS, "dir"], check=True, capture_output=True,
+                           text=True).stdout.strip()
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", MEM, "-smp", "1", "-cpu", "max", "-display", "none",
+           "-serial", "stdio", "-monitor", "none", "-no-reboot", "-nodefaults",
+           "-kernel", os.path.join(cache, rel, "vmlinuz"),
+           "-initrd", initrd or os.path.join(out, "initrd.cpio"),
+           "-drive", f"file={disk or os.path.join(out, 'root.img')},if=virtio,format=raw",
+           "-append", f"console=ttyS0 panic=-1 {PMEM} {append}"]
+    lines = []
+    t0 = time.monotonic()
+    with open(log, "w") as lf:
+        lf.write(" ".join(cmd) + "\n")
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        try:
+            deadline = t0 + timeout
+            os.set_blocking(p.stdout.fileno(), False)
+            buf = b""
+            while p.poll() is None and time.monotonic() < deadline:
+                chunk = p.stdout.read()
+                if not chunk:
+                    time.sleep(0.02)
+                    continue
+                buf += chunk
+                now = time.monotonic() - t0
+                *done, buf = buf.split(b"\n")
+                for raw in done:
+                    line = raw.decode(errors="replace").rstrip("\r")
+                    lines.append((now, line))
+                    lf.write(f"{now:8.3f} {line}\n")
+            if p.poll() is None:
+                lines.append((time.monotonic() - t0, "E2E: FAIL qemu: timed out"))
+                lf.write(f"timeout after {timeout} s\n")
+        finally:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+    return lines
+
+
+def judge(lines, res, prefix):
+    for _, line in lines:
+        m = re.search(r"E2E: (PASS|FAIL|SKIP) (.*)", line)
+        if m:
+            res.add(m.group(1), f"{prefix}{m.group(2)}")
+    if not any("E2E: done" in l for _, l in lines):
+        tail = " | ".join(l for _, l in lines[-5:])
+        res.add("FAIL", f"{prefix}guest did not finish: {tail}")
+
+
+def run_smoke(out, rel, res, timeout):
+    """ferry on the guest kernel itself: dump -D and restore on the same 6.1 kernel."""
+    lines = boot(out, rel, "e2e=smoke", timeout, os.path.join(out, f"smoke-{rel}.log"))
+    judge(lines, res, f"smoke {rel}: ")
+
+
+def first(lines, pat, after=0.0):
+    """Host time of the first line matching pat at or after `after`, or None."""
+    for t, line in lines:
+        if t >= after and re.search(pat, line):
+            return t
+    return None
+
+
+def timeline(lines, res, old, new):
+    marks = [("freeze", r"^upgrade: \S+ freeze"),
+             ("dump done, sealed", r"^upgrade: \S+ dump done"),
+             ("kexec -e", r"^upgrade: \S+ kexec -e"),
+             (f"{new}: first console line", r"Linux version " + re.escape(new)),
+             ("restore start (initramfs)", r"E2E: T restore-start|ferry: restoring the"),
+             ("restore end", r"E2E: T restore-end|ferry: restore (done|failed)"),
+             ("workloads running (real root's init)", r"E2E: T workloads-running"),
+             ("bare kexec -e", r"E2E: T bare-kexec-e"),
+             (f"{new}: first console line (bare)", r"Linux version " + re.escape(new)),
+             ("init running (bare)", r"E2E: T init ")]
+    at, t = {}, 0.0
+    print(f"# timeline, host seconds since QEMU start ({old} -> {new}):")
+    for name, pat in marks:
+        t = first(lines, pat, t)
+        if t is None:
+            print(f"#   {'-':>8}  {name}: not seen")
+            break
+        at[name] = t
+        print(f"#   {t:8.3f}  {name}")
+    up = at.get("workloads running (real root's init)")
+    if up is None or "freeze" not in at:
+        return
+    down = up - at["freeze"]
+    print(f"# downtime (freeze -> workloads running): {down:.2f} s")
+    if "kexec -e" in at:
+        print(f"#   of which dump {at['dump done, sealed'] - at['freeze']:.2f} s, "
+              f"kexec -e -> restore end {at['restore end'] - at['kexec -e']:.2f} s, "
+              f"restore {at['restore end'] - at['restore start (initramfs)']:.2f} s")
+    if "init running (bare)" in at:
+        bare = at["init running (bare)"] - at["bare kexec -e"]
+        print(f"# bare kexec boot of {new} (kexec -e -> init): {bare:.2f} s; "
+              f"upgrade kexec -e -> workloads running: {up - at['kexec -e']:.2f} s")
+    for _, line in lines:
+        m = re.search(r"out counter: .*longest pause ([0-9.]+) s", line)
+        if m:
+            print(f"# the counter's own longest pause between two lines: {m.group(1)} s "
+                  "(guest wall clock, re-read from the RTC at boot)")
+
+
+def run_upgrade(out, old, new, res, timeout, tag):
+    """ferry upgrade old -> new, verify inside the new kernel, then a bare kexec."""
+    log = os.path.join(out, f"upgrade-{tag}.log")
+    lines = boot(out, old, f"e2e=upgrade e2e.next={new}", timeout, log)
+    judge(lines, res, f"upgrade {old} -> {new}: ")
+    timeline(lines, res, old, new)
+
+
+def run_failures(out, old, new, res, timeout):
+    """Store missing, image corrupt, restore failing midway: each boot goes on."""
+    log = os.path.join(out, "failures.log")
+    lines = boot(out, old, f"e2e=failures e2e.next={new}", timeout, log)
+    judge(lines, res, "failures: ")
+
+
+def run_debroot(out, ferry, old, new, res, timeout):
+    """The same upgrade on a debootstrap'd Debian root with Debian's mkinitramfs + ferry's hook."""
+    try:
+        sh(os.path.join(HERE, "mkdebroot.sh"), out, ferry, os.path.join(out, "wl"), old, new)
+    except subprocess.CalledProcessError as e:
+        res.add("FAIL", f"debroot: building the Debian root failed ({e})")
+        return
+    log = os.path.join(out, "upgrade-debroot.log")
+    lines = boot(out, old, f"root=/dev/vda init=/opt/e2e/bin/init e2e=upgrade e2e.next={new}",
+                 timeout, log, initrd=os.path.join(out, "debroot", "boot", f"initrd.img-{old}"),
+                 disk=os.path.join(out, "debroot.img"))
+    judge(lines, res, f"debroot {old} -> {new}: ")
+    timeline(lines, res, old, new)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ferry")
+    ap.add_argument("--full", action="store_true", help="also the 6.1 -> 6.12 upgrade")
+    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major,debroot")
+    ap.add_argument("--timeout", type=int, default=420, help="seconds per QEMU run (a loaded machine is slow)")
+    args = ap.parse_args()
+    res = Results()
+    out = os.path.join(BUILD, "kexec")
+    os.makedirs(out, exist_ok=True)
+    for tool in ("qemu-system-x86_64", "cpio"):
+        if not shutil.which(tool):
+            res.add("SKIP", f"no {tool} (selftests/install-deps.sh installs it)")
+            print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped")
+            return 0
+    only = set(filter(None, args.only.split(",")))
+    old, new = kernel("old"), kernel("new")
+    rels = [old, new]
+    if args.full:
+        rels.append(kernel("major"))
+    build(out, os.path.abspath(args.ferry), rels)
+    if (args.full and not only) or "smoke" in only:
+        run_smoke(out, old, res, args.timeout)
+    if not only or "upgrade" in only:
+        run_upgrade(out, old, new, res, args.timeout, "minor")
+    if not only or "failures" in only:
+        run_failures(out, old, new, res, args.timeout)
+    if args.full and (not only or "major" in only):
+        run_upgrade(out, old, rels[2], res, args.timeout, "major")
+    if args.full and (not only or "debroot" in only):
+        run_debroot(out, os.path.abspath(args.ferry), old, new, res, args.timeout)
+    print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped")
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
