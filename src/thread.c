@@ -173,6 +173,11 @@ int thread_seize_all(struct dtask *t)
 		pr_err("process %d keeps creating threads while being seized", t->pid);
 		return -EAGAIN;
 	}
+	if (t->n_thr + 1 > THREAD_MAX) {
+		pr_err("process %d has %zu threads: ferry restores at most %d", t->pid,
+		       t->n_thr + 1, THREAD_MAX);
+		return -EOPNOTSUPP;
+	}
 	for (i = 0; i < t->n_thr; i++) {
 		ret = save_thread(&t->thr[i]);
 		if (ret)
