@@ -309,7 +309,7 @@ step_corrupt() {
 step_midway() {
 	local id name
 	klog_says "restore fails midway"
-	if dmesg | grep -q "restoring task $(wl_pid file_offset) "; then
+	if dmesg | grep -q "restoring [0-9]* tasks under $(wl_pid file_offset) "; then
 		pass "restore fails midway: the first tree had been restored"
 	else
 		fail "restore fails midway: the first tree was not restored before the failure"
