@@ -3,7 +3,7 @@
 # -j/--shell-job: a task on a terminal is refused without -j, dumped with it, refused at
 # restore without -j, and restored with -j onto the restoring ferry's (new) terminal,
 # where it continues counting. Usage: shell_job_test.py FERRY TICKER WORKDIR
-import os, pty, select, signal, subprocess, sys, time
+import ctypes, os, pty, select, signal, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
 img = os.path.join(work, "img")
@@ -11,7 +11,7 @@ results = []
 
 
 def check(name, cond, detail=""):
-    results.append(cond)
+    results.append(bool(cond))
     print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
     if not cond and detail:
         for line in str(detail).splitlines():
@@ -68,5 +68,49 @@ except ProcessLookupError:
     pass
 rc = rst.wait(timeout=10)
 check("ferry restore exits with the task's status (128+SIGTERM)", rc == 128 + 15, "exit %d" % rc)
+
+# A tree as a shell job: the shell and its child are in the caller's group and session
+# (outside the dump); restored with -j both join the restoring ferry's group.
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: reap the killed child
+os.system("rm -rf '%s'" % img)
+m1, s1 = pty.openpty()
+tree = subprocess.Popen(["sh", "-c", "%s & wait" % ticker], stdin=s1, stdout=s1, stderr=s1,
+                        close_fds=True)
+seen = ticks(read_for(m1, 1.0))
+with open("/proc/%d/task/%d/children" % (tree.pid, tree.pid)) as f:
+    kid = int(f.read().split()[0])
+r = ferry_run("dump", "-j", "-t", str(tree.pid), "-D", img, "-v4", "-o", "dump.log")
+check("dump -j of a shell and its child succeeds", r.returncode == 0, r.stderr)
+tree.wait()
+for _ in range(100):
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    if not os.path.exists("/proc/%d" % kid):
+        break
+    time.sleep(0.02)
+seen += ticks(read_for(m1, 0.3))
+last = (seen or [-1])[-1]
+m2, s2 = pty.openpty()
+rst = subprocess.Popen([ferry, "restore", "-j", "-D", img, "-v4", "-o", "restore.log"],
+                       stdin=s2, stdout=s2, stderr=s2, close_fds=True)
+after = ticks(read_for(m2, 1.5))
+check("the restored child counts on in the new terminal", after and after[0] == last + 1,
+      "last tick before dump %d, after restore %s" % (last, after[:5]))
+try:
+    same = os.getpgid(kid) == os.getpgid(tree.pid) == os.getpgid(rst.pid)
+    kid_ppid = int(open("/proc/%d/stat" % kid).read().rsplit(")", 1)[1].split()[1])
+except OSError as e:
+    same, kid_ppid = False, str(e)
+check("both joined ferry's process group; the child's parent is the shell again",
+      same and kid_ppid == tree.pid, "ppid %s" % kid_ppid)
+for p in (kid, tree.pid):
+    try:
+        os.kill(p, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+rst.wait(timeout=10)
+
 print("%d passed, %d failed, 0 skipped" % (results.count(True), results.count(False)))
 sys.exit(0 if all(results) else 1)
