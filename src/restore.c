@@ -18,7 +18,7 @@
  *   block signals (PTRACE_SETSIGMASK), inject munmap(region) at the blob's `syscall`,
  *   put back registers and mask, check /proc/PID/maps; once every task got there (the
  *   barrier), PTRACE_DETACH every thread and then the leader of each (with SIGSTOP if
- *   asked, or if the task was stopped when dumped: task_state 6).
+ *   asked, or if the task was stopped when dumped: task_state 3).
  *
  * Any failure before the detach kills every task created; images are only read.
  * Kernel interfaces: ptrace (SYSCALL, GETREGS/SETREGS, SIGMASK, DETACH); clone3 in rst-pstree.c.
@@ -343,7 +343,7 @@ static int detach_all(struct rst_tree *tr)
 	for (i = 0; i < tr->nr_tasks; i++) {
 		struct rst_task *t = &tr->tasks[i];
 		bool stop = t->opts->leave_stopped ||
-			    t->core->tc->task_state == TASK_STATE_STOPPED_FERRY;
+			    t->core->tc->task_state == TASK_STATE_STOPPED;
 		int sig = stop ? SIGSTOP : 0;
 
 		if (t->dead)

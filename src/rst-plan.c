@@ -153,7 +153,7 @@ static int check_task(struct rst_task *t)
 		return -EINVAL;
 	}
 	if (c->tc->task_state != TASK_STATE_ALIVE &&
-	    c->tc->task_state != TASK_STATE_STOPPED_FERRY) {
+	    c->tc->task_state != TASK_STATE_STOPPED) {
 		pr_err("core-%u.img: task state %u: only live, stopped or dead tasks are restored",
 		       p->pid, c->tc->task_state);
 		return -EOPNOTSUPP;

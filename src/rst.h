@@ -107,7 +107,7 @@ struct rst_tree {
 
 #define TASK_STATE_ALIVE 1
 #define TASK_STATE_DEAD 2		/* CRIU's TASK_DEAD: a zombie */
-#define TASK_STATE_STOPPED_FERRY 6	/* how ferry records a task in a group stop */
+#define TASK_STATE_STOPPED 3		/* CRIU's TASK_STOPPED: a task in a group stop */
 
 /* Room in the blob's argument area (zeroed), or NULL when it is exhausted (logged). */
 void *rst_args_alloc(struct rst_task *t, size_t size);

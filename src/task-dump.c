@@ -240,7 +240,7 @@ int task_dump_core(struct dtask *t, const struct proc_stat *st)
 		ret = task_dump_sched(t->pid, &t->thc);
 	if (ret)
 		return ret;
-	t->tc.task_state = t->was_stopped ? 6 : 1;
+	t->tc.task_state = t->was_stopped ? 3 : 1; /* CRIU's TASK_STOPPED, TASK_ALIVE */
 	t->tc.exit_code = 0;
 	t->tc.flags = st->flags;
 	t->tc.blk_sigset = t->blocked;
