@@ -86,13 +86,14 @@ static struct memfs_ckpt *ckpt_alloc(struct memfs_store *s)
 static int ckpt_mkdir(struct memfs_ckpt *c)
 {
 	char name[MEMFS_ID_MAX + 8];
+	int tries;
 
-	for (int tries = 0; tries < 16; tries++) {
+	for (tries = 0; tries < 16; tries++) {
 		make_id(&c->m, c->m.id);
 		snprintf(name, sizeof(name), "ckpt-%s", c->m.id);
 		if (!mkdirat(c->s->rootfd, name, 0700))
 			break;
-		if (errno != EEXIST) {
+		if (errno != EEXIST || tries == 15) {
 			pr_perror("cannot create checkpoint %s in store %s", name, c->s->spec);
 			return -errno;
 		}
@@ -230,9 +231,10 @@ int memfs_ckpt_seal(struct memfs_ckpt *c)
 		return ret;
 	}
 	bytes = images_bytes(&c->m);
-	pr_info("checkpoint %s sealed: %u trees, %u images, %llu bytes, checksummed in %llu ms",
+	pr_info("checkpoint %s sealed: %u trees, %u images, %llu bytes (%llu of them hashed during "
+		"the copy), checksummed in %llu ms",
 		c->m.id, c->m.ntrees, c->m.nimages, (unsigned long long)bytes,
-		(unsigned long long)(t1 - t0) / 1000000);
+		(unsigned long long)images_bytes(&c->pre), (unsigned long long)(t1 - t0) / 1000000);
 	return 0;
 }
 

@@ -20,7 +20,7 @@
  *
  *   dump:    memfs_ckpt_create()            state WRITING
  *              memfs_ckpt_tree_dirfd(c, 0..n-1)   -> engine writes images
- *            memfs_ckpt_seal()              checksums every image, fsyncs: SEALED
+ *            memfs_ckpt_seal()              syncfs, checksums every image: SEALED
  *            (or memfs_ckpt_abort()         a failed dump: the checkpoint is removed)
  *   restore: memfs_ckpt_open()              verifies (see below), no state change
  *            memfs_ckpt_set_state(RESTORING)
@@ -34,9 +34,15 @@
  * one is never picked behind the user's back: it would restore stale state).
  * memfs_ckpt_open(s, ID) also accepts FAILED and RESTORING (a retry by hand, or after a
  * crash mid-restore) but never WRITING (never sealed) or RESTORED (its tasks already
- * run). Either way, every
- * image's size and checksum must match the manifest and no unlisted file may sit in a
- * tree directory; a refusal logs why (file, expected vs actual) and changes nothing.
+ * run). Either way, every image's size and checksum must match the manifest and no
+ * unlisted file may sit in a tree directory; a refusal logs why (file, expected vs
+ * actual) and changes nothing.
+ *
+ * A dump of several trees (ferry upgrade): create, then per tree N set dump_opts.dirfd =
+ * memfs_ckpt_tree_dirfd(c, N) and .pages_digest = memfs_pages_digest with a
+ * struct memfs_tree_ref { c, N } (the pages are then hashed as they are copied), run the
+ * engine; seal once after the last tree, before any tree is released (dump_opts
+ * .images_done is the hook for that); abort if any tree failed.
  *
  * One ferry at a time per checkpoint: create and open hold an flock on its directory until
  * close, and memfs_store_rm() takes it too; a second one gets -EBUSY ("in use").

@@ -154,6 +154,27 @@ check("a failed dump --store leaves the task running and no checkpoint",
 task.kill()
 task.wait()
 
+# a store too small for the process: the dump fails cleanly, the process runs on
+small = os.path.join(work, "small")
+os.makedirs(small)
+if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "ferry-test", small]).returncode:
+    skip("a full store", "cannot mount a tmpfs")
+else:
+    try:
+        proc = start_counter(log)
+        r = ferry_run("dump", "-t", str(proc.pid), "--store", "dir:" + small)
+        time.sleep(0.2)
+        check("a dump into a full store fails saying so; the task runs on; no checkpoint",
+              r.returncode == 1 and "No space left" in r.stderr and proc.poll() is None
+              and not [d for d in os.listdir(small) if d.startswith("ckpt-")],
+              r.stderr + str(os.listdir(small)))
+        check("... and its memory is intact", self_check(proc.pid, log))
+        proc.kill()
+        proc.wait()
+        open(log, "w").close()
+    finally:
+        subprocess.run(["umount", small])
+
 # 3. dump --store of the counter prints the id; it is sealed and verifies
 proc = start_counter(log)
 pid = proc.pid
@@ -167,6 +188,10 @@ check("dump --store succeeds and prints the checkpoint id",
       not alive(pid), r.stdout + r.stderr)
 ckdir = os.path.join(store_dir, "ckpt-" + ckpt)
 pages = os.path.join(ckdir, "tree-0", "pages-1.img")
+m = re.search(r"sealed: .* (\d+) bytes \((\d+) of them hashed during the copy\)",
+              open(os.path.join(work, "dump.log")).read())
+check("the pages were hashed as they were copied, not read again at the seal",
+      m and int(m.group(2)) == os.path.getsize(pages), m and m.group(0))
 check("the checkpoint holds tree-0 with the images and a manifest",
       os.path.exists(os.path.join(ckdir, "manifest")) and os.path.getsize(pages) >= 64 << 20)
 r = ferry_run("store", "ls", spec)
