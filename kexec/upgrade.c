@@ -209,7 +209,8 @@ static int preflight_trees(struct upgrade *u)
 
 static int dump_trees(struct upgrade *u)
 {
-	struct dump_opts d = { .release = DUMP_LEAVE_STOPPED };
+	struct dump_opts d = { .release = DUMP_LEAVE_STOPPED, .pages_digest = memfs_pages_digest };
+	struct memfs_tree_ref ref;
 	char path[4200];
 	int ret;
 
@@ -224,6 +225,8 @@ static int dump_trees(struct upgrade *u)
 			return ret;
 		d.pid = u->o->trees[i];
 		d.dirfd = ret;
+		ref = (struct memfs_tree_ref){ .c = u->ckpt, .tree = i };
+		d.pages_digest_arg = &ref; /* hashed while copied: the seal does not reread them */
 		d.images_dir = memfs_ckpt_tree_path(u->ckpt, i, path, sizeof(path));
 		ret = dump_tree(&d);
 		if (ret) {
