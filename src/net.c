@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
@@ -533,7 +534,7 @@ static bool valid_bytes(uint32_t family, bool has, const ProtobufCBinaryData *b)
 	return !has || (int)b->len == addr_len(family);
 }
 
-static int check_device(const NetDeviceEntry *nd, const char *file)
+static int check_device(const NetDeviceEntry *nd, const char *file, uint64_t off)
 {
 	size_t i;
 
@@ -554,7 +555,8 @@ static int check_device(const NetDeviceEntry *nd, const char *file)
 	}
 	return 0;
 bad:
-	pr_err("%s: link entry '%s' (ifindex %u) is invalid", file, nd->name, nd->ifindex);
+	pr_err("%s: the link entry at offset %llu ('%s', ifindex %u) is invalid", file,
+	       (unsigned long long)off, nd->name, nd->ifindex);
 	return -EINVAL;
 }
 
@@ -687,6 +689,7 @@ static int read_links(int dirfd, const char *images_dir, struct rst_links *rl)
 {
 	struct img *img = img_open(dirfd, IMG_NETDEV, O_RDONLY, NET_NS_ID);
 	char file[PATH_MAX];
+	uint64_t off = img ? img->off : 0;
 	void *e;
 	int ret;
 
@@ -695,7 +698,8 @@ static int read_links(int dirfd, const char *images_dir, struct rst_links *rl)
 	snprintf(file, sizeof(file), "%s/%s", images_dir, img->name);
 	while ((ret = img_read_pb(img, &net_device_entry__descriptor, &e)) > 0) {
 		rl->nd[rl->n++] = e;
-		ret = check_device(e, file);
+		ret = check_device(e, file, off);
+		off = img->off;
 		if (!ret && rl->n == NET_MAX_LINKS) {
 			pr_err("%s: more than %d links", file, NET_MAX_LINKS);
 			ret = -E2BIG;

@@ -142,6 +142,16 @@ check("a restore whose host end name is taken fails, with no task left",
       r.returncode != 0 and "taken0" in r.stderr and not os.path.exists("/proc/%d" % pid),
       r.stderr)
 sh("ip link del taken0")
+bad = img + "-bad"	# a link name that would escape /proc/sys/net/.../conf/
+shutil.copytree(img, bad)
+with open(os.path.join(bad, "netdev-1.img"), "rb") as f:
+    data = f.read()
+with open(os.path.join(bad, "netdev-1.img"), "wb") as f:
+    f.write(data.replace(b"fv0", b"f/0"))
+r = subprocess.run([ferry, "restore", "-D", bad, "-d"], capture_output=True, text=True)
+check("a link name with a '/' in the images is refused, naming the file and offset",
+      r.returncode != 0 and "netdev-1.img" in r.stderr and "offset" in r.stderr and
+      not os.path.exists("/proc/%d" % pid), r.stderr)
 
 r = subprocess.run([ferry, "restore", "-D", img, "-d", "--external", "veth[fv0]:fh1", "-v4",
                     "-o", "restore.log"], capture_output=True, text=True)
