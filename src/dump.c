@@ -355,6 +355,8 @@ int dump_tree(const struct dump_opts *opts)
 	ret = collect(&tr);
 	if (!ret)
 		ret = pstree_check(&tr);
+	if (!ret && opts->dry_run)	/* the namespace's refusals, nothing written */
+		ret = net_dump_tree(tr.tasks, tr.n, -1, &opts->externals);
 	if (ret || opts->dry_run)
 		goto out_abort; /* a dry run (ferry upgrade's pre-flight) resumes it here */
 	ret = write_images(&tr, opts->dirfd, &opts->externals, &tm);

@@ -256,18 +256,15 @@ static int link_kind(struct dump_ctx *c, struct rtnl_link *l, NetDeviceEntry *nd
 		return -EOPNOTSUPP;
 	}
 	nd->type = ND_TYPE__VETH;
-	if (rtnl_link_get_link_netnsid(l, &nsid) < 0 || nsid < 0) {
-		pr_err("veth %s has its peer inside the tree's network namespace: veth pairs "
-		       "with both ends inside are not supported yet", name);
-		return -EOPNOTSUPP;
-	}
+	nd->has_peer_ifindex = 1, nd->peer_ifindex = rtnl_link_get_link(l);
+	if (rtnl_link_get_link_netnsid(l, &nsid) < 0 || nsid < 0)
+		return 0;	/* both ends inside: the pair is dumped as two links */
 	nd->ferry_ext_name = (char *)external_name(c->ex, name);
 	if (!nd->ferry_ext_name) {
 		pr_err("veth %s has its peer outside the tree's network namespace: name the "
 		       "host end with --external veth[%s]:HOSTNAME", name, name);
 		return -EOPNOTSUPP;
 	}
-	nd->has_peer_ifindex = 1, nd->peer_ifindex = rtnl_link_get_link(l);
 	nd->has_peer_nsid = 1, nd->peer_nsid = nsid;
 	return 0;
 }
@@ -294,7 +291,7 @@ static int dump_link(struct dump_ctx *c, struct rtnl_link *l, struct img *img)
 		read_conf("ipv4", nd.name, conf4_names, N_CONF4, c4, nd.conf4);
 		read_conf("ipv6", nd.name, conf6_names, N_CONF6, c6, nd.conf6);
 		nd.n_conf4 = N_CONF4, nd.n_conf6 = N_CONF6;
-		ret = img_write_pb(img, &nd.base);
+		ret = img ? img_write_pb(img, &nd.base) : 0;
 	}
 	if (!ret)
 		pr_info("link %s (%s, ifindex %u, mtu %u, %s): %zu addresses", nd.name,
@@ -306,12 +303,15 @@ static int dump_link(struct dump_ctx *c, struct rtnl_link *l, struct img *img)
 
 static int dump_links(struct dump_ctx *c)
 {
-	struct img *img = img_open(c->dirfd, IMG_NETDEV, O_WRONLY, NET_NS_ID);
+	struct img *img = NULL;
 	struct nl_object *o;
 	int ret = 0;
 
-	if (!img)
-		return -errno;
+	if (c->dirfd >= 0) {	/* else a dry run: only the checks */
+		img = img_open(c->dirfd, IMG_NETDEV, O_WRONLY, NET_NS_ID);
+		if (!img)
+			return -errno;
+	}
 	for (o = nl_cache_get_first(c->links); o && !ret; o = nl_cache_get_next(o)) {
 		if (++c->n_links > NET_MAX_LINKS) {
 			pr_err("more than %d links in the tree's network namespace", NET_MAX_LINKS);
@@ -320,7 +320,7 @@ static int dump_links(struct dump_ctx *c)
 		}
 		ret = dump_link(c, (struct rtnl_link *)o, img);
 	}
-	if (img_close(img) && !ret)
+	if (img && img_close(img) && !ret)
 		ret = -EIO;
 	return ret;
 }
@@ -389,7 +389,7 @@ static int dump_netns(struct dump_ctx *c)
 	ne.all_conf4 = pa4, ne.def_conf4 = pd4, ne.n_all_conf4 = ne.n_def_conf4 = N_CONF4;
 	ne.all_conf6 = pa6, ne.def_conf6 = pd6, ne.n_all_conf6 = ne.n_def_conf6 = N_CONF6;
 	ne.ferry_routes = ptrs;
-	if (!ret)
+	if (!ret && c->dirfd >= 0)
 		ret = img_write_one(c->dirfd, IMG_NETNS, &ne.base, NET_NS_ID);
 	if (!ret)
 		pr_info("network namespace: %zu links, %zu routes", c->n_links, ne.n_ferry_routes);
@@ -513,7 +513,7 @@ int net_dump_tree(struct dtask **tasks, size_t n, int dirfd, const struct net_ex
 	if (ret <= 0)
 		return ret;
 	ret = dump_ns_of(tasks[0]->pid, dirfd, ex);
-	for (i = 0; !ret && i < n; i++) {
+	for (i = 0; !ret && dirfd >= 0 && i < n; i++) {
 		tasks[i]->ids.has_net_ns_id = 1;
 		tasks[i]->ids.net_ns_id = NET_NS_ID;
 	}
@@ -540,9 +540,10 @@ static int check_device(const NetDeviceEntry *nd, const char *file, uint64_t off
 
 	if (!valid_ifname(nd->name) || !nd->ifindex || nd->ifindex > INT32_MAX ||
 	    (nd->type != ND_TYPE__LOOPBACK && nd->type != ND_TYPE__VETH) ||
+	    (nd->type == ND_TYPE__LOOPBACK && nd->ifindex != 1) ||
 	    (nd->has_address && nd->address.len > 32) ||
-	    (nd->type == ND_TYPE__VETH && (!nd->ferry_ext_name ||
-					   !valid_ifname(nd->ferry_ext_name))))
+	    (nd->type == ND_TYPE__VETH && nd->has_peer_nsid &&
+	     (!nd->ferry_ext_name || !valid_ifname(nd->ferry_ext_name))))
 		goto bad;
 	for (i = 0; i < nd->n_ferry_addrs; i++) {
 		const FerryIfaddrEntry *a = nd->ferry_addrs[i];
@@ -589,7 +590,12 @@ static void set_link_attrs(struct rtnl_link *l, const NetDeviceEntry *nd, bool u
 	rtnl_link_unset_flags(l, ~nd->flags & LINK_FLAGS);
 }
 
-static int create_veth(struct nl_sock *sk, const NetDeviceEntry *nd, const char *outer)
+/*
+ * A veth pair: nd inside, its peer either inside too (inner, as dumped) or in ferry's
+ * namespace named outer.
+ */
+static int create_veth(struct nl_sock *sk, const NetDeviceEntry *nd, const NetDeviceEntry *inner,
+		       const char *outer)
 {
 	struct rtnl_link *l = rtnl_link_veth_alloc(), *peer;
 	int err;
@@ -600,17 +606,24 @@ static int create_veth(struct nl_sock *sk, const NetDeviceEntry *nd, const char 
 	rtnl_link_set_name(l, nd->name);
 	rtnl_link_set_ifindex(l, nd->ifindex);
 	set_link_attrs(l, nd, false);
-	rtnl_link_set_name(peer, outer);
-	rtnl_link_set_ns_fd(peer, old_netns);
+	if (inner) {
+		rtnl_link_set_name(peer, inner->name);
+		rtnl_link_set_ifindex(peer, inner->ifindex);
+		set_link_attrs(peer, inner, false);
+	} else {
+		rtnl_link_set_name(peer, outer);
+		rtnl_link_set_ns_fd(peer, old_netns);
+	}
 	err = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(peer);
 	rtnl_link_veth_release(l);
 	if (err < 0) {
-		pr_err("cannot create veth %s with its host end %s: %s", nd->name, outer,
-		       nl_geterror(err));
+		pr_err("cannot create veth %s with its peer %s: %s", nd->name,
+		       inner ? inner->name : outer, nl_geterror(err));
 		return -EIO;
 	}
-	pr_info("veth %s (ifindex %u), host end %s", nd->name, nd->ifindex, outer);
+	pr_info("veth %s (ifindex %u), peer %s%s", nd->name, nd->ifindex,
+		inner ? inner->name : outer, inner ? "" : " in the host's namespace");
 	return 0;
 }
 
@@ -711,14 +724,39 @@ static int read_links(int dirfd, const char *images_dir, struct rst_links *rl)
 	return ret;
 }
 
-static bool has_link(const struct rst_links *rl, uint32_t ifindex)
+static NetDeviceEntry *find_link(const struct rst_links *rl, uint32_t ifindex)
 {
 	size_t i;
 
 	for (i = 0; i < rl->n; i++)
 		if (rl->nd[i]->ifindex == ifindex)
-			return true;
-	return false;
+			return rl->nd[i];
+	return NULL;
+}
+
+static bool has_link(const struct rst_links *rl, uint32_t ifindex)
+{
+	return find_link(rl, ifindex) != NULL;
+}
+
+/* Create nd if it is a veth: with its host end, or with its inner peer (once per pair). */
+static int create_link(struct nl_sock *sk, const struct rst_links *rl, const NetDeviceEntry *nd,
+		       const struct net_externals *ex)
+{
+	const char *outer = external_name(ex, nd->name);
+	const NetDeviceEntry *peer;
+
+	if (nd->type != ND_TYPE__VETH)
+		return 0;
+	if (nd->has_peer_nsid)
+		return create_veth(sk, nd, NULL, outer ? outer : nd->ferry_ext_name);
+	peer = nd->has_peer_ifindex ? find_link(rl, nd->peer_ifindex) : NULL;
+	if (!peer || peer == nd || peer->type != ND_TYPE__VETH || peer->has_peer_nsid ||
+	    !peer->has_peer_ifindex || peer->peer_ifindex != nd->ifindex) {
+		pr_err("netdev-%d.img: veth %s has no peer among the links", NET_NS_ID, nd->name);
+		return -EINVAL;
+	}
+	return nd->ifindex < peer->ifindex ? create_veth(sk, nd, peer, NULL) : 0;
 }
 
 static int check_route(const FerryRouteEntry *r, const struct rst_links *rl)
@@ -812,13 +850,12 @@ static int rebuild(struct nl_sock *sk, struct rst_links *rl, const NetnsEntry *n
 	size_t i, k;
 	int ret = restore_conf_ns(ne);
 
+	for (i = 0; !ret && i < rl->n; i++)
+		ret = create_link(sk, rl, rl->nd[i], ex);
 	for (i = 0; !ret && i < rl->n; i++) {
 		NetDeviceEntry *nd = rl->nd[i];
-		const char *outer = external_name(ex, nd->name);
 
-		if (nd->type == ND_TYPE__VETH)
-			ret = create_veth(sk, nd, outer ? outer : nd->ferry_ext_name);
-		else
+		if (nd->type == ND_TYPE__LOOPBACK)
 			ret = change_link(sk, nd, false);
 		if (!ret)
 			ret = write_conf("ipv4", nd->name, conf4_names, N_CONF4, nd->conf4,

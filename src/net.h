@@ -36,7 +36,7 @@ struct dtask;
 /*
  * Dump: the tasks must share one network namespace; when it is not ferry's, write its
  * images and set every task's ids.net_ns_id. Each veth whose peer is outside must be
- * named in ex.
+ * named in ex. With dirfd -1 (a dry run), only the checks: nothing written or set.
  */
 int net_dump_tree(struct dtask **tasks, size_t n, int dirfd, const struct net_externals *ex);
 

@@ -7,6 +7,7 @@
 # Refused, with the task left running: the veth without --external, a bridge link; a
 # restore whose host name is taken fails and leaves nothing. All of it runs in a private
 # network namespace ("the host"), not the machine's.
+# A veth pair with both ends inside comes back as it was too.
 # Usage: netns_test.py FERRY NETNS_VETH WORKDIR   (as root)
 import ctypes, os, shutil, signal, subprocess, sys, time
 
@@ -23,7 +24,7 @@ def check(name, cond, detail=""):
     results.append(bool(cond))
     print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
     if not cond and detail:
-        for line in str(detail).splitlines()[:40]:
+        for line in str(detail).splitlines()[:80]:
             print("#   " + line)
 
 
@@ -97,9 +98,11 @@ ip addr add 10.77.0.2/24 dev fv0; ip -6 addr add fd77::2/64 dev fv0 nodad
 ip route add default via 10.77.0.1; ip route add 10.99.0.0/16 via 10.77.0.1 metric 7
 ip -6 route add default via fd77::1
 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.fv0.rp_filter=2
-sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.fv0.accept_ra=2'
+sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.fv0.accept_ra=2
+ip link add in0 type veth peer name in1; ip link set in1 address 02:00:00:00:88:02 mtu 9000
+ip addr add 10.88.0.1/24 dev in0; ip link set in0 up'
 """.format(pid=pid))
-check("set-up: a veth to the host, addresses, routes, sysctls", setup.returncode == 0,
+check("set-up: a veth to the host, a veth pair inside, addresses, routes, sysctls", setup.returncode == 0,
       setup.stderr)
 os.kill(pid, signal.SIGUSR1)
 data = wait_for(out, ["snap", "FAIL"])
@@ -164,12 +167,14 @@ check("the task is in a new network namespace", own)
 host = sh("ip addr add 10.77.0.1/24 dev fh1 && ip -6 addr add fd77::1/64 dev fh1 nodad && "
           "ip link set fh1 up")
 check("the host end fh1 is there, ours to configure", host.returncode == 0, host.stderr)
+seen = sh("nsenter -t %d -n sh -c 'ip -d link; ip addr; ip route; ip -6 route'; ip addr" %
+         pid).stdout
 if os.path.exists("/proc/%d" % pid):
     os.kill(pid, signal.SIGTERM)
-    reap(pid, 30)
+    reap(pid, 60)
 data = open(out).read()
 check("inside: links, addresses, routes, sysctls as dumped; UDP v4 and v6 to the host end",
-      data.rstrip().endswith("PASS"), data)
+      data.rstrip().endswith("PASS"), data + "--- seen from outside after restore:\n" + seen)
 peer.kill()
 peer.wait()
 print("%d passed, %d failed, 0 skipped" % (results.count(True), results.count(False)))

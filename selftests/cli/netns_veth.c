@@ -197,7 +197,9 @@ static int run_task(void)
 	static const char *const must[] = { "link lo up", "link fv0 up mtu 1400",
 					    "inet fv0 10.77.0.2/24", "inet6 fv0 fd77::2/64",
 					    "route fv0 00000000 gw 01004D0A",
-					    "sysctl net/ipv4/ip_forward 1" };
+					    "sysctl net/ipv4/ip_forward 1",
+					    "link in1 down mtu 9000 mac 02:00:00:00:88:02",
+					    "inet in0 10.88.0.1/24" };
 	size_t i;
 	int bad = 0;
 
