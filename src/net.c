@@ -432,6 +432,14 @@ static int dump_in_ns(int nsfd, int dirfd, const struct net_externals *ex)
 		ret = dump_links(&c);
 	if (!ret)
 		ret = dump_netns(&c);
+	if (c.routes)
+		nl_cache_free(c.routes);
+	if (c.addrs)
+		nl_cache_free(c.addrs);
+	if (c.links)
+		nl_cache_free(c.links);
+	if (c.sk)
+		nl_socket_free(c.sk);
 	return ret;
 }
 
