@@ -251,8 +251,7 @@ static int link_kind(struct dump_ctx *c, struct rtnl_link *l, NetDeviceEntry *nd
 	}
 	if (!kind || strcmp(kind, "veth")) {
 		pr_err("link %s of the tree's network namespace is of kind %s: not supported "
-		       "(only loopback and veth are)", name, kind ? kind : "(none, a physical "
-		       "device)");
+		       "(only loopback and veth are)", name, kind ? kind : "none (a device)");
 		return -EOPNOTSUPP;
 	}
 	nd->type = ND_TYPE__VETH;
@@ -775,7 +774,7 @@ static int check_route(const FerryRouteEntry *r, const struct rst_links *rl)
 	    !valid_bytes(r->family, r->has_dst, &r->dst) ||
 	    !valid_bytes(r->family, r->has_gateway, &r->gateway) ||
 	    !valid_bytes(r->family, r->has_prefsrc, &r->prefsrc) ||
-	    (r->has_oif && !has_link(rl, r->oif)) || r->table > 0xffffffffU ||
+	    (r->has_oif && !has_link(rl, r->oif)) ||
 	    r->protocol > 255 || r->scope > 255 || r->type > 255) {
 		if (r->has_dst && addr_len(r->family) > 0)
 			inet_ntop(r->family, r->dst.data, buf, sizeof(buf));
