@@ -581,7 +581,8 @@ static struct nl_addr *make_addr(uint32_t family, const ProtobufCBinaryData *b,
 /* The flags a restore sets on a link; the others are the kernel's to report. */
 #define LINK_FLAGS (IFF_UP | IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI | IFF_MULTICAST)
 
-static void set_link_attrs(struct rtnl_link *l, const NetDeviceEntry *nd, bool up)
+/* MTU, MAC and flags as dumped, but down: a link goes up once its sysctls are set. */
+static void set_link_attrs(struct rtnl_link *l, const NetDeviceEntry *nd)
 {
 	struct nl_addr *mac;
 
@@ -593,7 +594,7 @@ static void set_link_attrs(struct rtnl_link *l, const NetDeviceEntry *nd, bool u
 			nl_addr_put(mac);
 		}
 	}
-	rtnl_link_set_flags(l, nd->flags & LINK_FLAGS & (up ? ~0U : ~(unsigned)IFF_UP));
+	rtnl_link_set_flags(l, nd->flags & LINK_FLAGS & ~(unsigned)IFF_UP);
 	rtnl_link_unset_flags(l, ~nd->flags & LINK_FLAGS);
 }
 
@@ -612,11 +613,11 @@ static int create_veth(struct nl_sock *sk, const NetDeviceEntry *nd, const NetDe
 	peer = rtnl_link_veth_get_peer(l);
 	rtnl_link_set_name(l, nd->name);
 	rtnl_link_set_ifindex(l, nd->ifindex);
-	set_link_attrs(l, nd, false);
+	set_link_attrs(l, nd);
 	if (inner) {
 		rtnl_link_set_name(peer, inner->name);
 		rtnl_link_set_ifindex(peer, inner->ifindex);
-		set_link_attrs(peer, inner, false);
+		set_link_attrs(peer, inner);
 	} else {
 		rtnl_link_set_name(peer, outer);
 		rtnl_link_set_ns_fd(peer, old_netns);
@@ -647,7 +648,7 @@ static int change_link(struct nl_sock *sk, const NetDeviceEntry *nd, bool up)
 		if (up)
 			rtnl_link_set_flags(chg, nd->flags & IFF_UP);
 		else
-			set_link_attrs(chg, nd, false);
+			set_link_attrs(chg, nd);
 		err = rtnl_link_change(sk, orig, chg, 0);
 	}
 	rtnl_link_put(chg);

@@ -7,7 +7,8 @@
 # Refused, with the task left running: the veth without --external, a bridge link; a
 # restore whose host name is taken fails and leaves nothing. All of it runs in a private
 # network namespace ("the host"), not the machine's.
-# A veth pair with both ends inside comes back as it was too.
+# A veth pair with both ends inside comes back as it was too; a second restore without
+# --external names the host end as the dump did.
 # Usage: netns_test.py FERRY NETNS_VETH WORKDIR   (as root)
 import ctypes, os, shutil, signal, subprocess, sys, time
 
@@ -175,6 +176,14 @@ if os.path.exists("/proc/%d" % pid):
 data = open(out).read()
 check("inside: links, addresses, routes, sysctls as dumped; UDP v4 and v6 to the host end",
       data.rstrip().endswith("PASS"), data + "--- seen from outside after restore:\n" + seen)
+
+# again from the same images, without --external: the host end gets its name from the dump
+r = subprocess.run([ferry, "restore", "-D", img, "-d"], capture_output=True, text=True)
+check("a second restore without --external names the host end fh0, as at dump",
+      r.returncode == 0 and sh("ip link show fh0").returncode == 0, r.stderr)
+if os.path.exists("/proc/%d" % pid):
+    os.kill(pid, signal.SIGKILL)
+    reap(pid)
 peer.kill()
 peer.wait()
 print("%d passed, %d failed, 0 skipped" % (results.count(True), results.count(False)))
