@@ -90,6 +90,10 @@ if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \
 		run zdtm-asan "$here/build/runner" -f "$ferry_asan" -w "$work/asan" -T "$timeout" -B "$budget"
+	# net.c parses images and netlink replies in ferry itself: worth a sanitized run
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+		run netns-asan python3 "$here/cli/netns_test.py" "$ferry_asan" \
+		"$here/build/cli/netns_veth" "$work/netns-asan"
 fi
 
 echo "# ==="
