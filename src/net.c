@@ -48,6 +48,8 @@ static const char *const conf6_names[] = {
 	"forwarding", "disable_ipv6", "accept_ra", "accept_redirects", "autoconf", "accept_dad",
 	"hop_limit",
 };
+static const char *const unix_names[] = { "max_dgram_qlen" };	/* CRIU's unix_conf */
+#define N_UNIX (sizeof(unix_names) / sizeof(unix_names[0]))
 #define N_CONF4 (sizeof(conf4_names) / sizeof(conf4_names[0]))
 #define N_CONF6 (sizeof(conf6_names) / sizeof(conf6_names[0]))
 
@@ -117,7 +119,10 @@ static const char *external_name(const struct net_externals *ex, const char *inn
 	return NULL;
 }
 
-/* ---- sysctls: /proc/sys/net/ipv{4,6}/conf/WHO/NAME of the current namespace ------------- */
+/*
+ * ---- sysctls of the current namespace: /proc/sys/net/FAM/conf/WHO/NAME, or with WHO NULL
+ * /proc/sys/net/FAM/NAME ----------------------------------------------------------------
+ */
 
 static void read_conf(const char *fam, const char *who, const char *const *names, size_t n,
 		      SysctlEntry *ents, SysctlEntry **ptrs)
@@ -130,7 +135,11 @@ static void read_conf(const char *fam, const char *who, const char *const *names
 		sysctl_entry__init(&ents[i]);
 		ents[i].type = SYSCTL_TYPE__CTL_32;
 		ptrs[i] = &ents[i];
-		snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", fam, who, names[i]);
+		if (who)
+			snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", fam, who,
+				 names[i]);
+		else
+			snprintf(path, sizeof(path), "/proc/sys/net/%s/%s", fam, names[i]);
 		f = fopen(path, "re");
 		if (!f)
 			continue;	/* not in this kernel (or no IPv6): left out on restore */
@@ -149,7 +158,11 @@ static int write_conf(const char *fam, const char *who, const char *const *names
 	for (i = 0; i < n && i < n_ents; i++) {
 		if (ents[i]->type != SYSCTL_TYPE__CTL_32 || !ents[i]->has_iarg)
 			continue;
-		snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", fam, who, names[i]);
+		if (who)
+			snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", fam, who,
+				 names[i]);
+		else
+			snprintf(path, sizeof(path), "/proc/sys/net/%s/%s", fam, names[i]);
 		len = snprintf(val, sizeof(val), "%d", ents[i]->iarg);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
@@ -365,6 +378,7 @@ static int dump_netns(struct dump_ctx *c)
 	NetnsEntry ne = NETNS_ENTRY__INIT;
 	SysctlEntry a4[N_CONF4], d4[N_CONF4], a6[N_CONF6], d6[N_CONF6];
 	SysctlEntry *pa4[N_CONF4], *pd4[N_CONF4], *pa6[N_CONF6], *pd6[N_CONF6];
+	SysctlEntry un[N_UNIX], *pun[N_UNIX];
 	FerryRouteEntry *routes = calloc(MAX_ROUTES, sizeof(*routes));
 	FerryRouteEntry **ptrs = calloc(MAX_ROUTES, sizeof(*ptrs));
 	struct nl_object *o;
@@ -387,6 +401,8 @@ static int dump_netns(struct dump_ctx *c)
 	read_conf("ipv6", "default", conf6_names, N_CONF6, d6, pd6);
 	ne.all_conf4 = pa4, ne.def_conf4 = pd4, ne.n_all_conf4 = ne.n_def_conf4 = N_CONF4;
 	ne.all_conf6 = pa6, ne.def_conf6 = pd6, ne.n_all_conf6 = ne.n_def_conf6 = N_CONF6;
+	read_conf("unix", NULL, unix_names, N_UNIX, un, pun);
+	ne.unix_conf = pun, ne.n_unix_conf = N_UNIX;
 	ne.ferry_routes = ptrs;
 	if (!ret && c->dirfd >= 0)
 		ret = img_write_one(c->dirfd, IMG_NETNS, &ne.base, NET_NS_ID);
@@ -848,6 +864,8 @@ static int restore_conf_ns(const NetnsEntry *ne)
 	if (!ret)
 		ret = write_conf("ipv6", "default", conf6_names, N_CONF6, ne->def_conf6,
 				 ne->n_def_conf6);
+	if (!ret)
+		ret = write_conf("unix", NULL, unix_names, N_UNIX, ne->unix_conf, ne->n_unix_conf);
 	return ret;
 }
 

@@ -100,6 +100,7 @@ ip route add default via 10.77.0.1; ip route add 10.99.0.0/16 via 10.77.0.1 metr
 ip -6 route add default via fd77::1
 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.fv0.rp_filter=2
 sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.fv0.accept_ra=2
+sysctl -qw net.unix.max_dgram_qlen=77
 ip link add in0 type veth peer name in1; ip link set in1 address 02:00:00:00:88:02 mtu 9000
 ip addr add 10.88.0.1/24 dev in0; ip link set in0 up'
 """.format(pid=pid))

@@ -135,6 +135,7 @@ static void snap_sysctls(char *buf)
 	static const char *const names[] = {
 		"net/ipv4/ip_forward", "net/ipv4/conf/fv0/rp_filter",
 		"net/ipv6/conf/all/forwarding", "net/ipv6/conf/fv0/accept_ra",
+		"net/unix/max_dgram_qlen",
 	};
 	char path[128], val[32];
 	size_t i;
@@ -199,7 +200,8 @@ static int run_task(void)
 					    "route fv0 00000000 gw 01004D0A",
 					    "sysctl net/ipv4/ip_forward 1",
 					    "link in1 down mtu 9000 mac 02:00:00:00:88:02",
-					    "inet in0 10.88.0.1/24" };
+					    "inet in0 10.88.0.1/24",
+					    "sysctl net/unix/max_dgram_qlen 77" };
 	size_t i;
 	int bad = 0;
 
