@@ -81,6 +81,11 @@ shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 print("TAP version 13")
 sh("ip link set lo up")
+probe = sh("ip link add fprobe0 type veth peer name fprobe1 && ip link del fprobe0")
+if probe.returncode:
+    print("ok 1 # SKIP no veth links in this kernel: " + probe.stderr.strip())
+    print("0 passed, 0 failed, 1 skipped")
+    sys.exit(0)
 peer = subprocess.Popen([helper, "peer", PORT], stdin=subprocess.DEVNULL,
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 out = os.path.join(work, "task.out")
