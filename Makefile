@@ -15,7 +15,10 @@ ifeq ($(SAN),1)
 CFLAGS_COMMON += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=address,undefined
 endif
-LIBS := -lprotobuf-c -lcap -lpthread -lxxhash
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0)
+NL_LIBS := $(shell pkg-config --libs libnl-route-3.0)
+CFLAGS_COMMON += $(NL_CFLAGS)
+LIBS := -lprotobuf-c -lcap -lpthread -lxxhash $(NL_LIBS)
 
 PROTOS := $(wildcard proto/*.proto)
 PROTO_C := $(patsubst proto/%.proto,$(B)/proto/%.pb-c.c,$(PROTOS))

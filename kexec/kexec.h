@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "net.h"
+
 #define KEXEC_CMDLINE_MAX 4096
 
 /*
@@ -42,6 +44,7 @@ struct upgrade_opts {
 	pid_t *trees;			/* -t, at least one */
 	unsigned int ntrees;
 	bool dry_run;			/* everything but the kill and the kexec -e */
+	struct net_externals externals;	/* --external veth[..]:.., for every tree */
 };
 
 /* `ferry upgrade`: pre-flight, dump every tree into one checkpoint, seal, load, kill,

@@ -194,6 +194,7 @@ static int preflight_trees(struct upgrade *u)
 	struct dump_opts d = { .release = DUMP_LEAVE_RUNNING, .dry_run = true, .dirfd = -1 };
 	int ret;
 
+	d.externals = u->o->externals;
 	for (unsigned int i = 0; i < u->o->ntrees; i++) {
 		d.pid = u->o->trees[i];
 		d.images_dir = "(dry run)";
@@ -214,6 +215,7 @@ static int dump_trees(struct upgrade *u)
 	char path[4200];
 	int ret;
 
+	d.externals = u->o->externals;
 	ret = memfs_ckpt_create(u->store, &u->ckpt);
 	if (ret)
 		return ret;

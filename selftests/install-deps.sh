@@ -3,7 +3,7 @@
 # Install the Debian packages ferry's build and tests need, when any is missing.
 set -e
 PKGS="gcc make binutils pkg-config protobuf-c-compiler libprotobuf-c-dev libcap-dev
-      libnl-3-dev libnl-route-3-dev libxxhash-dev e2fsprogs criu python3 util-linux procps
+      libnl-3-dev libnl-route-3-dev libxxhash-dev e2fsprogs criu python3 util-linux procps iproute2
       qemu-system-x86 busybox-static kexec-tools cpio kmod xz-utils zstd debootstrap"
 missing=""
 for p in $PKGS; do

@@ -11,7 +11,7 @@
 #include "dump.h"
 #include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_STORE };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_STORE, OPT_EXTERNAL };
 
 static const char dump_help[] =
 	"Usage: ferry dump -t PID [-D DIR | --store SPEC] [OPTIONS]\n\n"
@@ -26,7 +26,11 @@ static const char dump_help[] =
 	"                        pmem:/dev/DEVICE (a dir: store is created when missing)\n"
 	"  -R, --leave-running   let the tree continue after the dump\n"
 	"      --leave-stopped   leave the tree stopped (SIGSTOP) after the dump\n"
-	"  -j, --shell-job       the tree runs on the caller's terminal (a shell job)\n" COMMON_HELP;
+	"  -j, --shell-job       the tree runs on the caller's terminal (a shell job)\n"
+	"      --external veth[IFNAME]:HOSTNAME\n"
+	"                        the tree is in a network namespace of its own and its veth\n"
+	"                        IFNAME has its peer outside: that host end is HOSTNAME (it\n"
+	"                        is recreated under that name on restore); once per veth\n" COMMON_HELP;
 
 static int parse_pid(const char *s, pid_t *pid)
 {
@@ -95,6 +99,7 @@ int cmd_dump(int argc, char **argv)
 		{ "leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "store", required_argument, NULL, OPT_STORE },
+		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dump_opts opts = { .release = DUMP_KILL };
@@ -127,6 +132,11 @@ int cmd_dump(int argc, char **argv)
 			break;
 		case OPT_STORE:
 			store = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (net_parse_external(&opts.externals, optarg))
+				return cli_usage_error("dump", "--external '%s': " NET_EXTERNAL_HINT,
+						       optarg);
 			break;
 		default:
 			return cli_usage_error("dump", "unknown option");

@@ -15,7 +15,8 @@
 #include "timens.h"
 #include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT,
+       OPT_EXTERNAL };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR | --store SPEC [--checkpoint ID]] [OPTIONS]\n\n"
@@ -40,7 +41,12 @@ static const char restore_help[] =
 	"      --timens MODE       auto (default): when the images come from another boot\n"
 	"                          (a kexec), restore into a new time namespace whose\n"
 	"                          CLOCK_MONOTONIC and CLOCK_BOOTTIME go on from the dumped\n"
-	"                          values, so they never go backwards; on: always; off: never\n" COMMON_HELP;
+	"                          values, so they never go backwards; on: always; off: never\n"
+	"      --external veth[IFNAME]:HOSTNAME\n"
+	"                          the tree's network namespace is recreated with its veth\n"
+	"                          IFNAME; its host end, in ours, is named HOSTNAME (default:\n"
+	"                          the name given at dump). It is created down, without\n"
+	"                          addresses: the host configures it\n" COMMON_HELP;
 
 static int write_pidfile(const char *path, const pid_t *pids, unsigned int n)
 {
@@ -157,6 +163,7 @@ int cmd_restore(int argc, char **argv)
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	static pid_t roots[MEMFS_MAX_TREES];
@@ -195,6 +202,11 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case OPT_ROOT:
 			opts.root = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (net_parse_external(&opts.externals, optarg))
+				return cli_usage_error("restore", "--external '%s': " NET_EXTERNAL_HINT,
+						       optarg);
 			break;
 		case OPT_STORE:
 			store = optarg;

@@ -13,7 +13,7 @@
 #include "kexec.h"
 #include "memfs.h"
 
-enum { OPT_KERNEL = 1000, OPT_INITRD, OPT_APPEND, OPT_STORE, OPT_DRY_RUN };
+enum { OPT_KERNEL = 1000, OPT_INITRD, OPT_APPEND, OPT_STORE, OPT_DRY_RUN, OPT_EXTERNAL };
 
 #define MAX_TREES 64
 
@@ -35,7 +35,10 @@ static const char upgrade_help[] =
 	"                        survive kexec: not on tmpfs) (default: " MEMFS_DEFAULT_SPEC ")\n"
 	"  -t, --tree PID        the root of a tree to move (repeat for more trees)\n"
 	"      --dry-run         everything but the kill and the kexec: the trees keep\n"
-	"                        running, the checkpoint is removed, the kernel unloaded\n" COMMON_HELP;
+	"                        running, the checkpoint is removed, the kernel unloaded\n"
+	"      --external veth[IFNAME]:HOSTNAME\n"
+	"                        a tree in a network namespace of its own has veth IFNAME\n"
+	"                        with its host end HOSTNAME, recreated so after the kexec\n" COMMON_HELP;
 
 static int add_tree(struct upgrade_opts *o, pid_t *trees, const char *arg)
 {
@@ -59,6 +62,7 @@ int cmd_upgrade(int argc, char **argv)
 		{ "append", required_argument, NULL, OPT_APPEND },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ "tree", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -89,6 +93,11 @@ int cmd_upgrade(int argc, char **argv)
 			break;
 		case OPT_DRY_RUN:
 			o.dry_run = true;
+			break;
+		case OPT_EXTERNAL:
+			if (net_parse_external(&o.externals, optarg))
+				return cli_usage_error("upgrade", "--external '%s': " NET_EXTERNAL_HINT,
+						       optarg);
 			break;
 		case 't':
 			if (add_tree(&o, trees, optarg))

@@ -26,6 +26,7 @@
 #include "seccomp.h"
 #include "thread.h"
 #include "timens.h"
+#include "net.h"
 #include "timer.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
@@ -202,7 +203,8 @@ static void remove_images(struct dtree *tr, int dirfd)
 						  "stats-dump", "seccomp.img", "timens-1.img",
 						  "ipcns-var-1.img",
 						  "ipcns-shm-1.img", "ipcns-sem-1.img",
-						  "ipcns-msg-1.img" };
+						  "ipcns-msg-1.img", "netdev-1.img",
+						  "netns-1.img" };
 	static const char *const task_names[] = { "core-%d.img", "ids-%d.img", "mm-%d.img",
 						  "pagemap-%d.img", "fs-%d.img" };
 	char name[64];
@@ -285,12 +287,15 @@ static int write_task(struct dtask *t, int dirfd)
 	return ret;
 }
 
-static int write_images(struct dtree *tr, int dirfd, struct dump_times *tm)
+static int write_images(struct dtree *tr, int dirfd, const struct net_externals *ext,
+			struct dump_times *tm)
 {
 	size_t i;
 	int ret = 0;
 
-	ret = ipc_dump_tree(tr->tasks, tr->n, dirfd);
+	ret = net_dump_tree(tr->tasks, tr->n, dirfd, ext);
+	if (!ret)
+		ret = ipc_dump_tree(tr->tasks, tr->n, dirfd);
 	if (ret)
 		return ret;
 	tm->mem_start = now_us();
@@ -350,9 +355,11 @@ int dump_tree(const struct dump_opts *opts)
 	ret = collect(&tr);
 	if (!ret)
 		ret = pstree_check(&tr);
+	if (!ret && opts->dry_run)	/* the namespace's refusals, nothing written */
+		ret = net_dump_tree(tr.tasks, tr.n, -1, &opts->externals);
 	if (ret || opts->dry_run)
 		goto out_abort; /* a dry run (ferry upgrade's pre-flight) resumes it here */
-	ret = write_images(&tr, opts->dirfd, &tm);
+	ret = write_images(&tr, opts->dirfd, &opts->externals, &tm);
 	if (!ret && opts->images_done)
 		ret = opts->images_done(opts->images_done_arg);
 	if (ret)

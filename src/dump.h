@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net.h"
+
 enum dump_release {
 	DUMP_KILL,		/* default: the tree is killed once the images are complete */
 	DUMP_LEAVE_RUNNING,	/* -R */
@@ -24,6 +26,7 @@ struct dump_opts {
 	enum dump_release release;
 	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
 	bool dry_run;			/* seize and collect, then resume: nothing written */
+	struct net_externals externals;	/* --external veth[..]:.. */
 	/*
 	 * Optional: called once the images are complete, before the tree is released. If it
 	 * fails, the dump fails as any other would: the tree is resumed as it was. A store

@@ -35,6 +35,8 @@ enum img_type {
 	IMG_IPC_SEM,	/* ipcns-sem-<id>.img: IpcSemEntry + values, per set */
 	IMG_IPC_MSG,	/* ipcns-msg-<id>.img: IpcMsgEntry + messages, per queue */
 	IMG_SECCOMP,	/* seccomp.img: SeccompEntry */
+	IMG_NETDEV,	/* netdev-<id>.img: NetDeviceEntry per link of a net namespace */
+	IMG_NETNS,	/* netns-<id>.img: NetnsEntry, its sysctls and routes */
 	IMG_NR_TYPES,
 };
 

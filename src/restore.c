@@ -37,6 +37,7 @@
 #include "log.h"
 #include "restore.h"
 #include "timens.h"
+#include "net.h"
 #include "ipc.h"
 #include "rst.h"
 
@@ -408,6 +409,8 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 		ret = timens_restore(opts->dirfd, opts->images_dir, opts->timens);
 	if (!ret)
 		ret = ipc_restore(opts->dirfd, tr.tasks[0].ids);
+	if (!ret)
+		ret = net_restore(opts->dirfd, opts->images_dir, tr.tasks[0].ids, &opts->externals);
 	if (ret)
 		goto out;
 	pr_info("restoring %zu tasks under %u (%s) from %s", tr.nr_tasks, tr.tasks[0].pid,
@@ -420,6 +423,7 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 	else
 		*root_pid = tr.tasks[0].pid;
 out:
+	net_restore_leave();	/* the tasks hold the tree's namespace now, or it goes */
 	if (ret)
 		pr_err("cannot restore from %s", opts->images_dir);
 	rst_plan_free(&tr);
