@@ -11,7 +11,7 @@
 #include "dump.h"
 #include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_STORE };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_STORE, OPT_FREEZE_CGROUP };
 
 static const char dump_help[] =
 	"Usage: ferry dump -t PID [-D DIR | --store SPEC] [OPTIONS]\n\n"
@@ -26,7 +26,12 @@ static const char dump_help[] =
 	"                        pmem:/dev/DEVICE (a dir: store is created when missing)\n"
 	"  -R, --leave-running   let the tree continue after the dump\n"
 	"      --leave-stopped   leave the tree stopped (SIGSTOP) after the dump\n"
-	"  -j, --shell-job       the tree runs on the caller's terminal (a shell job)\n" COMMON_HELP;
+	"  -j, --shell-job       the tree runs on the caller's terminal (a shell job)\n"
+	"      --freeze-cgroup PATH  freeze the tree's cgroup v2 directory PATH (cgroup.freeze)\n"
+	"                        while it is seized, so that it cannot fork or change; PATH\n"
+	"                        must contain the root's cgroup. Thawed once ptrace holds\n"
+	"                        every task; a cgroup that was frozen before is frozen again\n"
+	"                        at the end. Every task's cgroup v2 path is dumped in any case\n" COMMON_HELP;
 
 static int parse_pid(const char *s, pid_t *pid)
 {
@@ -95,6 +100,7 @@ int cmd_dump(int argc, char **argv)
 		{ "leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "store", required_argument, NULL, OPT_STORE },
+		{ "freeze-cgroup", required_argument, NULL, OPT_FREEZE_CGROUP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dump_opts opts = { .release = DUMP_KILL };
@@ -127,6 +133,9 @@ int cmd_dump(int argc, char **argv)
 			break;
 		case OPT_STORE:
 			store = optarg;
+			break;
+		case OPT_FREEZE_CGROUP:
+			opts.freeze_cgroup = optarg;
 			break;
 		default:
 			return cli_usage_error("dump", "unknown option");

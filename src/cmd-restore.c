@@ -15,7 +15,8 @@
 #include "timens.h"
 #include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT,
+       OPT_MANAGE_CGROUPS };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR | --store SPEC [--checkpoint ID]] [OPTIONS]\n\n"
@@ -40,7 +41,11 @@ static const char restore_help[] =
 	"      --timens MODE       auto (default): when the images come from another boot\n"
 	"                          (a kexec), restore into a new time namespace whose\n"
 	"                          CLOCK_MONOTONIC and CLOCK_BOOTTIME go on from the dumped\n"
-	"                          values, so they never go backwards; on: always; off: never\n" COMMON_HELP;
+	"                          values, so they never go backwards; on: always; off: never\n"
+	"      --manage-cgroups MODE  soft (default): each task goes back into its dumped\n"
+	"                          cgroup v2, created (empty of limits) when missing; strict:\n"
+	"                          a missing cgroup fails the restore; ignore: the tree stays\n"
+	"                          in ferry's cgroup\n" COMMON_HELP;
 
 static int write_pidfile(const char *path, const pid_t *pids, unsigned int n)
 {
@@ -157,6 +162,7 @@ int cmd_restore(int argc, char **argv)
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "manage-cgroups", required_argument, NULL, OPT_MANAGE_CGROUPS },
 		{ NULL, 0, NULL, 0 },
 	};
 	static pid_t roots[MEMFS_MAX_TREES];
@@ -195,6 +201,11 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case OPT_ROOT:
 			opts.root = optarg;
+			break;
+		case OPT_MANAGE_CGROUPS:
+			if (cgroup_parse_mode(optarg, &opts.cgroups))
+				return cli_usage_error("restore", "--manage-cgroups takes soft, strict "
+						       "or ignore, not '%s'", optarg);
 			break;
 		case OPT_STORE:
 			store = optarg;

@@ -35,6 +35,7 @@ enum img_type {
 	IMG_IPC_SEM,	/* ipcns-sem-<id>.img: IpcSemEntry + values, per set */
 	IMG_IPC_MSG,	/* ipcns-msg-<id>.img: IpcMsgEntry + messages, per queue */
 	IMG_SECCOMP,	/* seccomp.img: SeccompEntry */
+	IMG_CGROUP,	/* cgroup.img: CgroupEntry, the tasks' cgroup sets */
 	IMG_NR_TYPES,
 };
 

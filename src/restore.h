@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "timens.h"
 
 struct restore_opts {
@@ -20,6 +21,7 @@ struct restore_opts {
 	bool shell_job;			/* -j */
 	const char *pidfile;		/* --pidfile: write the root's PID there */
 	enum timens_mode timens;	/* --timens */
+	enum cgroup_mode cgroups;	/* --manage-cgroups */
 	const char *root;		/* --root: the images' "/" (a real root mounted in an
 					 * initramfs); NULL: ours */
 };

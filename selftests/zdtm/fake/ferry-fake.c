@@ -230,6 +230,7 @@ static int restore(const char *pidfile)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = { { "pidfile", required_argument, NULL, 'p' },
+					    { "freeze-cgroup", required_argument, NULL, 'F' },
 					    { NULL, 0, NULL, 0 } };
 	const char *pidfile = NULL;
 	int c, leave_running = 0;
