@@ -123,6 +123,15 @@ static inline void zt_cg_setup(void)
 	zt_cg_mkdir(NULL, rel, sizeof(rel));
 }
 
+/* rmdir, waiting a little while tasks that just exited still count in it. */
+static inline void zt_cg_rmdir(const char *path)
+{
+	int i;
+
+	for (i = 0; i < 200 && rmdir(path) && errno == EBUSY; i++)
+		usleep(10000);
+}
+
 /* Back into the original cgroup, then remove SUBS (deepest first) and the top. */
 static inline void zt_cg_cleanup(const char *const *subs, int n)
 {
@@ -131,10 +140,10 @@ static inline void zt_cg_cleanup(const char *const *subs, int n)
 	zt_cg_enter(zt_cg_orig);
 	while (n-- > 0) {
 		snprintf(path, sizeof(path), "%s/%s/%s", zt_cg_mnt, zt_cg_top, subs[n]);
-		rmdir(path);
+		zt_cg_rmdir(path);
 	}
 	snprintf(path, sizeof(path), "%s/%s", zt_cg_mnt, zt_cg_top);
-	rmdir(path);
+	zt_cg_rmdir(path);
 }
 
 #endif
