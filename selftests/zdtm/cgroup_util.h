@@ -7,9 +7,12 @@
 #ifndef ZT_CGROUP_UTIL_H
 #define ZT_CGROUP_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,6 +113,43 @@ static inline void zt_cg_mkdir(const char *sub, char *rel, size_t size)
 	}
 }
 
+/* rmdir a cgroup and its children, deepest first (best effort: busy ones stay). */
+static inline void zt_cg_rmtree(const char *path, int depth)
+{
+	char sub[16384];
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	while (d && depth < 8 && (de = readdir(d)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+			if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) <
+			    (int)sizeof(sub))
+				zt_cg_rmtree(sub, depth + 1);
+		}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+/* Cgroups of earlier runs whose test is gone (killed before its cleanup). */
+static inline void zt_cg_sweep(void)
+{
+	char path[16384];
+	struct dirent *de;
+	DIR *d = opendir(zt_cg_mnt);
+	int pid;
+
+	while (d && (de = readdir(d)))
+		if (sscanf(de->d_name, "ferry-test-%d", &pid) == 1 && pid > 0 &&
+		    kill(pid, 0) && errno == ESRCH) {
+			if (snprintf(path, sizeof(path), "%s/%s", zt_cg_mnt, de->d_name) <
+			    (int)sizeof(path))
+				zt_cg_rmtree(path, 0);
+		}
+	if (d)
+		closedir(d);
+}
+
 /* The test's top cgroup, or SKIP: no cgroup v2, or not ours to write. */
 static inline void zt_cg_setup(void)
 {
@@ -119,6 +159,7 @@ static inline void zt_cg_setup(void)
 		zt_skip("no cgroup v2 mounted");
 	if (zt_cg_read("self/cgroup", zt_cg_orig, sizeof(zt_cg_orig)))
 		zt_skip("no cgroup v2 line in /proc/self/cgroup");
+	zt_cg_sweep();
 	snprintf(zt_cg_top, sizeof(zt_cg_top), "ferry-test-%d", getpid());
 	zt_cg_mkdir(NULL, rel, sizeof(rel));
 }
