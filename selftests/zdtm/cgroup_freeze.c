@@ -46,7 +46,7 @@ static bool saw_freeze(const char *text, bool *emptied)
 	return !*emptied && strstr(text, "populated 1");
 }
 
-static void watch(void)
+static void watch(int ready_fd)
 {
 	char path[16384], text[512];
 	time_t end = time(NULL) + WATCH_SECONDS;
@@ -62,10 +62,10 @@ static void watch(void)
 	if (zt_cg_enter(zt_cg_orig) || pfd.fd < 0 || pread(pfd.fd, text, sizeof(text) - 1, 0) < 0)
 		_exit(1);
 	snprintf(path, sizeof(path), "%d\n", getpid());
-	n = open("watcher-ready.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (n < 0 || write(n, path, strlen(path)) < 0 || close(n) ||
-	    rename("watcher-ready.tmp", "watcher-ready"))
+	n = open("watchers", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (n < 0 || write(n, path, strlen(path)) < 0 || close(n) || write(ready_fd, "r", 1) != 1)
 		_exit(1);
+	close(ready_fd);
 	while (time(NULL) < end) {
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
@@ -85,19 +85,32 @@ static void watch(void)
  * and leaves the tree (double fork). */
 static void start_watcher(void)
 {
-	pid_t pid = fork();
-	int st;
+	struct pollfd pfd = { .events = POLLIN };
+	int p[2], st;
+	char c;
+	pid_t pid;
 
+	if (pipe(p)) {
+		zt_fail("pipe: %m");
+		exit(1);
+	}
+	pid = fork();
 	if (pid == 0) {
 		if (fork() == 0) {
+			close(p[0]);
 			setsid();	/* out of the tree's group and session: PIDs to restore */
-			watch();
+			watch(p[1]);
 		}
 		_exit(0);
 	}
+	close(p[1]);
 	waitpid(pid, &st, 0);
-	while (access("watcher-ready", F_OK))
-		usleep(2000);
+	pfd.fd = p[0];
+	if (poll(&pfd, 1, 20000) != 1 || read(p[0], &c, 1) != 1) {
+		zt_fail("the watcher did not start");
+		exit(1);
+	}
+	close(p[0]);
 }
 
 /* The same program as ours (its PID was not reused by another). */
@@ -116,18 +129,17 @@ static bool is_ours(pid_t pid)
 	return !strcmp(a, b);
 }
 
-/* It has done its job (or failed to): it must not outlive the test. */
-static void stop_watcher(void)
+/* They have done their job (or failed to): none may outlive the test. */
+static void stop_watchers(void)
 {
-	char buf[32] = "";
-	int fd = open("watcher-ready", O_RDONLY | O_CLOEXEC), pid = 0;
+	FILE *f = fopen("watchers", "r");
+	int pid;
 
-	if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0)
-		pid = atoi(buf);
-	if (fd >= 0)
-		close(fd);
-	if (pid > 1 && getsid(pid) == pid && is_ours(pid))
-		kill(pid, SIGKILL);
+	while (f && fscanf(f, "%d", &pid) == 1)
+		if (pid > 1 && getsid(pid) == pid && is_ours(pid))
+			kill(pid, SIGKILL);
+	if (f)
+		fclose(f);
 }
 
 static void join(void)
@@ -164,8 +176,6 @@ int main(int argc, char **argv)
 
 	zt_init(argc, argv);
 	zt_cg_setup();
-	unlink("frozen-seen");
-	unlink("watcher-ready");
 	zt_cg_mkdir(NULL, top_rel, sizeof(top_rel));
 	join();
 	for (i = 0; i < CHILDREN; i++)
@@ -186,7 +196,7 @@ int main(int argc, char **argv)
 	stop_thread = 1;
 	pthread_join(th, NULL);
 	zt_collect();
-	stop_watcher();
+	stop_watchers();
 	zt_cg_cleanup(subs, 1);
 	return zt_result();
 }
