@@ -122,24 +122,47 @@ static int cgroup_of_dir(const char *path, char *real, char *rel, size_t size)
 	return 0;
 }
 
-static int check_root_inside(const char *rel, pid_t root)
+/* 1 when pid's cgroup (into cg) is rel or below it, 0 when not, or -errno. */
+static int task_inside(const char *rel, pid_t pid, char *cg, size_t size)
 {
 	char line[8192], *p;
-	ssize_t n = proc_read_file(root, "cgroup", line, sizeof(line), false);
+	ssize_t n = proc_read_file(pid, "cgroup", line, sizeof(line), false);
 	size_t len = strlen(rel);
 
 	if (n < 0)
 		return n;
 	p = strstr(line, "0::");
-	if (p && (p == line || p[-1] == '\n')) {
-		p += 3;
-		p[strcspn(p, "\n")] = 0;
-		if (!strncmp(p, rel, len) && (!p[len] || p[len] == '/' || !strcmp(rel, "/")))
-			return 0;
+	if (!p || (p != line && p[-1] != '\n')) {
+		snprintf(cg, size, "(none: no cgroup v2 line)");
+		return 0;
 	}
-	pr_err("--freeze-cgroup: process %d is in cgroup %s, not in %s", root, p ? p : "?",
-	       rel);
-	return -EINVAL;
+	p += 3;
+	p[strcspn(p, "\n")] = 0;
+	snprintf(cg, size, "%s", p);
+	return !strcmp(rel, "/") || (!strncmp(p, rel, len) && (!p[len] || p[len] == '/'));
+}
+
+/* The tree's root must be in the cgroup, ferry itself must not (it would freeze too). */
+static int check_inside(const char *rel, pid_t root)
+{
+	char cg[PATH_MAX];
+	int ret = task_inside(rel, root, cg, sizeof(cg));
+
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		pr_err("--freeze-cgroup: process %d is in cgroup %s, not in %s", root, cg, rel);
+		return -EINVAL;
+	}
+	ret = task_inside(rel, getpid(), cg, sizeof(cg));
+	if (ret < 0)
+		return ret;
+	if (ret) {
+		pr_err("--freeze-cgroup: ferry itself is in %s, inside %s: it would freeze too", cg,
+		       rel);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int freezer_freeze(struct freezer *fz, const char *path, pid_t root)
@@ -151,7 +174,7 @@ int freezer_freeze(struct freezer *fz, const char *path, pid_t root)
 	memset(fz, 0, sizeof(*fz));
 	ret = cgroup_of_dir(path, fz->path, rel, sizeof(rel));
 	if (!ret)
-		ret = check_root_inside(rel, root);
+		ret = check_inside(rel, root);
 	if (ret)
 		return ret;
 	snprintf(file, sizeof(file), "%s/cgroup.freeze", fz->path);

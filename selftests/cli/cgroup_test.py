@@ -5,7 +5,7 @@
 # restored by the default (soft) into the same path, created again; `--manage-cgroups
 # ignore` leaves it in our cgroup; a failed restore removes the cgroups it created.
 # `dump --freeze-cgroup` refuses a PATH that is not
-# cgroup v2 or does not hold the tree, and the task runs on untouched.
+# cgroup v2, does not hold the tree or holds ferry itself, and the task runs on untouched.
 # Usage: cgroup_test.py FERRY TICKER WORKDIR   (as root)
 import ctypes, os, shutil, signal, subprocess, sys, time
 
@@ -103,6 +103,11 @@ check("--freeze-cgroup of a cgroup the tree is not in is refused, naming both",
       r.returncode == 1 and "%s/x/y" % top_rel in r.stderr and "%s/other" % top_rel in r.stderr,
       r.stderr)
 os.rmdir(top + "/other")
+r = subprocess.run(["sh", "-c", 'echo $$ > "$1"/cgroup.procs && exec "$2" dump -t "$3" -D "$4" '
+                    '--freeze-cgroup "$1"', "sh", top + "/x", ferry, str(task.pid),
+                    work + "/no-img"], capture_output=True, text=True)
+check("--freeze-cgroup of a cgroup ferry itself is in is refused",
+      r.returncode == 1 and "ferry itself is in" in r.stderr, r.stderr)
 t0 = ticks(out)
 time.sleep(0.5)
 check("the task runs on, untraced, not frozen", task.poll() is None and
