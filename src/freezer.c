@@ -145,7 +145,7 @@ static int task_inside(const char *rel, pid_t pid, char *cg, size_t size)
 /* The tree's root must be in the cgroup, ferry itself must not (it would freeze too). */
 static int check_inside(const char *rel, pid_t root)
 {
-	char cg[PATH_MAX];
+	char cg[8192];
 	int ret = task_inside(rel, root, cg, sizeof(cg));
 
 	if (ret < 0)
