@@ -81,6 +81,7 @@ run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ti
 run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwatch" "$work/timens"
 run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"
 run netns python3 "$here/cli/netns_test.py" "$ferry" "$here/build/cli/netns_veth" "$work/netns"
+run cgroup-cli python3 "$here/cli/cgroup_test.py" "$ferry" "$here/build/cli/ticker" "$work/cgroup"
 run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
 	"$here/build/cli/ticker" "$here/build/zdtm" "$work/store"
 run upgrade-cli python3 "$here/cli/upgrade_test.py" "$ferry" "$here/build/zdtm/anon256m" "$work/upgrade"

@@ -11,7 +11,7 @@
 #include "dump.h"
 #include "memfs.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_STORE, OPT_EXTERNAL };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_STORE, OPT_EXTERNAL, OPT_FREEZE_CGROUP };
 
 static const char dump_help[] =
 	"Usage: ferry dump -t PID [-D DIR | --store SPEC] [OPTIONS]\n\n"
@@ -30,7 +30,12 @@ static const char dump_help[] =
 	"      --external veth[IFNAME]:HOSTNAME\n"
 	"                        the tree is in a network namespace of its own and its veth\n"
 	"                        IFNAME has its peer outside: that host end is HOSTNAME (it\n"
-	"                        is recreated under that name on restore); once per veth\n" COMMON_HELP;
+	"                        is recreated under that name on restore); once per veth\n"
+	"      --freeze-cgroup PATH  freeze the tree's cgroup v2 directory PATH (cgroup.freeze)\n"
+	"                        while it is seized, so that it cannot fork or change; PATH\n"
+	"                        must contain the root's cgroup. Thawed once ptrace holds\n"
+	"                        every task; a cgroup that was frozen before is frozen again\n"
+	"                        at the end. Every task's cgroup v2 path is dumped in any case\n" COMMON_HELP;
 
 static int parse_pid(const char *s, pid_t *pid)
 {
@@ -100,6 +105,7 @@ int cmd_dump(int argc, char **argv)
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
+		{ "freeze-cgroup", required_argument, NULL, OPT_FREEZE_CGROUP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dump_opts opts = { .release = DUMP_KILL };
@@ -137,6 +143,9 @@ int cmd_dump(int argc, char **argv)
 			if (net_parse_external(&opts.externals, optarg))
 				return cli_usage_error("dump", "--external '%s': " NET_EXTERNAL_HINT,
 						       optarg);
+			break;
+		case OPT_FREEZE_CGROUP:
+			opts.freeze_cgroup = optarg;
 			break;
 		default:
 			return cli_usage_error("dump", "unknown option");

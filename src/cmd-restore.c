@@ -16,7 +16,7 @@
 #include "memfs.h"
 
 enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT,
-       OPT_EXTERNAL };
+       OPT_EXTERNAL, OPT_MANAGE_CGROUPS };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR | --store SPEC [--checkpoint ID]] [OPTIONS]\n\n"
@@ -46,7 +46,11 @@ static const char restore_help[] =
 	"                          the tree's network namespace is recreated with its veth\n"
 	"                          IFNAME; its host end, in ours, is named HOSTNAME (default:\n"
 	"                          the name given at dump). It is created down, without\n"
-	"                          addresses: the host configures it\n" COMMON_HELP;
+	"                          addresses: the host configures it\n"
+	"      --manage-cgroups MODE  soft (default): each task goes back into its dumped\n"
+	"                          cgroup v2, created (empty of limits) when missing; strict:\n"
+	"                          a missing cgroup fails the restore; ignore: the tree stays\n"
+	"                          in ferry's cgroup\n" COMMON_HELP;
 
 static int write_pidfile(const char *path, const pid_t *pids, unsigned int n)
 {
@@ -164,6 +168,7 @@ int cmd_restore(int argc, char **argv)
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
+		{ "manage-cgroups", required_argument, NULL, OPT_MANAGE_CGROUPS },
 		{ NULL, 0, NULL, 0 },
 	};
 	static pid_t roots[MEMFS_MAX_TREES];
@@ -207,6 +212,11 @@ int cmd_restore(int argc, char **argv)
 			if (net_parse_external(&opts.externals, optarg))
 				return cli_usage_error("restore", "--external '%s': " NET_EXTERNAL_HINT,
 						       optarg);
+			break;
+		case OPT_MANAGE_CGROUPS:
+			if (cgroup_parse_mode(optarg, &opts.cgroups))
+				return cli_usage_error("restore", "--manage-cgroups takes soft, strict "
+						       "or ignore, not '%s'", optarg);
 			break;
 		case OPT_STORE:
 			store = optarg;

@@ -81,6 +81,7 @@ struct dtask {
 	char comm[32];
 	unsigned int flags;		/* PF_* from stat */
 	pid_t ppid, pgid, sid;
+	char *cgroup;			/* cgroup v2 path (cgroup.c), or NULL */
 	CoreEntry core;
 	ThreadInfoX86 *ti;
 	TaskCoreEntry tc;

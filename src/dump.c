@@ -15,6 +15,7 @@
 #define LOG_PREFIX "dump: "
 #include "log.h"
 #include "image.h"
+#include "cgroup.h"
 #include "dtask.h"
 #include "files.h"
 #include "inject.h"
@@ -98,6 +99,8 @@ static int collect_proc(struct dtask *t)
 		ret = files_dump_fds(t);
 	if (!ret)
 		ret = files_dump_fs(t, s.umask);
+	if (!ret)
+		ret = cgroup_dump_task(t);
 out_free:
 	free(s.groups);
 	return ret;
@@ -204,7 +207,7 @@ static void remove_images(struct dtree *tr, int dirfd)
 						  "ipcns-var-1.img",
 						  "ipcns-shm-1.img", "ipcns-sem-1.img",
 						  "ipcns-msg-1.img", "netdev-1.img",
-						  "netns-1.img" };
+						  "netns-1.img", "cgroup.img" };
 	static const char *const task_names[] = { "core-%d.img", "ids-%d.img", "mm-%d.img",
 						  "pagemap-%d.img", "fs-%d.img" };
 	char name[64];
@@ -296,6 +299,8 @@ static int write_images(struct dtree *tr, int dirfd, const struct net_externals 
 	ret = net_dump_tree(tr->tasks, tr->n, dirfd, ext);
 	if (!ret)
 		ret = ipc_dump_tree(tr->tasks, tr->n, dirfd);
+	if (!ret)	/* before the cores: it sets their cg_set */
+		ret = cgroup_dump_tree(tr->tasks, tr->n, dirfd);
 	if (ret)
 		return ret;
 	tm->mem_start = now_us();
@@ -345,9 +350,17 @@ int dump_tree(const struct dump_opts *opts)
 {
 	struct dump_times tm = { .start = now_us() };
 	struct dtree tr = { 0 };
+	struct freezer fz = { 0 };
 	int ret;
 
+	if (opts->freeze_cgroup) {
+		ret = freezer_freeze(&fz, opts->freeze_cgroup, opts->pid);
+		if (ret)
+			return ret;
+	}
 	ret = pstree_seize(&tr, opts->pid, opts->shell_job);
+	if (!ret)	/* ptrace holds every task now; injected code must run */
+		ret = freezer_thaw(&fz);
 	if (ret)
 		goto out_abort;
 	set_task_opts(&tr, opts);
@@ -364,6 +377,7 @@ int dump_tree(const struct dump_opts *opts)
 		ret = opts->images_done(opts->images_done_arg);
 	if (ret)
 		goto out_remove;
+	freezer_put_back(&fz);
 	ret = pstree_release(&tr, opts->release);
 	log_done(&tr, opts, tm.start);
 	pstree_free(&tr);
@@ -372,6 +386,7 @@ int dump_tree(const struct dump_opts *opts)
 out_remove:
 	remove_images(&tr, opts->dirfd);
 out_abort:
+	freezer_put_back(&fz);
 	pstree_abort(&tr);
 	pstree_free(&tr);
 	return ret;

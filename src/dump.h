@@ -25,6 +25,7 @@ struct dump_opts {
 	const char *images_dir;		/* its path, for messages */
 	enum dump_release release;
 	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
+	const char *freeze_cgroup;	/* --freeze-cgroup: the tree's cgroup v2 directory */
 	bool dry_run;			/* seize and collect, then resume: nothing written */
 	struct net_externals externals;	/* --external veth[..]:.. */
 	/*

@@ -41,6 +41,7 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_SECCOMP] = { "seccomp.img", 0x64413049, IMG_COMMON_MAGIC },
 	[IMG_NETDEV] = { "netdev-%u.img", 0x57373951, IMG_COMMON_MAGIC },
 	[IMG_NETNS] = { "netns-%u.img", 0x55933752, IMG_COMMON_MAGIC },
+	[IMG_CGROUP] = { "cgroup.img", 0x59383330, IMG_COMMON_MAGIC },
 };
 
 #define IMG_BUF_SIZE (64 << 10)

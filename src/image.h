@@ -37,6 +37,7 @@ enum img_type {
 	IMG_SECCOMP,	/* seccomp.img: SeccompEntry */
 	IMG_NETDEV,	/* netdev-<id>.img: NetDeviceEntry per link of a net namespace */
 	IMG_NETNS,	/* netns-<id>.img: NetnsEntry, its sysctls and routes */
+	IMG_CGROUP,	/* cgroup.img: CgroupEntry, the tasks' cgroup sets */
 	IMG_NR_TYPES,
 };
 

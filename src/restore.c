@@ -406,6 +406,8 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 	if (!ret)
 		ret = check_tids_free(&tr);
 	if (!ret)
+		ret = cgroup_rst_prepare(&tr);
+	if (!ret)
 		ret = timens_restore(opts->dirfd, opts->images_dir, opts->timens);
 	if (!ret)
 		ret = ipc_restore(opts->dirfd, tr.tasks[0].ids);
@@ -424,6 +426,7 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 		*root_pid = tr.tasks[0].pid;
 out:
 	net_restore_leave();	/* the tasks hold the tree's namespace now, or it goes */
+	cgroup_rst_fini(&tr, ret != 0);
 	if (ret)
 		pr_err("cannot restore from %s", opts->images_dir);
 	rst_plan_free(&tr);

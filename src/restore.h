@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "net.h"
+#include "cgroup.h"
 #include "timens.h"
 
 struct restore_opts {
@@ -22,6 +23,7 @@ struct restore_opts {
 	const char *pidfile;		/* --pidfile: write the root's PID there */
 	enum timens_mode timens;	/* --timens */
 	struct net_externals externals;	/* --external veth[IFNAME]:HOSTNAME */
+	enum cgroup_mode cgroups;	/* --manage-cgroups */
 	const char *root;		/* --root: the images' "/" (a real root mounted in an
 					 * initramfs); NULL: ours */
 };

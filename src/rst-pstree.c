@@ -206,7 +206,7 @@ static int join_group(struct rst_task *t)
 
 /* Clone with the given PID; the child runs fn(tr, idx) and never returns. */
 static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tree *, int),
-		       int idx);
+		       int idx, int cg_fd);
 
 static void __attribute__((noreturn)) exit_like(int status)
 {
@@ -273,10 +273,11 @@ static int create_children(struct rst_tree *tr, int idx)
 
 	for (i = 0; i < tr->nr_helpers; i++)
 		if (tr->helpers[i].creator == idx &&
-		    clone_pid(tr, tr->helpers[i].pid, helper_main, i) < 0)
+		    clone_pid(tr, tr->helpers[i].pid, helper_main, i, -1) < 0)
 			return -EEXIST;
 	for (i = 1; i < tr->nr_tasks; i++)
-		if (tr->tasks[i].parent == idx && clone_pid(tr, tr->tasks[i].pid, task_main, i) < 0)
+		if (tr->tasks[i].parent == idx &&
+		    clone_pid(tr, tr->tasks[i].pid, task_main, i, tr->tasks[i].cg_fd) < 0)
 			return -EEXIST;
 	return 0;
 }
@@ -312,8 +313,9 @@ void rst_pid_in_use(pid_t pid)
 		pr_err("PID %d is in use by '%s'", pid, comm);
 }
 
+/* cg_fd >= 0: the task starts in that cgroup (CLONE_INTO_CGROUP), before it runs. */
 static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tree *, int),
-		       int idx)
+		       int idx, int cg_fd)
 {
 	pid_t tid = want;
 	struct clone_args ca = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&tid,
@@ -321,6 +323,10 @@ static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tr
 	sigset_t all, old;
 	pid_t pid;
 
+	if (cg_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = cg_fd;
+	}
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = syscall(SYS_clone3, &ca, sizeof(ca));
@@ -330,6 +336,9 @@ static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tr
 	if (pid < 0) {
 		if (errno == EEXIST)
 			rst_pid_in_use(want);
+		else if (cg_fd >= 0)
+			pr_perror("cannot create task %d in its cgroup (clone3 CLONE_INTO_CGROUP; "
+				  "EBUSY: the cgroup has controllers for its children)", want);
 		else
 			pr_perror("cannot create task %d with clone3(set_tid)", want);
 		return -1;
@@ -445,7 +454,7 @@ int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task 
 		close_pipes(tr);
 		return -errno;
 	}
-	if (clone_pid(tr, tr->tasks[0].pid, task_main, 0) < 0) {
+	if (clone_pid(tr, tr->tasks[0].pid, task_main, 0, tr->tasks[0].cg_fd) < 0) {
 		close_pipes(tr);
 		return -EEXIST;
 	}

@@ -60,6 +60,7 @@ struct rst_task {
 	TaskKobjIdsEntry *ids;
 	MmEntry *mm;
 	FsEntry *fs;
+	int cg_fd;			/* its cgroup (CLONE_INTO_CGROUP), -1: the parent's */
 
 	FileEntry **files;		/* the tree's, shared */
 	size_t nr_files;
@@ -102,6 +103,10 @@ struct rst_tree {
 	int sync[2];			/* tasks -> controller: one byte per task per phase */
 	int join[2], go[2];		/* controller -> tasks: phase starts */
 	bool root_alive;		/* the root was created and not reaped yet */
+	int *cg_fds;			/* cgroup.img's sets, open (cgroup.c) */
+	size_t nr_cg_fds;
+	char **cg_created;		/* cgroups mkdir'ed for this restore */
+	size_t nr_cg_created;
 	bool all_created;		/* every task exists: each may be killed by its PID */
 };
 

@@ -26,6 +26,7 @@ static char zt_name_buf[128];
 static pid_t zt_kids[ZT_MAX_KIDS];
 static int zt_nkids;
 static int zt_dump_fails;
+static char zt_dump_args[1024];	/* "dump-arg X" lines for the ready file */
 
 static void zt_on_term(int sig)
 {
@@ -147,16 +148,24 @@ void zt_expect_dump_failure(void)
 	zt_dump_fails = 1;
 }
 
+void zt_dump_arg(const char *arg)
+{
+	size_t len = strlen(zt_dump_args);
+
+	snprintf(zt_dump_args + len, sizeof(zt_dump_args) - len, "dump-arg %s\n", arg);
+}
+
 void zt_ready(void)
 {
 	const char *path = getenv("ZT_READY");
-	char text[160];
+	char text[1200];
 
 	zt_wait_kids_ready();
 	if (!path)
 		path = "ready";
-	snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s", getpid(),
-		 (unsigned long)zt_exp_addr, zt_exp_len, zt_dump_fails ? "dump fails\n" : "");
+	snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s", getpid(),
+		 (unsigned long)zt_exp_addr, zt_exp_len, zt_dump_fails ? "dump fails\n" : "",
+		 zt_dump_args);
 	zt_write_ready(path, text);
 }
 

@@ -56,6 +56,8 @@ void zt_task_ready(void);
 void zt_collect(void);
 /* The test expects ferry dump to refuse it (the runner checks the tree survives). */
 void zt_expect_dump_failure(void);
+/* One more argument for ferry dump (the runner reads them from the ready file). */
+void zt_dump_arg(const char *arg);
 
 /* A cheap 64-bit mixer for memory patterns. */
 static inline uint64_t zt_mix(uint64_t x)

@@ -78,6 +78,8 @@ struct run {
 	size_t exp_len;
 	bool skip;
 	bool dump_fails;	/* the test says ferry must refuse to dump it */
+	char dump_args[1024];	/* "dump-arg X" lines of the ready file, NUL-separated */
+	int nr_dump_args;
 	char why[1024];		/* first failure, or the skip reason */
 	char notes[2048];	/* extra context shown on failure */
 };
@@ -475,6 +477,45 @@ static int start_test(struct run *r)
 }
 
 /* Wait for the ready file; a test that exits first failed (or skipped: status 77). */
+/* Extra arguments for ferry dump that the test asks for (zt_dump_arg). */
+static void read_dump_args(struct run *r, const char *text)
+{
+	size_t used = 0;
+	const char *p;
+
+	r->nr_dump_args = 0;
+	for (p = strstr(text, "\ndump-arg "); p && r->nr_dump_args < 8;
+	     p = strstr(p + 1, "\ndump-arg ")) {
+		size_t len = strcspn(p + 10, "\n");
+
+		if (used + len + 1 > sizeof(r->dump_args))
+			break;
+		memcpy(r->dump_args + used, p + 10, len);
+		r->dump_args[used + len] = 0;
+		used += len + 1;
+		r->nr_dump_args++;
+	}
+}
+
+/* ferry dump -t PID -D IMG ... [test's extra arguments] [-R] */
+static void dump_argv(struct run *r, char *pid, bool leave_running, char **argv)
+{
+	static const char *const base[] = { "dump", "-t", NULL, "-D", NULL, "-W", NULL,
+					    "-v4", "-o", "dump.log" };
+	const char *a = r->dump_args;
+	int i, n = 0;
+
+	argv[n++] = (char *)r->o->ferry;
+	for (i = 0; i < (int)(sizeof(base) / sizeof(base[0])); i++)
+		argv[n++] = (char *)base[i];
+	argv[3] = pid, argv[5] = r->img, argv[7] = r->wd;
+	for (i = 0; i < r->nr_dump_args; i++, a += strlen(a) + 1)
+		argv[n++] = (char *)a;
+	if (leave_running)
+		argv[n++] = "-R";
+	argv[n] = NULL;
+}
+
 static int wait_ready(struct run *r)
 {
 	long long end = now_ms() + r->o->timeout * 1000LL;
@@ -504,13 +545,14 @@ static int wait_ready(struct run *r)
 			return failf(r, "the test was not ready after %d s", r->o->timeout);
 		sleep_ms(5);
 	}
-	text = read_text(r->ready, 256);
+	text = read_text(r->ready, 4096);
 	if (sscanf(text, "pid %d\nexpose %lx %zu", &pid, &r->exp_addr, &r->exp_len) != 3 ||
 	    pid != r->pid) {
 		free(text);
 		return failf(r, "bad ready file %s", r->ready);
 	}
 	r->dump_fails = strstr(text, "\ndump fails\n") != NULL;
+	read_dump_args(r, text);
 	free(text);
 	return 0;
 }
@@ -549,12 +591,11 @@ static int finish_test(struct run *r, bool expect_pass)
 
 static int ferry_dump(struct run *r, bool leave_running)
 {
-	char pid[16], err[PATH_MAX + 32], desc[128];
-	char *argv[] = { (char *)r->o->ferry, "dump", "-t", pid, "-D", r->img, "-W", r->wd,
-			 "-v4", "-o", "dump.log", leave_running ? "-R" : NULL, NULL };
+	char pid[16], err[PATH_MAX + 32], desc[128], *argv[24];
 	int status;
 
 	snprintf(pid, sizeof(pid), "%d", r->pid);
+	dump_argv(r, pid, leave_running, argv);
 	snprintf(err, sizeof(err), "%s/dump.stderr", r->wd);
 	status = run_cmd(r, argv, err);
 	if (status < 0)
@@ -748,9 +789,7 @@ static void after_failed_dump(struct run *r)
  */
 static int flow_dump_fails(struct run *r, enum flavour fl)
 {
-	char pid[16], err[PATH_MAX + 32], path[PATH_MAX + 32];
-	char *argv[] = { (char *)r->o->ferry, "dump", "-t", pid, "-D", r->img, "-W", r->wd,
-			 "-v4", "-o", "dump.log", fl == FL_LEAVE_RUNNING ? "-R" : NULL, NULL };
+	char pid[16], err[PATH_MAX + 32], path[PATH_MAX + 32], *argv[24];
 	int status;
 
 	if (fl != FL_DUMP && fl != FL_LEAVE_RUNNING) {
@@ -759,6 +798,7 @@ static int flow_dump_fails(struct run *r, enum flavour fl)
 		return -1;
 	}
 	snprintf(pid, sizeof(pid), "%d", r->pid);
+	dump_argv(r, pid, fl == FL_LEAVE_RUNNING, argv);
 	snprintf(err, sizeof(err), "%s/dump.stderr", r->wd);
 	mkdir(r->img, 0755);
 	status = run_cmd(r, argv, err);

@@ -74,6 +74,9 @@ static void check(void)
 	zt_check(!bad, "%zu words of the memory pattern differ", bad);
 	if (!TREE_FAIL)
 		return;
+#ifdef TREE_CHECK_HOOK
+	TREE_CHECK_HOOK();	/* an including test's own check (cgroup_freeze_fail.c) */
+#endif
 	check_untouched(me);
 	for (k = 0; k < nkids; k++)
 		check_untouched(kids[k]);

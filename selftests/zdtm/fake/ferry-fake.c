@@ -2,7 +2,8 @@
 /*
  * A stand-in for ferry that only exercises the runner's plumbing: "dump" records the
  * task's executable, cwd, stdout and environment, then kills its tree (unless -R); it
- * refuses a tree whose test says ferry refuses it; "restore"
+ * refuses a tree whose test says ferry refuses it (with --freeze-cgroup it freezes and
+ * thaws that cgroup first, as ferry does while seizing); "restore"
  * starts the program afresh with the same PID (clone3 set_tid) and writes the pidfile.
  * No state is carried over: it proves the runner's flow, never a checkpoint.
  */
@@ -20,6 +21,7 @@
 
 static const char *dir = ".";
 static const char *workdir = ".";
+static const char *freeze_cgroup;
 
 static int save(const char *name, const void *data, size_t len)
 {
@@ -126,6 +128,22 @@ static int refused(void)
 	return strstr(buf, "\ndump fails\n") != NULL;
 }
 
+/* --freeze-cgroup: freeze and thaw it as ferry would while seizing. */
+static void freeze_thaw(void)
+{
+	char path[4200];
+	int fd;
+
+	if (!freeze_cgroup)
+		return;
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", freeze_cgroup);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1 || usleep(50000) || pwrite(fd, "0", 1, 0) != 1)
+		perror(path);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int dump(pid_t pid, int leave_running)
 {
 	static pid_t tree[4096];
@@ -135,6 +153,7 @@ static int dump(pid_t pid, int leave_running)
 		fprintf(stderr, "fake dump: the test says ferry refuses it\n");
 		return 1;
 	}
+	freeze_thaw();
 	if (dump_root(pid))
 		return 1;
 	/* a growing tree: stop what we see until no new task shows up, then kill it */
@@ -230,6 +249,7 @@ static int restore(const char *pidfile)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = { { "pidfile", required_argument, NULL, 'p' },
+					    { "freeze-cgroup", required_argument, NULL, 'F' },
 					    { NULL, 0, NULL, 0 } };
 	const char *pidfile = NULL;
 	int c, leave_running = 0;
@@ -248,6 +268,8 @@ int main(int argc, char **argv)
 			leave_running = 1;
 		else if (c == 'p')
 			pidfile = optarg;
+		else if (c == 'F')
+			freeze_cgroup = optarg;
 	}
 	if (!strcmp(argv[1], "dump"))
 		return dump(pid, leave_running);
