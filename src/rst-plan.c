@@ -14,6 +14,7 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "image.h"
+#include "files.h"
 #include "rst.h"
 #include "vma.h"
 
@@ -279,6 +280,18 @@ static int check_pagemap(struct rst_task *t)
 	return 0;
 }
 
+static int check_file(const FileEntry *f)
+{
+	const struct fd_ops *ops = fd_ops_by_type(f->type);
+
+	if (!ops) {
+		pr_err("files.img: file id %u is of type %d, which ferry cannot restore", f->id,
+		       f->type);
+		return -EOPNOTSUPP;
+	}
+	return ops->check(f);
+}
+
 static int load_files(struct rst_task *t)
 {
 	struct img *img;
@@ -303,11 +316,9 @@ static int load_files(struct rst_task *t)
 			ret = -EINVAL;
 			break;
 		}
-		if (f->type == FD_TYPES__REG && (!f->reg || !f->reg->name[0])) {
-			pr_err("files.img: regular file id %u has no path", f->id);
-			ret = -EINVAL;
+		ret = check_file(f);
+		if (ret)
 			break;
-		}
 	}
 	img_close(img);
 	return ret;
@@ -324,10 +335,10 @@ static int add_fd(struct rst_task *t, FdinfoEntry *e)
 		       t->ids->files_id, e->fd, e->id);
 		return -EINVAL;
 	}
-	if (f->type != FD_TYPES__REG || e->type != FD_TYPES__REG) {
-		pr_err("fdinfo-%u.img: fd %u is of type %d; ferry restores regular files only",
-		       t->ids->files_id, e->fd, f->type);
-		return -EOPNOTSUPP;
+	if (e->type != f->type) {
+		pr_err("fdinfo-%u.img: fd %u is of type %d but its file id %u of type %d",
+		       t->ids->files_id, e->fd, e->type, e->id, f->type);
+		return -EINVAL;
 	}
 	for (i = 0; i < t->nr_fds; i++)
 		if (t->fds[i].fd == (int)e->fd) {

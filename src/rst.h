@@ -49,6 +49,7 @@ struct rst_task {
 	struct rst_fd *fds;
 	size_t nr_fds;
 	int max_fd;
+	int *file_fds;			/* per files[] entry, its fd while rst_files_open() runs */
 
 	PagemapEntry **pm;
 	size_t nr_pm;
@@ -80,6 +81,10 @@ FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id);
 /* rst-files.c: root, cwd, umask; open fds at temporary numbers; put them in place. */
 int rst_fs_restore(struct rst_task *t);
 int rst_files_open(struct rst_task *t);
+/* For a kind's open(): hand over fd as file id's description (closed when not used). */
+int rst_file_provide(struct rst_task *t, uint32_t id, int fd);
+/* The fd a file id is open at during rst_files_open(), or -1. */
+int rst_file_fd(const struct rst_task *t, uint32_t id);
 int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check);
 int rst_files_install(struct rst_task *t);
 
