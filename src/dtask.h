@@ -21,6 +21,7 @@
 #include "pstree.pb-c.h"
 
 struct arena_blk;
+struct pipe_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -72,6 +73,8 @@ struct dtask {
 	size_t n_files, files_cap;
 	FdinfoEntry **fds;		/* fdinfo-N.img */
 	size_t n_fds, fds_cap;
+	struct pipe_dump *pipes;	/* pipe.c: data in flight, once per pipe */
+	size_t n_pipes, pipes_cap;
 
 	/* memory (pages.c) */
 	struct page_run *runs;

@@ -31,6 +31,7 @@ static const struct fd_kind {
 	{ S_IFREG, NULL, &reg_file_ops },
 	{ S_IFDIR, NULL, &reg_file_ops },
 	{ S_IFCHR, NULL, &reg_file_ops },	/* memory devices, -j terminals; others refused */
+	{ S_IFIFO, "pipe:", &pipe_ops },
 };
 
 static const struct fd_ops *fd_ops_find(const struct stat *st, const char *link)

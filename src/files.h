@@ -60,6 +60,7 @@ int files_getfd(struct dtask *t, int fd);
 
 /* The kinds (src/<kind>.c). */
 extern const struct fd_ops reg_file_ops;
+extern const struct fd_ops pipe_ops;
 
 /* reg-file.c, used by files.c for paths (exe, cwd, maps) */
 int reg_file_new(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);
