@@ -19,6 +19,8 @@
 #include "image.h"
 #include "files.h"
 
+#define FDINFO_MAX (64 << 10)	/* an epoll with ~800 targets */
+
 /*
  * Which ops handle an fd: the first row whose file type (S_IFMT bits, 0 = anon inode or
  * any) and link prefix (NULL = any) match. Add a kind here and nowhere else.
@@ -32,6 +34,10 @@ static const struct fd_kind {
 	{ S_IFDIR, NULL, &reg_file_ops },
 	{ S_IFCHR, NULL, &reg_file_ops },	/* memory devices, -j terminals; others refused */
 	{ S_IFIFO, "pipe:", &pipe_ops },
+	{ 0, "anon_inode:[eventfd]", &eventfd_ops },
+	{ 0, "anon_inode:[signalfd]", &signalfd_ops },
+	{ 0, "anon_inode:[timerfd]", &timerfd_ops },
+	{ 0, "anon_inode:[eventpoll]", &eventpoll_ops },
 };
 
 static const struct fd_ops *fd_ops_find(const struct stat *st, const char *link)
@@ -77,6 +83,29 @@ static const char *fd_kind_name(const struct stat *st, const char *link)
 		return "anonymous inode";
 	}
 	return "special file";
+}
+
+const char *fd_parms_field(const struct fd_parms *p, const char *key)
+{
+	const char *s = p->fdinfo;
+	size_t len = strlen(key);
+
+	while (s && *s) {
+		if (!strncmp(s, key, len))
+			return s + len + strspn(s + len, " \t");
+		s = strchr(s, '\n');
+		s = s ? s + 1 : NULL;
+	}
+	return NULL;
+}
+
+FownEntry *files_fown(struct dtask *t)
+{
+	FownEntry *fown = dtask_alloc(t, sizeof(*fown));
+
+	if (fown)
+		fown_entry__init(fown);
+	return fown;
 }
 
 int files_getfd(struct dtask *t, int fd)
@@ -170,14 +199,18 @@ static int read_parms(struct dtask *t, int fd, struct fd_parms *p, char *path, c
 	if (ret)
 		return ret;
 	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	n = proc_read_file(t->pid, name, text, 4096, false);
+	n = proc_read_file(t->pid, name, text, FDINFO_MAX, false);
 	p->fdinfo = text;
+	if (n == FDINFO_MAX - 1) {
+		pr_err("process %d fd %d: /proc/%d/%s is longer than %d bytes", t->pid, fd, t->pid,
+		       name, FDINFO_MAX - 1);
+		return -E2BIG;
+	}
 	return n < 0 ? n : 0;
 }
 
-static int dump_one_fd(struct dtask *t, int fd)
+static int dump_fd_text(struct dtask *t, int fd, char *path, char *text)
 {
-	char path[PATH_MAX], text[4096];
 	const struct fd_ops *ops;
 	struct fd_parms p;
 	FileEntry *fe;
@@ -205,6 +238,15 @@ static int dump_one_fd(struct dtask *t, int fd)
 			 p.fi.flags);
 	}
 	return add_fdinfo(t, fd, id, p.fi.flags);
+}
+
+static int dump_one_fd(struct dtask *t, int fd)
+{
+	char path[PATH_MAX], *text = malloc(FDINFO_MAX);
+	int ret = text ? dump_fd_text(t, fd, path, text) : -ENOMEM;
+
+	free(text);
+	return ret;
 }
 
 int files_dump_fds(struct dtask *t)

@@ -55,12 +55,20 @@ int files_write(struct dtask *t, int dirfd);
 /* Append a files.img entry (id = index + 1) for the fd (-1: opened by path); NULL: no memory. */
 FileEntry *files_new(struct dtask *t, FdTypes type, const struct stat *st, unsigned int flags,
 		     int fd);
+/* The text after "key" in the fd's fdinfo (blanks skipped), or NULL. */
+const char *fd_parms_field(const struct fd_parms *p, const char *key);
+/* A zeroed fown_entry (F_SETOWN is not saved yet); NULL: no memory. */
+FownEntry *files_fown(struct dtask *t);
 /* A copy of the task's fd in ferry (pidfd_getfd), O_CLOEXEC; or -errno, logged. */
 int files_getfd(struct dtask *t, int fd);
 
 /* The kinds (src/<kind>.c). */
 extern const struct fd_ops reg_file_ops;
 extern const struct fd_ops pipe_ops;
+extern const struct fd_ops eventfd_ops;
+extern const struct fd_ops signalfd_ops;
+extern const struct fd_ops timerfd_ops;
+extern const struct fd_ops eventpoll_ops;
 
 /* reg-file.c, used by files.c for paths (exe, cwd, maps) */
 int reg_file_new(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);
