@@ -17,7 +17,7 @@
 #include "files.h"
 #include "rst.h"
 
-#define MEM_CHR_MAJOR 1 /* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom */
+#define MEM_CHR_MAJOR 1
 
 static RegFileEntry *reg_entry_new(struct dtask *t, const char *path, const struct stat *st,
 				   unsigned int flags, uint64_t pos)
@@ -56,13 +56,22 @@ bool reg_file_is_terminal(const struct stat *st)
 	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
 }
 
+/* /dev/null (1:3), zero (1:5), full (1:7), random (1:8), urandom (1:9); not mem, kmsg… */
+static bool is_mem_device(dev_t rdev)
+{
+	unsigned int min = minor(rdev);
+
+	return major(rdev) == MEM_CHR_MAJOR && (min == 3 || min == 5 || min == 7 || min == 8 ||
+						min == 9);
+}
+
 bool reg_file_path_ok(const struct stat *st, const char *path)
 {
 	static const char deleted[] = " (deleted)";
 	size_t len = strlen(path);
 
 	if (S_ISCHR(st->st_mode))
-		return major(st->st_rdev) == MEM_CHR_MAJOR;
+		return is_mem_device(st->st_rdev);
 	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
 		return false;
 	if (path[0] != '/')
