@@ -34,6 +34,7 @@ static const struct fd_kind {
 	{ S_IFDIR, NULL, &reg_file_ops },
 	{ S_IFCHR, NULL, &reg_file_ops },	/* memory devices, -j terminals; others refused */
 	{ S_IFIFO, "pipe:", &pipe_ops },
+	{ S_IFIFO, "/", &fifo_ops },
 	{ 0, "anon_inode:[eventfd]", &eventfd_ops },
 	{ 0, "anon_inode:[signalfd]", &signalfd_ops },
 	{ 0, "anon_inode:[timerfd]", &timerfd_ops },

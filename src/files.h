@@ -65,10 +65,15 @@ int files_getfd(struct dtask *t, int fd);
 /* The kinds (src/<kind>.c). */
 extern const struct fd_ops reg_file_ops;
 extern const struct fd_ops pipe_ops;
+extern const struct fd_ops fifo_ops;
 extern const struct fd_ops eventfd_ops;
 extern const struct fd_ops signalfd_ops;
 extern const struct fd_ops timerfd_ops;
 extern const struct fd_ops eventpoll_ops;
+
+/* pipe.c, for FIFOs too: save the data in flight once per pipe; refill a new pipe. */
+int pipe_data_dump(struct dtask *t, const struct fd_parms *p, bool fifo);
+int pipe_data_refill(struct rst_task *t, bool fifo, uint32_t pipe_id, int wfd);
 
 /* reg-file.c, used by files.c for paths (exe, cwd, maps) */
 int reg_file_new(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);

@@ -29,6 +29,7 @@ enum img_type {
 	IMG_FDINFO,	/* fdinfo-<files_id>.img: FdinfoEntry per fd */
 	IMG_FS,		/* fs-<pid>.img: FsEntry */
 	IMG_PIPES_DATA,	/* pipes-data.img: PipeDataEntry + raw bytes per pipe */
+	IMG_FIFO_DATA,	/* fifo-data.img: the same for FIFOs */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
 	IMG_NR_TYPES,
 };

@@ -5,6 +5,7 @@
  * /proc/PID/fd/N is tee(2)d into a scratch pipe of the same size (F_GETPIPE_SZ), which is
  * drained into pipes-data.img. Restore: the first end creates the pipe (pipe2), sizes it,
  * refills the data and hands the other end to its file id; O_NONBLOCK by F_SETFL.
+ * The data half serves FIFOs too (fifo.c, fifo-data.img).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 /* The data of one pipe, kept until files_write(). */
 struct pipe_dump {
+	bool fifo;			/* fifo-data.img, else pipes-data.img */
 	uint32_t pipe_id;
 	uint32_t size;
 	uint32_t bytes;
@@ -68,8 +70,7 @@ out:
 	return ret;
 }
 
-/* Save the pipe's size and data once per pipe, through a read end of our own. */
-static int dump_pipe_data(struct dtask *t, const struct fd_parms *p)
+int pipe_data_dump(struct dtask *t, const struct fd_parms *p, bool fifo)
 {
 	struct pipe_dump *pd;
 	char link[64];
@@ -77,13 +78,14 @@ static int dump_pipe_data(struct dtask *t, const struct fd_parms *p)
 	size_t i;
 
 	for (i = 0; i < t->n_pipes; i++)
-		if (t->pipes[i].pipe_id == p->st.st_ino)
+		if (t->pipes[i].pipe_id == p->st.st_ino && t->pipes[i].fifo == fifo)
 			return 0;
 	if (dtask_grow(t, &t->pipes, t->n_pipes, &t->pipes_cap, sizeof(*t->pipes)))
 		return -ENOMEM;
 	pd = &t->pipes[t->n_pipes];
 	memset(pd, 0, sizeof(*pd));
 	pd->pipe_id = p->st.st_ino;
+	pd->fifo = fifo;
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, p->fd);
 	src = open(link, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (src < 0) {
@@ -119,23 +121,22 @@ static int pipe_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 	pe->flags = p->fi.flags & ~O_CLOEXEC;
 	pe->fown = fown;
 	fe->pipe = pe;
-	return dump_pipe_data(t, p);
+	return pipe_data_dump(t, p, false);
 }
 
-static int pipe_write(struct dtask *t, int dirfd)
+static int write_data(struct dtask *t, int dirfd, bool fifo)
 {
-	struct img *img;
+	struct img *img = NULL;
 	size_t i;
 	int ret = 0;
 
-	if (!t->n_pipes)
-		return 0;
-	img = img_open(dirfd, IMG_PIPES_DATA, O_WRONLY);
-	if (!img)
-		return -EIO;
 	for (i = 0; !ret && i < t->n_pipes; i++) {
 		PipeDataEntry e = PIPE_DATA_ENTRY__INIT;
 
+		if (t->pipes[i].fifo != fifo)
+			continue;
+		if (!img && !(img = img_open(dirfd, fifo ? IMG_FIFO_DATA : IMG_PIPES_DATA, O_WRONLY)))
+			return -EIO;
 		e.pipe_id = t->pipes[i].pipe_id;
 		e.bytes = t->pipes[i].bytes;
 		e.has_size = 1, e.size = t->pipes[i].size;
@@ -143,9 +144,17 @@ static int pipe_write(struct dtask *t, int dirfd)
 		if (!ret && e.bytes)
 			ret = img_write_raw(img, t->pipes[i].data, e.bytes);
 	}
-	if (img_close(img) && !ret)
+	if (img && img_close(img) && !ret)
 		ret = -EIO;
 	return ret;
+}
+
+/* pipes-data.img and fifo-data.img, for both kinds */
+static int pipe_write(struct dtask *t, int dirfd)
+{
+	int ret = write_data(t, dirfd, false);
+
+	return ret ? ret : write_data(t, dirfd, true);
 }
 
 static int pipe_check(const FileEntry *fe)
@@ -174,10 +183,10 @@ static int apply_data(int wfd, const PipeDataEntry *e, const void *buf)
 	return 0;
 }
 
-/* Size the new pipe and refill its data from pipes-data.img (if it has an entry). */
-static int refill(struct rst_task *t, uint32_t pipe_id, int wfd)
+int pipe_data_refill(struct rst_task *t, bool fifo, uint32_t pipe_id, int wfd)
 {
-	struct img *img = img_open(t->dirfd, IMG_PIPES_DATA, O_RDONLY | IMG_OPTIONAL);
+	struct img *img = img_open(t->dirfd, fifo ? IMG_FIFO_DATA : IMG_PIPES_DATA,
+				   O_RDONLY | IMG_OPTIONAL);
 	PipeDataEntry *e = NULL;
 	void *buf = NULL;
 	int ret;
@@ -245,7 +254,7 @@ static int pipe_open(struct rst_task *t, const FileEntry *fe)
 		pr_perror("cannot create pipe %u", fe->pipe->pipe_id);
 		return -errno;
 	}
-	ret = refill(t, fe->pipe->pipe_id, p[1]);
+	ret = pipe_data_refill(t, false, fe->pipe->pipe_id, p[1]);
 	if (!ret)
 		ret = set_flags(p[!reader], fe->pipe);
 	if (!ret && peer)
