@@ -22,6 +22,7 @@
 
 struct arena_blk;
 struct pipe_dump;
+struct ghost_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -42,6 +43,7 @@ struct page_run {
 struct dtask {
 	pid_t pid;
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
+	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved */
 	struct arena_blk *arena;
 
 	/* seize: what to put back */
@@ -75,6 +77,8 @@ struct dtask {
 	size_t n_fds, fds_cap;
 	struct pipe_dump *pipes;	/* pipe.c: data in flight, once per pipe */
 	size_t n_pipes, pipes_cap;
+	struct ghost_dump *ghosts;	/* ghost.c: unlinked files to save */
+	size_t n_ghosts, ghosts_cap;
 
 	/* memory (pages.c) */
 	struct page_run *runs;

@@ -174,6 +174,7 @@ static void remove_images(struct dtask *t, int dirfd)
 		if (unlinkat(dirfd, name, 0) && errno != ENOENT)
 			pr_perror("cannot remove the partial image %s", name);
 	}
+	ghost_unlink_images(t, dirfd);
 }
 
 static int collect(struct dtask *t)
@@ -216,6 +217,7 @@ int dump_tree(const struct dump_opts *opts)
 
 	dtask_init(&t, opts->pid);
 	t.shell_job = opts->shell_job;
+	t.ghost_limit = opts->ghost_limit;
 	ret = seize_check(t.pid);
 	if (ret)
 		return ret;

@@ -363,6 +363,8 @@ out_close:
 	if (!ret)
 		ret = write_kind_images(t, dirfd);
 	if (!ret)
+		ret = ghost_write(t, dirfd);
+	if (!ret)
 		ret = img_write_one(dirfd, IMG_FS, &t->fs.base, t->pid);
 	return ret;
 }

@@ -75,6 +75,14 @@ extern const struct fd_ops eventpoll_ops;
 int pipe_data_dump(struct dtask *t, const struct fd_parms *p, bool fifo);
 int pipe_data_refill(struct rst_task *t, bool fifo, uint32_t pipe_id, int wfd);
 
+/* ghost.c: unlinked files, called by reg-file.c and files.c */
+bool ghost_is_deleted(const struct stat *st, const char *link);
+int ghost_dump(struct dtask *t, const struct fd_parms *p, RegFileEntry *reg);
+int ghost_write(struct dtask *t, int dirfd);
+void ghost_unlink_images(struct dtask *t, int dirfd);
+int ghost_lookup(struct rst_task *t, uint32_t id);
+int ghost_open(struct rst_task *t, const RegFileEntry *reg, uint32_t ghost);
+
 /* reg-file.c, used by files.c for paths (exe, cwd, maps) */
 int reg_file_new(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);
 bool reg_file_path_ok(const struct stat *st, const char *path);

@@ -30,6 +30,8 @@ enum img_type {
 	IMG_FS,		/* fs-<pid>.img: FsEntry */
 	IMG_PIPES_DATA,	/* pipes-data.img: PipeDataEntry + raw bytes per pipe */
 	IMG_FIFO_DATA,	/* fifo-data.img: the same for FIFOs */
+	IMG_REMAP_FPATH,	/* remap-fpath.img: RemapFilePathEntry per deleted file */
+	IMG_GHOST_FILE,	/* ghost-file-<id %x>.img: GhostFileEntry + contents */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
 	IMG_NR_TYPES,
 };

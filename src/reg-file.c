@@ -4,6 +4,7 @@
  * urandom), opened by path, both halves: dump records path, flags, offset, size and mode;
  * restore reopens by path, seeks, and reports a file that changed (fstat). A terminal of a
  * shell job (-j) is saved as external and restored as the restoring ferry's terminal.
+ * Unlinked files are saved and recreated by ghost.c.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -82,6 +83,7 @@ bool reg_file_path_ok(const struct stat *st, const char *path)
 static int reg_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 {
 	bool tty = reg_file_is_terminal(&p->st);
+	bool ghost = !tty && ghost_is_deleted(&p->st, p->link);
 
 	if (tty && !t->shell_job) {
 		pr_err("process %d fd %d is the terminal %s: dump it as a shell job with -j "
@@ -89,7 +91,7 @@ static int reg_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 		       p->link);
 		return -EOPNOTSUPP;
 	}
-	if (!tty && !reg_file_path_ok(&p->st, p->link)) {
+	if (!tty && !ghost && !reg_file_path_ok(&p->st, p->link)) {
 		pr_err("process %d fd %d: %s '%s' is not supported yet", t->pid, p->fd,
 		       S_ISCHR(p->st.st_mode) ? "character device" : "deleted file", p->link);
 		return -EOPNOTSUPP;
@@ -102,7 +104,7 @@ static int reg_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 	/* the terminal is external: the restoring ferry supplies its own (-j) */
 	if (tty)
 		fe->reg->has_ext = fe->reg->ext = 1;
-	return 0;
+	return ghost ? ghost_dump(t, p, fe->reg) : 0;
 }
 
 static int reg_check(const FileEntry *fe)
@@ -187,7 +189,13 @@ static int reg_open(struct rst_task *t, const FileEntry *fe)
 	const RegFileEntry *reg = fe->reg;
 	int fd;
 
-	if (reg->has_ext && reg->ext)
+	int ghost = ghost_lookup(t, fe->id);
+
+	if (ghost < 0)
+		return ghost;
+	if (ghost)
+		fd = ghost_open(t, reg, ghost);
+	else if (reg->has_ext && reg->ext)
 		fd = open_caller_tty(t, reg);
 	else
 		fd = rst_file_open_reg(reg, reg->flags, true);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Objects ferry cannot restore are refused before anything is killed: for each (io_uring,
-# perf event, bpf map, pidfd, a non-memory device, an epoll whose target fd was closed but is
+# perf event, bpf map, pidfd, an unlinked file larger than --ghost-limit, a non-memory device, an epoll whose target fd was closed but is
 # still registered) a task holding it is dumped; the dump must fail naming the task, the fd
 # and the object, leave the task running untraced and leave no images. A kind the kernel or
 # the sandbox does not offer is a skip.
@@ -9,6 +9,8 @@
 import ctypes, os, select, shutil, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 results = []
@@ -72,7 +74,16 @@ def epoll_closed_target_fd():
     return fd
 
 
+def big_unlinked_fd():
+    path = os.path.join(work, "big-unlinked")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.write(fd, b"x" * 4096)
+    os.unlink(path)
+    return fd
+
+
 cases = [
+    ("unlinked file over --ghost-limit", big_unlinked_fd, "--ghost-limit", ["--ghost-limit", "1K"]),
     ("io_uring", io_uring_fd, "io_uring"),
     ("perf event", perf_fd, "perf_event"),
     ("bpf map", bpf_map_fd, "bpf-map"),
@@ -81,10 +92,8 @@ cases = [
     ("epoll with a closed target", epoll_closed_target_fd, "closed"),
 ]
 
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
 print("TAP version 13")
-for name, make, word in cases:
+for name, make, word, *extra in cases:
     fd = make()
     if fd < 0:
         print("ok %d %s # SKIP cannot create one here (errno %d)" % (len(results) + 1, name,
@@ -96,8 +105,8 @@ for name, make, word in cases:
                             stderr=subprocess.DEVNULL, pass_fds=[fd], start_new_session=True)
     os.close(fd)
     time.sleep(0.2)
-    r = subprocess.run([ferry, "dump", "-t", str(task.pid), "-D", img], capture_output=True,
-                       text=True)
+    r = subprocess.run([ferry, "dump", "-t", str(task.pid), "-D", img] + (extra[0] if extra else []),
+                       capture_output=True, text=True)
     named = ("process %d" % task.pid in r.stderr and "fd %d" % fd in r.stderr
              and word in r.stderr)
     report("%s: refused naming process, fd and object" % name, r.returncode == 1 and named,
