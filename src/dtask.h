@@ -23,6 +23,7 @@
 struct arena_blk;
 struct pipe_dump;
 struct ghost_dump;
+struct lock_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -44,6 +45,7 @@ struct dtask {
 	pid_t pid;
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
 	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved */
+	bool file_locks;		/* --file-locks: save locks (else a lock refuses the dump) */
 	struct arena_blk *arena;
 
 	/* seize: what to put back */
@@ -79,6 +81,8 @@ struct dtask {
 	size_t n_pipes, pipes_cap;
 	struct ghost_dump *ghosts;	/* ghost.c: unlinked files to save */
 	size_t n_ghosts, ghosts_cap;
+	struct lock_dump *locks;	/* file-lock.c */
+	size_t n_locks, locks_cap;
 
 	/* memory (pages.c) */
 	struct page_run *runs;

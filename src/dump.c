@@ -165,7 +165,7 @@ static void remove_images(struct dtask *t, int dirfd)
 	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
 			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
 			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "pipes-data.img",
-			     "fifo-data.img" };
+			     "fifo-data.img", "file-locks.img" };
 	char name[64];
 	size_t i;
 
@@ -218,6 +218,7 @@ int dump_tree(const struct dump_opts *opts)
 	dtask_init(&t, opts->pid);
 	t.shell_job = opts->shell_job;
 	t.ghost_limit = opts->ghost_limit;
+	t.file_locks = opts->file_locks;
 	ret = seize_check(t.pid);
 	if (ret)
 		return ret;

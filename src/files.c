@@ -238,7 +238,8 @@ static int dump_fd_text(struct dtask *t, int fd, char *path, char *text)
 		pr_debug("%d: fd %d: %s file id %d: %s flags %#o", t->pid, fd, ops->name, id, path,
 			 p.fi.flags);
 	}
-	return add_fdinfo(t, fd, id, p.fi.flags);
+	ret = file_locks_collect(t, &p, id);
+	return ret ? ret : add_fdinfo(t, fd, id, p.fi.flags);
 }
 
 static int dump_one_fd(struct dtask *t, int fd)
@@ -364,6 +365,8 @@ out_close:
 		ret = write_kind_images(t, dirfd);
 	if (!ret)
 		ret = ghost_write(t, dirfd);
+	if (!ret)
+		ret = file_locks_write(t, dirfd);
 	if (!ret)
 		ret = img_write_one(dirfd, IMG_FS, &t->fs.base, t->pid);
 	return ret;

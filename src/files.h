@@ -83,6 +83,10 @@ void ghost_unlink_images(struct dtask *t, int dirfd);
 int ghost_lookup(struct rst_task *t, uint32_t id);
 int ghost_open(struct rst_task *t, const RegFileEntry *reg, uint32_t ghost);
 
+/* file-lock.c: locks held through the fd (whose files.img id is id); --file-locks */
+int file_locks_collect(struct dtask *t, const struct fd_parms *p, uint32_t id);
+int file_locks_write(struct dtask *t, int dirfd);
+
 /* reg-file.c, used by files.c for paths (exe, cwd, maps) */
 int reg_file_new(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);
 bool reg_file_path_ok(const struct stat *st, const char *path);

@@ -36,6 +36,7 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FIFO_DATA] = { "fifo-data.img", 0x59333054, IMG_COMMON_MAGIC },
 	[IMG_REMAP_FPATH] = { "remap-fpath.img", 0x59133954, IMG_COMMON_MAGIC },
 	[IMG_GHOST_FILE] = { "ghost-file-%x.img", 0x52583605, IMG_COMMON_MAGIC },
+	[IMG_FILE_LOCKS] = { "file-locks.img", 0x54323616, IMG_COMMON_MAGIC },
 	[IMG_STATS] = { "stats-%s", 0x57093306, IMG_SERVICE_MAGIC },
 };
 

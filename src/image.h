@@ -32,6 +32,7 @@ enum img_type {
 	IMG_FIFO_DATA,	/* fifo-data.img: the same for FIFOs */
 	IMG_REMAP_FPATH,	/* remap-fpath.img: RemapFilePathEntry per deleted file */
 	IMG_GHOST_FILE,	/* ghost-file-<id %x>.img: GhostFileEntry + contents */
+	IMG_FILE_LOCKS,	/* file-locks.img: FileLockEntry per lock */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
 	IMG_NR_TYPES,
 };

@@ -3,7 +3,8 @@
  * Restore of a task's files, in the new task, generic part: root and cwd (chroot/chdir by
  * path), umask; then every open file description its fds use is opened once by its kind
  * (struct fd_ops, files.h) at a temporary number above all target fds, dup()ed for every
- * fd sharing it, and finally dup3()ed into place. Kernel interfaces: fcntl, dup3.
+ * fd sharing it, and finally dup3()ed into place, file locks last. Kernel interfaces:
+ * fcntl, dup3.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -170,5 +171,5 @@ int rst_files_install(struct rst_task *t)
 	}
 	for (i = 0; i < t->nr_fds; i++)
 		close(t->fds[i].tmp);
-	return 0;
+	return file_locks_apply(t);
 }

@@ -418,6 +418,8 @@ int rst_plan_load(struct rst_task *t, const struct restore_opts *opts)
 	if (!ret)
 		ret = load_fds(t);
 	if (!ret)
+		ret = file_locks_load(t);
+	if (!ret)
 		ret = img_read_one(t->dirfd, IMG_FS, &fs_entry__descriptor, (void **)&t->fs, t->pid);
 	if (!ret)
 		ret = check_fs(t);
@@ -435,6 +437,7 @@ void rst_plan_free(struct rst_task *t)
 	free(t->pm);
 	free(t->files);
 	free(t->fds);
+	file_locks_free(t);
 	img_free_pb(t->inv);
 	img_free_pb(t->pst);
 	img_free_pb(t->core);

@@ -14,6 +14,7 @@
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "fs.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
@@ -50,6 +51,8 @@ struct rst_task {
 	size_t nr_fds;
 	int max_fd;
 	int *file_fds;			/* per files[] entry, its fd while rst_files_open() runs */
+	FileLockEntry **locks;		/* file-locks.img entries on this task's fds */
+	size_t nr_locks;
 
 	PagemapEntry **pm;
 	size_t nr_pm;
@@ -87,6 +90,11 @@ int rst_file_provide(struct rst_task *t, uint32_t id, int fd);
 int rst_file_fd(const struct rst_task *t, uint32_t id);
 int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check);
 int rst_files_install(struct rst_task *t);
+
+/* file-lock.c: read and check file-locks.img; take the locks on the final fds; free. */
+int file_locks_load(struct rst_task *t);
+int file_locks_apply(struct rst_task *t);
+void file_locks_free(struct rst_task *t);
 
 /* rst-mem.c: reserve the region, premap and fill the VMAs, map the blob. */
 int rst_mem_prepare(struct rst_task *t);

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Objects ferry cannot restore are refused before anything is killed: for each (io_uring,
-# perf event, bpf map, pidfd, an unlinked file larger than --ghost-limit, a non-memory device, an epoll whose target fd was closed but is
+# perf event, bpf map, pidfd, an unlinked file larger than --ghost-limit, a lock without
+# --file-locks, a non-memory device, an epoll whose target fd was closed but is
 # still registered) a task holding it is dumped; the dump must fail naming the task, the fd
 # and the object, leave the task running untraced and leave no images. A kind the kernel or
 # the sandbox does not offer is a skip.
 # Usage: unsupported_test.py FERRY TICKER WORKDIR
-import ctypes, os, select, shutil, subprocess, sys, time
+import ctypes, fcntl, os, select, shutil, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)
@@ -82,7 +83,14 @@ def big_unlinked_fd():
     return fd
 
 
+def flocked_fd():
+    fd = os.open(os.path.join(work, "locked"), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)      # the task shares the description, so the lock
+    return fd
+
+
 cases = [
+    ("flock without --file-locks", flocked_fd, "--file-locks"),
     ("unlinked file over --ghost-limit", big_unlinked_fd, "--ghost-limit", ["--ghost-limit", "1K"]),
     ("io_uring", io_uring_fd, "io_uring"),
     ("perf event", perf_fd, "perf_event"),
