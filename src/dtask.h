@@ -24,6 +24,7 @@ struct arena_blk;
 struct pipe_dump;
 struct ghost_dump;
 struct lock_dump;
+struct memfd_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -83,6 +84,8 @@ struct dtask {
 	size_t n_ghosts, ghosts_cap;
 	struct lock_dump *locks;	/* file-lock.c */
 	size_t n_locks, locks_cap;
+	struct memfd_dump *memfds;	/* memfd.c: one per memfd inode */
+	size_t n_memfds, memfds_cap;
 
 	/* memory (pages.c) */
 	struct page_run *runs;

@@ -30,6 +30,7 @@ static const struct fd_kind {
 	const char *link;
 	const struct fd_ops *ops;
 } fd_kinds[] = {
+	{ S_IFREG, "/memfd:", &memfd_ops },	/* before plain files: memfds look deleted */
 	{ S_IFREG, NULL, &reg_file_ops },
 	{ S_IFDIR, NULL, &reg_file_ops },
 	{ S_IFCHR, NULL, &reg_file_ops },	/* memory devices, -j terminals; others refused */

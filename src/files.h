@@ -66,10 +66,14 @@ int files_getfd(struct dtask *t, int fd);
 extern const struct fd_ops reg_file_ops;
 extern const struct fd_ops pipe_ops;
 extern const struct fd_ops fifo_ops;
+extern const struct fd_ops memfd_ops;
 extern const struct fd_ops eventfd_ops;
 extern const struct fd_ops signalfd_ops;
 extern const struct fd_ops timerfd_ops;
 extern const struct fd_ops eventpoll_ops;
+
+/* memfd.c: remove what memfd_write() may have written (a failed dump) */
+void memfd_unlink_images(struct dtask *t, int dirfd);
 
 /* pipe.c, for FIFOs too: save the data in flight once per pipe; refill a new pipe. */
 int pipe_data_dump(struct dtask *t, const struct fd_parms *p, bool fifo);
