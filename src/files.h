@@ -72,6 +72,9 @@ extern const struct fd_ops signalfd_ops;
 extern const struct fd_ops timerfd_ops;
 extern const struct fd_ops eventpoll_ops;
 
+/* memfd.c: the files.img id of a memfd mapped (src: its map_files link), or -errno */
+int memfd_add_mapping(struct dtask *t, const char *link, const char *src, const struct stat *st,
+		      unsigned int flags);
 /* memfd.c: remove what memfd_write() may have written (a failed dump) */
 void memfd_unlink_images(struct dtask *t, int dirfd);
 

@@ -4,7 +4,8 @@
  * a memfd_inode_entry (name from the /proc link, owner, size, F_GET_SEALS) and its data
  * extents (SEEK_DATA/SEEK_HOLE) in pagemap-shmem-<shmid>.img + pages-<id>.img. Restore:
  * memfd_create(MFD_ALLOW_SEALING), size, contents, F_ADD_SEALS; every description is then
- * reopened through /proc/self/fd with its own flags and offset.
+ * reopened through /proc/self/fd with its own flags and offset. Mappings of a memfd
+ * are MEMFD entries without an fd (memfd_add_mapping), sharing the inode.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -19,6 +20,7 @@
 #include "image.h"
 #include "files.h"
 #include "rst.h"
+#include "vma.h"
 
 #define MEMFD_PAGE 4096UL
 #define MEMFD_PAGES_ID_BASE 0x10000U	/* pages-<id>.img of memfds: far from the tasks' */
@@ -27,7 +29,7 @@
 
 struct memfd_dump {
 	MemfdInodeEntry e;
-	int fd;			/* in the task, to read it from */
+	char *src;		/* /proc/PID/fd/N or /proc/PID/map_files/A-B, to read it from */
 };
 
 static int memfd_name(const char *link, char *name, size_t size)
@@ -42,19 +44,22 @@ static int memfd_name(const char *link, char *name, size_t size)
 	return 0;
 }
 
-static int add_inode(struct dtask *t, const struct fd_parms *p)
+static int add_inode(struct dtask *t, const char *src, const char *link, const struct stat *st)
 {
-	char link[64], name[256];
 	struct memfd_dump *m;
+	char name[256];
 	int fd, seals;
+	size_t i;
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, p->fd);
-	fd = open(link, O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < t->n_memfds; i++)
+		if (t->memfds[i].e.inode_id == st->st_ino)
+			return 0;
+	fd = open(src, O_RDONLY | O_CLOEXEC);
 	seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
 	if (fd >= 0)
 		close(fd);
-	if (seals < 0 || memfd_name(p->link, name, sizeof(name))) {
-		pr_perror("process %d fd %d: cannot read the memfd '%s'", t->pid, p->fd, p->link);
+	if (seals < 0 || memfd_name(link, name, sizeof(name))) {
+		pr_perror("process %d: cannot read the memfd '%s' through %s", t->pid, link, src);
 		return -EIO;
 	}
 	if (dtask_grow(t, &t->memfds, t->n_memfds, &t->memfds_cap, sizeof(*t->memfds)))
@@ -62,37 +67,62 @@ static int add_inode(struct dtask *t, const struct fd_parms *p)
 	m = &t->memfds[t->n_memfds];
 	memfd_inode_entry__init(&m->e);
 	m->e.name = dtask_strdup(t, name);
-	if (!m->e.name)
+	m->src = dtask_strdup(t, src);
+	if (!m->e.name || !m->src)
 		return -ENOMEM;
-	m->e.uid = p->st.st_uid, m->e.gid = p->st.st_gid;
-	m->e.size = p->st.st_size;
-	m->e.inode_id = m->e.shmid = p->st.st_ino;
+	m->e.uid = st->st_uid, m->e.gid = st->st_gid;
+	m->e.size = st->st_size;
+	m->e.inode_id = m->e.shmid = st->st_ino;
 	m->e.seals = seals;
-	m->fd = p->fd;
 	t->n_memfds++;
 	return 0;
 }
 
-static int memfd_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
+static MemfdFileEntry *file_entry_new(struct dtask *t, FileEntry *fe, unsigned int flags,
+				      uint64_t pos, ino_t ino)
 {
 	MemfdFileEntry *e = dtask_alloc(t, sizeof(*e));
-	size_t i;
 
 	if (!e)
-		return -ENOMEM;
+		return NULL;
 	memfd_file_entry__init(e);
 	e->fown = files_fown(t);
 	if (!e->fown)
-		return -ENOMEM;
+		return NULL;
 	e->id = fe->id;
-	e->flags = p->fi.flags & ~O_CLOEXEC;
-	e->pos = p->fi.pos;
-	e->inode_id = p->st.st_ino;
+	e->flags = flags & ~O_CLOEXEC;
+	e->pos = pos;
+	e->inode_id = ino;
 	fe->memfd = e;
-	for (i = 0; i < t->n_memfds; i++)
-		if (t->memfds[i].e.inode_id == p->st.st_ino)
-			return 0;
-	return add_inode(t, p);
+	return e;
+}
+
+int memfd_add_mapping(struct dtask *t, const char *link, const char *src, const struct stat *st,
+		      unsigned int flags)
+{
+	FileEntry *fe;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < t->n_files; i++)
+		if (t->files[i].fd < 0 && t->files[i].fe->type == FD_TYPES__MEMFD &&
+		    t->files[i].ino == st->st_ino && t->files[i].flags == flags)
+			return i + 1;
+	fe = files_new(t, FD_TYPES__MEMFD, st, flags, -1);
+	if (!fe || !file_entry_new(t, fe, flags, 0, st->st_ino))
+		return -ENOMEM;
+	ret = add_inode(t, src, link, st);
+	return ret ? ret : (int)fe->id;
+}
+
+static int memfd_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
+{
+	char src[64];
+
+	if (!file_entry_new(t, fe, p->fi.flags, p->fi.pos, p->st.st_ino))
+		return -ENOMEM;
+	snprintf(src, sizeof(src), "/proc/%d/fd/%d", t->pid, p->fd);
+	return add_inode(t, src, p->link, &p->st);
 }
 
 /* Write the data extents of one memfd: entries into pm, bytes into pages. */
@@ -111,7 +141,7 @@ static int write_extents(int src, uint64_t size, struct img *pm, struct img *pag
 		hole = (hole + MEMFD_PAGE - 1) & ~(MEMFD_PAGE - 1);
 		pe.vaddr = data;
 		pe.nr_pages = (hole - data) / MEMFD_PAGE;
-		pe.has_flags = 1, pe.flags = 2;	/* PE_PRESENT */
+		pe.has_flags = 1, pe.flags = PE_PRESENT;
 		ret = img_write_pb(pm, &pe.base);
 		for (off = data; !ret && off < hole; off += MEMFD_PAGE) {
 			memset(buf, 0, MEMFD_PAGE);
@@ -130,12 +160,10 @@ static int write_contents(struct dtask *t, int dirfd, const struct memfd_dump *m
 	struct img *pm = img_open(dirfd, IMG_SHMEM_PAGEMAP, O_WRONLY, m->e.shmid);
 	struct img *pages = img_open(dirfd, IMG_PAGES, O_WRONLY, pid);
 	PagemapHead head = PAGEMAP_HEAD__INIT;
-	char link[64];
 	int src = -1, ret = -EIO;
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, m->fd);
 	if (pm && pages)
-		src = open(link, O_RDONLY | O_CLOEXEC);
+		src = open(m->src, O_RDONLY | O_CLOEXEC);
 	if (src >= 0) {
 		head.pages_id = pid;
 		ret = img_write_pb(pm, &head.base);

@@ -134,21 +134,22 @@ static int reserve_region(struct mem *m, size_t blob_size)
 	return 0;
 }
 
-static int premap_file(const struct rst_task *t, const VmaEntry *v, void *at, int prot)
+static int premap_file(struct rst_task *t, const VmaEntry *v, void *at, int prot)
 {
-	const RegFileEntry *reg = rst_file_by_id(t, v->fd)->reg;
+	const FileEntry *f = rst_file_by_id(t, v->fd);
 	bool shared = v->status & VMA_FILE_SHARED;
 	int fd, flags = shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
 	void *p;
 
-	fd = rst_file_open_reg(reg, flags, false);
+	/* a memfd: the one instance its fds and other mappings share */
+	fd = f->memfd ? rst_file_map_fd(t, f) : rst_file_open_reg(f->reg, flags, false);
 	if (fd < 0)
 		return fd;
 	p = mmap(at, v->end - v->start, prot, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd,
 		 v->pgoff);
 	close(fd);
 	if (p == MAP_FAILED) {
-		pr_perror("cannot map %s at offset %#lx for VMA %#lx", reg->name,
+		pr_perror("cannot map file id %u at offset %#lx for VMA %#lx", f->id,
 			  (unsigned long)v->pgoff, (unsigned long)v->start);
 		return -errno;
 	}

@@ -2,7 +2,8 @@
 /*
  * Memory areas, dump side: turns /proc/PID/smaps (address range, protection, backing
  * file, VmFlags) into mm-PID.img's vma_entry list and asks pages.c to queue the pages
- * each area needs. File mappings are identified through /proc/PID/map_files.
+ * each area needs. File mappings are identified through /proc/PID/map_files; memfd
+ * mappings become MEMFD files.img entries (memfd.c).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -90,7 +91,9 @@ static int file_status(struct dtask *t, const struct proc_vma *v, VmaEntry *e)
 	unsigned int flags;
 	int id;
 
-	if (v->path[0] != '/' || strstr(v->path, " (deleted)")) {
+	bool memfd = !strncmp(v->path, "/memfd:", 7);
+
+	if (v->path[0] != '/' || (!memfd && strstr(v->path, " (deleted)"))) {
 		pr_err("process %d: area %#lx-%#lx of '%s' is not supported yet", t->pid, v->start,
 		       v->end, v->path);
 		return -EOPNOTSUPP;
@@ -101,20 +104,28 @@ static int file_status(struct dtask *t, const struct proc_vma *v, VmaEntry *e)
 			  v->path);
 		return -errno;
 	}
+	flags = is_shared(e) && (e->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+	if (memfd && S_ISREG(st.st_mode))
+		id = memfd_add_mapping(t, v->path, mf, &st, flags);
+	else
+		id = 0;
+	if (id < 0)
+		return id;
 	if (!S_ISREG(st.st_mode)) {
 		pr_err("process %d: mapping of '%s' (not a regular file) is not supported yet",
 		       t->pid, v->path);
 		return -EOPNOTSUPP;
 	}
-	flags = is_shared(e) && (e->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
-	id = files_add_path(t, v->path, &st, flags);
+	if (!id)
+		id = files_add_path(t, v->path, &st, flags);
 	if (id < 0)
 		return id;
 	e->fd = id;
 	e->has_fdflags = 1;
 	e->fdflags = flags;
 	e->pgoff = v->pgoff;
-	e->status = VMA_AREA_REGULAR | (is_shared(e) ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
+	e->status = VMA_AREA_REGULAR | (is_shared(e) ? VMA_FILE_SHARED : VMA_FILE_PRIVATE) |
+		    (memfd ? VMA_AREA_MEMFD : 0);
 	return 0;
 }
 
