@@ -79,8 +79,10 @@ static int anon_status(const struct proc_vma *v, VmaEntry *e)
 	if (e->status & (VMA_AREA_VDSO | VMA_AREA_VVAR | VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE |
 			 VMA_ANON_SHARED))
 		e->flags |= MAP_ANONYMOUS;
-	if (e->status & VMA_ANON_SHARED)
+	if (e->status & VMA_ANON_SHARED) {
 		e->shmid = v->ino;
+		e->pgoff = v->pgoff;	/* where the area sits in its shmem object */
+	}
 	return 0;
 }
 
@@ -129,9 +131,28 @@ static int file_status(struct dtask *t, const struct proc_vma *v, VmaEntry *e)
 	return 0;
 }
 
+/* A shared anonymous area whose pages an earlier area of the same object already covers. */
+static bool shmem_seen(const struct dtask *t, const VmaEntry *e)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < t->mm.n_vmas; i++) {
+		const VmaEntry *o = t->mm.vmas[i];
+
+		if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid && o->pgoff <= e->pgoff &&
+		    o->pgoff + (o->end - o->start) >= e->pgoff + (e->end - e->start))
+			return true;
+	}
+	return false;
+}
+
 static int vma_pages(struct vma_walk *w, const VmaEntry *e)
 {
 	bool mem = !(e->prot & PROT_READ);
+
+	/* each shared page once: restore maps one object for all its areas */
+	if ((e->status & VMA_ANON_SHARED) && shmem_seen(w->t, e))
+		return 0;
 
 	if (e->status & VMA_FILE_SHARED || e->status & (VMA_AREA_VVAR | VMA_AREA_VSYSCALL))
 		return 0;
