@@ -40,6 +40,7 @@ static const struct fd_kind {
 	{ 0, "anon_inode:[signalfd]", &signalfd_ops },
 	{ 0, "anon_inode:[timerfd]", &timerfd_ops },
 	{ 0, "anon_inode:[eventpoll]", &eventpoll_ops },
+	{ 0, "anon_inode:inotify", &inotify_ops },
 };
 
 static const struct fd_ops *fd_ops_find(const struct stat *st, const char *link)

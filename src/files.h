@@ -71,6 +71,7 @@ extern const struct fd_ops eventfd_ops;
 extern const struct fd_ops signalfd_ops;
 extern const struct fd_ops timerfd_ops;
 extern const struct fd_ops eventpoll_ops;
+extern const struct fd_ops inotify_ops;
 
 /* memfd.c: the files.img id of a memfd mapped (src: its map_files link), or -errno */
 int memfd_add_mapping(struct dtask *t, const char *link, const char *src, const struct stat *st,
