@@ -36,7 +36,7 @@ fi
 make -s -C "$here" PROTO_DIR="$root/build/proto"
 
 timeout=${ZDTM_TIMEOUT:-30}	# per step (start, dump, restore, verify)
-budget=${ZDTM_BUDGET:-200}	# per ferry suite: hung engines cannot stall `make check`
+budget=${ZDTM_BUDGET:-400}	# per ferry suite (~100 runs; ~150 s on a busy 2-core box): hung engines cannot stall `make check`
 work=$here/build/run
 rm -rf "$work"
 mkdir -p "$work"
