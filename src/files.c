@@ -146,8 +146,9 @@ int files_add_path(struct dtask *t, const char *path, const struct stat *st, uns
 	size_t i;
 
 	for (i = 0; i < t->n_files; i++)
-		if (t->files[i].fd < 0 && t->files[i].dev == st->st_dev &&
-		    t->files[i].ino == st->st_ino && t->files[i].flags == flags)
+		if (t->files[i].fd < 0 && t->files[i].fe->type == FD_TYPES__REG &&
+		    t->files[i].dev == st->st_dev && t->files[i].ino == st->st_ino &&
+		    t->files[i].flags == flags)
 			return i + 1;
 	return reg_file_new(t, path, st, flags);
 }
