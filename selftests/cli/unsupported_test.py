@@ -105,7 +105,18 @@ def overmounted_fd():
     return fd
 
 
+def nested_epoll_fd():
+    inner, outer = select.epoll(), select.epoll()
+    outer.register(inner.fileno(), select.EPOLLIN)
+    fd = os.dup(outer.fileno())     # the dup keeps the registration's number: pass both
+    keep.append(inner)
+    extra_pass.append(inner.fileno())
+    return fd
+
+
+extra_pass = []
 cases = [
+    ("epoll watching an epoll", nested_epoll_fd, "an epoll itself"),
     ("file whose path now leads elsewhere", overmounted_fd, "another file"),
     ("flock without --file-locks", flocked_fd, "--file-locks"),
     ("unlinked file over --ghost-limit", big_unlinked_fd, "--ghost-limit", ["--ghost-limit", "1K"]),
@@ -127,7 +138,8 @@ for name, make, word, *extra in cases:
         continue
     img = os.path.join(work, name.replace(" ", "-"))
     task = subprocess.Popen([ticker], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, pass_fds=[fd], start_new_session=True)
+                            stderr=subprocess.DEVNULL, pass_fds=[fd] + extra_pass, start_new_session=True)
+    del extra_pass[:]
     os.close(fd)
     time.sleep(0.2)
     r = subprocess.run([ferry, "dump", "-t", str(task.pid), "-D", img] + (extra[0] if extra else []),
@@ -143,8 +155,8 @@ for name, make, word, *extra in cases:
     task.kill()
     task.wait()
 
-for fd in keep:
-    os.close(fd)
+for obj in keep:
+    obj.close() if hasattr(obj, "close") else os.close(obj)
 for d in overmounted:
     subprocess.run(["umount", d])
 failed, skipped = results.count(False), results.count(None)
