@@ -41,6 +41,7 @@ static const struct fd_kind {
 	{ 0, "anon_inode:[timerfd]", &timerfd_ops },
 	{ 0, "anon_inode:[eventpoll]", &eventpoll_ops },
 	{ 0, "anon_inode:inotify", &inotify_ops },
+	{ 0, "anon_inode:[fanotify]", &fanotify_ops },
 };
 
 static const struct fd_ops *fd_ops_find(const struct stat *st, const char *link)

@@ -13,6 +13,7 @@
 
 #include "dtask.h"
 #include "proc-parse.h"
+#include "fh.pb-c.h"
 
 struct rst_task;
 
@@ -72,6 +73,11 @@ extern const struct fd_ops signalfd_ops;
 extern const struct fd_ops timerfd_ops;
 extern const struct fd_ops eventpoll_ops;
 extern const struct fd_ops inotify_ops;
+extern const struct fd_ops fanotify_ops;
+
+/* inotify.c, for fanotify too: fill fh from fdinfo's handle (hex) and resolve it to a path
+ * on a mount of device sdev (kernel encoding); 0 or -errno (-ENOENT: file gone). */
+int fsnotify_resolve(struct dtask *t, uint32_t sdev, FhEntry *fh, const char *hex);
 
 /* memfd.c: the files.img id of a memfd mapped (src: its map_files link), or -errno */
 int memfd_add_mapping(struct dtask *t, const char *link, const char *src, const struct stat *st,

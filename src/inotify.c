@@ -44,17 +44,17 @@ static int mount_of(pid_t pid, uint32_t sdev)
 	return fd;
 }
 
-static int handle_path(struct dtask *t, const InotifyWdEntry *w, const unsigned char *hb,
-		       char **out)
+static int handle_path(struct dtask *t, uint32_t sdev, const FhEntry *e,
+		       const unsigned char *hb, char **out)
 {
 	struct file_handle *fh = calloc(1, sizeof(*fh) + INOTIFY_MAX_HANDLE);
 	char link[64], path[PATH_MAX];
-	int mnt = mount_of(t->pid, w->s_dev), fd = -1;
+	int mnt = mount_of(t->pid, sdev), fd = -1;
 	ssize_t n = -1;
 
 	if (fh && mnt >= 0) {
-		fh->handle_bytes = w->f_handle->bytes;
-		fh->handle_type = w->f_handle->type;
+		fh->handle_bytes = e->bytes;
+		fh->handle_type = e->type;
 		memcpy(fh->f_handle, hb, fh->handle_bytes);
 		fd = open_by_handle_at(mnt, fh, O_PATH | O_CLOEXEC);
 	}
@@ -68,20 +68,18 @@ static int handle_path(struct dtask *t, const InotifyWdEntry *w, const unsigned 
 	free(fh);
 	if (n > 0)
 		path[n] = '\0';
-	if (n <= 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)"))) {
-		pr_err("process %d: inotify watch %u (inode %#" PRIx64 "): cannot find its file",
-		       t->pid, w->wd, w->i_ino);
+	if (n <= 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)")))
 		return -ENOENT;
-	}
 	*out = dtask_strdup(t, path);
 	return *out ? 0 : -ENOMEM;
 }
 
-static int parse_handle(struct dtask *t, FhEntry *fh, const char *hex, unsigned char *hb)
+int fsnotify_resolve(struct dtask *t, uint32_t sdev, FhEntry *fh, const char *hex)
 {
+	unsigned char hb[INOTIFY_MAX_HANDLE];
 	unsigned int i;
 
-	if (fh->bytes > INOTIFY_MAX_HANDLE)
+	if (fh->bytes > INOTIFY_MAX_HANDLE || strlen(hex) != 2 * fh->bytes)
 		return -EINVAL;
 	for (i = 0; i < fh->bytes; i++)
 		if (sscanf(hex + 2 * i, "%2hhx", &hb[i]) != 1)
@@ -92,7 +90,7 @@ static int parse_handle(struct dtask *t, FhEntry *fh, const char *hex, unsigned 
 		return -ENOMEM;
 	for (i = 0; i < fh->bytes; i++)
 		fh->handle[i / 8] |= (uint64_t)hb[i] << (8 * (i % 8));
-	return 0;
+	return handle_path(t, sdev, fh, hb, &fh->path);
 }
 
 static int add_watch(struct dtask *t, const struct fd_parms *p, InotifyFileEntry *ie,
@@ -100,7 +98,6 @@ static int add_watch(struct dtask *t, const struct fd_parms *p, InotifyFileEntry
 {
 	InotifyWdEntry *w = dtask_alloc(t, sizeof(*w));
 	FhEntry *fh = dtask_alloc(t, sizeof(*fh));
-	unsigned char hb[INOTIFY_MAX_HANDLE];
 	char hex[2 * INOTIFY_MAX_HANDLE + 1];
 	int ret;
 
@@ -112,16 +109,16 @@ static int add_watch(struct dtask *t, const struct fd_parms *p, InotifyFileEntry
 	w->id = ie->id;
 	if (sscanf(line, "wd:%x ino:%" SCNx64 " sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x "
 		   "fhandle-type:%x f_handle:%256s", &w->wd, &w->i_ino, &w->s_dev, &w->mask,
-		   &w->ignored_mask, &fh->bytes, &fh->type, hex) != 8 ||
-	    strlen(hex) != 2 * fh->bytes) {
+		   &w->ignored_mask, &fh->bytes, &fh->type, hex) != 8) {
 		pr_err("process %d fd %d: cannot parse inotify watch '%.80s'", t->pid, p->fd, line);
 		return -EINVAL;
 	}
-	ret = parse_handle(t, fh, hex, hb);
-	if (!ret)
-		ret = handle_path(t, w, hb, &fh->path);
-	if (ret)
+	ret = fsnotify_resolve(t, w->s_dev, fh, hex);
+	if (ret) {
+		pr_err("process %d fd %d: inotify watch %u (inode %#" PRIx64 "): cannot find its "
+		       "file", t->pid, p->fd, w->wd, w->i_ino);
 		return ret;
+	}
 	ie->wd[ie->n_wd++] = w;
 	return 0;
 }
