@@ -36,7 +36,7 @@ fi
 make -s -C "$here" PROTO_DIR="$root/build/proto"
 
 timeout=${ZDTM_TIMEOUT:-30}	# per step (start, dump, restore, verify)
-budget=${ZDTM_BUDGET:-200}	# per ferry suite: hung engines cannot stall `make check`
+budget=${ZDTM_BUDGET:-400}	# per ferry suite (~100 runs; ~150 s on a busy 2-core box): hung engines cannot stall `make check`
 work=$here/build/run
 rm -rf "$work"
 mkdir -p "$work"
@@ -74,6 +74,10 @@ run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/
 	-T "$timeout"
 run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
+run cli-unsupported python3 "$here/cli/unsupported_test.py" "$ferry" "$here/build/cli/ticker" \
+	"$work/unsupported"
+run cli-files-images python3 "$here/cli/files_images_test.py" "$ferry" "$here/build/cli/ticker" \
+	"$work/files-images"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwatch" "$work/timens"
 run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"

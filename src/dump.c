@@ -202,7 +202,9 @@ static void remove_images(struct dtree *tr, int dirfd)
 						  "stats-dump", "seccomp.img", "timens-1.img",
 						  "ipcns-var-1.img",
 						  "ipcns-shm-1.img", "ipcns-sem-1.img",
-						  "ipcns-msg-1.img" };
+						  "ipcns-msg-1.img", "pipes-data.img",
+						  "fifo-data.img", "file-locks.img",
+						  "remap-fpath.img", "memfd.img" };
 	static const char *const task_names[] = { "core-%d.img", "ids-%d.img", "mm-%d.img",
 						  "pagemap-%d.img", "fs-%d.img" };
 	char name[64];
@@ -223,6 +225,10 @@ static void remove_images(struct dtree *tr, int dirfd)
 		remove_image(dirfd, name);
 		thread_remove_images(t, dirfd);
 	}
+	if (tr->n && tr->tasks[0]->fx) {
+		ghost_unlink_images(tr->tasks[0], dirfd);
+		memfd_unlink_images(tr->tasks[0], dirfd);
+	}
 }
 
 static int collect_task(struct dtask *t)
@@ -241,26 +247,28 @@ static int collect_task(struct dtask *t)
 	return ret;
 }
 
-/* Every task, root first; file ids continue from one task to the next. */
-static int collect(struct dtree *tr)
+/* Every task, root first; they share the tree's files (ids global, descriptions shared). */
+static int collect(struct dtree *tr, const struct dump_opts *opts)
 {
 	struct dtask *seccomp_task = NULL;
-	uint32_t file_ids = 0;
 	size_t i;
 	int ret;
 
+	for (i = 0; i < tr->n; i++) {
+		tr->tasks[i]->fx = &tr->files;
+		tr->tasks[i]->ghost_limit = opts->ghost_limit;
+		tr->tasks[i]->file_locks = opts->file_locks;
+	}
 	for (i = 0; i < tr->n; i++) {
 		struct dtask *t = tr->tasks[i];
 
 		if (t->zombie)
 			continue;
-		t->file_id_base = file_ids;
 		ret = collect_task(t);
 		if (ret) {
 			pr_err("cannot dump task %d (%zu of %zu in the tree)", t->pid, i + 1, tr->n);
 			return ret;
 		}
-		file_ids += t->n_files;
 		if (t->seccomp && seccomp_task && seccomp_task != t) {
 			pr_err("tasks %d and %d both run under seccomp filters: only one process "
 			       "of a tree may, for now", seccomp_task->pid, t->pid);
@@ -315,12 +323,10 @@ static int write_images(struct dtree *tr, int dirfd, struct dump_times *tm)
 static void log_done(struct dtree *tr, const struct dump_opts *opts, uint64_t start)
 {
 	uint64_t pages = 0;
-	size_t i, files = 0;
+	size_t i, files = tr->files.n_files;
 
-	for (i = 0; i < tr->n; i++) {
+	for (i = 0; i < tr->n; i++)
 		pages += tr->tasks[i]->nr_pages;
-		files += tr->tasks[i]->n_files;
-	}
 	pr_info("dumped %zu tasks under %d into %s: %lu pages, %zu files, %lu us", tr->n,
 		opts->pid, opts->images_dir, pages, files, now_us() - start);
 }
@@ -335,7 +341,7 @@ int dump_tree(const struct dump_opts *opts)
 	if (ret)
 		goto out_abort;
 	tm.seized = now_us();
-	ret = collect(&tr);
+	ret = collect(&tr, opts);
 	if (!ret)
 		ret = pstree_check(&tr);
 	if (ret)

@@ -109,6 +109,13 @@ void zt_expose(const void *addr, size_t len)
 	zt_exp_len = len;
 }
 
+static const char *zt_dump_opt;
+
+void zt_dump_option(const char *opt)
+{
+	zt_dump_opt = opt;
+}
+
 static void zt_write_ready(const char *path, const char *text)
 {
 	char tmp[4096];
@@ -150,13 +157,15 @@ void zt_expect_dump_failure(void)
 void zt_ready(void)
 {
 	const char *path = getenv("ZT_READY");
-	char text[160];
+	char text[256];
 
 	zt_wait_kids_ready();
 	if (!path)
 		path = "ready";
-	snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s", getpid(),
-		 (unsigned long)zt_exp_addr, zt_exp_len, zt_dump_fails ? "dump fails\n" : "");
+	snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s%s%s", getpid(),
+		 (unsigned long)zt_exp_addr, zt_exp_len, zt_dump_fails ? "dump fails\n" : "",
+		 zt_dump_opt ? "dump-opt " : "", zt_dump_opt ? zt_dump_opt : "",
+		 zt_dump_opt ? "\n" : "");
 	zt_write_ready(path, text);
 }
 
