@@ -37,6 +37,12 @@ struct dfile {
 	pid_t pid;			/* the task of that fd */
 };
 
+/* A MAP_SHARED|MAP_ANONYMOUS object and the first task mapping it (vma.c). */
+struct dshmem {
+	uint64_t shmid;
+	pid_t pid;
+};
+
 /*
  * What the dump knows of the files of the whole tree, shared by its tasks so that
  * every image of a kind is written once with the entries of every task: files.img
@@ -55,6 +61,8 @@ struct dfiles {
 	size_t n_locks, locks_cap;
 	struct memfd_dump *memfds;	/* memfd.c: one per memfd inode */
 	size_t n_memfds, memfds_cap;
+	struct dshmem *shmems;		/* vma.c: shared anonymous objects */
+	size_t n_shmems, shmems_cap;
 };
 
 /* One run of pages to copy: [vaddr, vaddr + nr * 4096), read through /proc/PID/mem when mem. */

@@ -3,7 +3,9 @@
  * File locks (flock, POSIX, OFD), both halves. Dump reads the "lock:" lines of each fd's
  * /proc/PID/fdinfo (a task holding locks is refused unless --file-locks) into
  * file-locks.img. Restore takes them again with flock(2) / fcntl(F_SETLK, F_OFD_SETLK) on
- * the final fd numbers, after every fd is in place (closing an fd drops POSIX locks).
+ * the final fd numbers, after every fd is in place (closing an fd drops POSIX locks). In a
+ * tree each entry's pid is the task whose fd takes the lock again (a flock or OFD lock on a
+ * description shared by several tasks is saved once, for the first of them).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -89,6 +91,7 @@ static int add_lock(struct dtask *t, const struct fd_parms *p, uint32_t id, cons
 		return -EOPNOTSUPP;
 	}
 	l.e.fd = p->fd;
+	l.e.pid = t->pid;	/* the task whose fd takes it again on restore */
 	if (seen(t, &l))
 		return 0;
 	if (dtask_grow(t, &t->fx->locks, t->fx->n_locks, &t->fx->locks_cap, sizeof(*t->fx->locks)))
@@ -147,6 +150,22 @@ static int check_lock(const struct rst_task *t, const FileLockEntry *e)
 	return 0;
 }
 
+/* 1: the lock is t's to take; 0: another task's; -EINVAL: no task of the tree's. */
+static int lock_task_ok(const struct rst_task *t, const FileLockEntry *e)
+{
+	const struct rst_tree *tr = t->tree;
+	size_t i;
+
+	if (e->pid == t->pid || !tr)
+		return 1;
+	for (i = 0; i < tr->nr_tasks; i++)
+		if ((int)tr->tasks[i].pid == e->pid)
+			return 0;
+	pr_err("file-locks.img: the lock on fd %d names process %d, which is not in the tree",
+	       e->fd, e->pid);
+	return -EINVAL;
+}
+
 int file_locks_load(struct rst_task *t)
 {
 	struct img *img = img_open(t->dirfd, IMG_FILE_LOCKS, O_RDONLY | IMG_OPTIONAL);
@@ -156,7 +175,16 @@ int file_locks_load(struct rst_task *t)
 	if (!img)
 		return errno == ENOENT ? 0 : -EIO;
 	while ((ret = img_read_pb(img, &file_lock_entry__descriptor, (void **)&e)) > 0) {
-		void *n = realloc(t->locks, (t->nr_locks + 1) * sizeof(*t->locks));
+		void *n;
+
+		ret = lock_task_ok(t, e);
+		if (ret <= 0) {		/* another task's, or naming none of the tree */
+			img_free_pb(e);
+			if (ret < 0)
+				break;
+			continue;
+		}
+		n = realloc(t->locks, (t->nr_locks + 1) * sizeof(*t->locks));
 
 		if (!n) {
 			img_free_pb(e);

@@ -237,6 +237,12 @@ static int dump_fd_text(struct dtask *t, int fd, char *path, char *text)
 		return -EOPNOTSUPP;
 	}
 	id = shared_id(t, fd, &p.st);
+	if (id && ops->late && t->fx->files[id - 1].pid != t->pid) {
+		pr_err("process %d fd %d: the %s '%s' is shared with process %d: ferry restores "
+		       "a %s in one process only", t->pid, fd, ops->name, path,
+		       t->fx->files[id - 1].pid, ops->name);
+		return -EOPNOTSUPP;
+	}
 	if (!id) {
 		fe = files_new(t, ops->type, &p.st, p.fi.flags, fd);
 		if (!fe)

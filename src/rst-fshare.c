@@ -4,7 +4,7 @@
  * controller, which task opens each description used by several tasks. The objects that
  * must be created together form a group (both ends of a pipe, the descriptions of one
  * FIFO or memfd inode, otherwise one description); its owner is the lowest common
- * ancestor of the tasks using it. The owner opens the group before it clones its
+ * ancestor of the tasks using it (through an fd, or a mapping for a memfd). The owner opens the group before it clones its
  * children (rst_files_open_shared()), which inherit the fds through fork; each task then
  * dup()s what it uses and closes the rest before its jump. No kernel interface here.
  */
@@ -14,6 +14,7 @@
 #include "log.h"
 #include "files.h"
 #include "rst.h"
+#include "vma.h"
 
 #define NO_TASK (-1)
 #define MANY_TASKS (-2)
@@ -82,7 +83,39 @@ static bool grouped(const FileEntry *f)
 	       f->type == FD_TYPES__MEMFD;
 }
 
-/* Per files[] entry: the one task using it, MANY_TASKS, or NO_TASK; and the ancestor. */
+static void add_user(const struct rst_tree *tr, size_t k, int i, int *user, int *anc)
+{
+	if (k >= tr->nr_files)
+		return;
+	if (user[k] == NO_TASK)
+		user[k] = anc[k] = i;
+	else if (user[k] != i)
+		user[k] = MANY_TASKS;
+	anc[k] = common_ancestor(tr, anc[k], i);
+}
+
+/* The memfds t maps: users too (one inode for all the tasks mapping it). */
+static void add_mappings(const struct rst_tree *tr, int i, int *user, int *anc)
+{
+	const struct rst_task *t = &tr->tasks[i];
+	const FileEntry *f;
+	size_t j;
+
+	for (j = 0; !t->dead && t->mm && j < t->mm->n_vmas; j++) {
+		const VmaEntry *v = t->mm->vmas[j];
+
+		if (!(v->status & (VMA_FILE_SHARED | VMA_FILE_PRIVATE)))
+			continue;
+		f = rst_file_by_id(t, v->fd);
+		if (f && f->type == FD_TYPES__MEMFD)
+			add_user(tr, file_index(tr, f), i, user, anc);
+	}
+}
+
+/*
+ * Per files[] entry: the one task using it (an fd, or a mapping of a memfd), MANY_TASKS,
+ * or NO_TASK; and the common ancestor of its users.
+ */
 static void find_users(const struct rst_tree *tr, int *user, int *anc)
 {
 	size_t i, k, j;
@@ -92,16 +125,9 @@ static void find_users(const struct rst_tree *tr, int *user, int *anc)
 	for (i = 0; i < tr->nr_tasks; i++) {
 		const struct rst_task *t = &tr->tasks[i];
 
-		for (j = 0; j < t->nr_fds; j++) {
-			k = file_index(tr, t->fds[j].file);
-			if (k == tr->nr_files)
-				continue;
-			if (user[k] == NO_TASK)
-				user[k] = anc[k] = i;
-			else if (user[k] != (int)i)
-				user[k] = MANY_TASKS;
-			anc[k] = common_ancestor(tr, anc[k], i);
-		}
+		for (j = 0; j < t->nr_fds; j++)
+			add_user(tr, file_index(tr, t->fds[j].file), i, user, anc);
+		add_mappings(tr, i, user, anc);
 	}
 }
 

@@ -162,6 +162,33 @@ static int vma_pages(struct vma_walk *w, const VmaEntry *e)
 	return pages_scan(w->t, &w->ps, e->start, e->end, e->status & VMA_FILE_PRIVATE, mem);
 }
 
+/*
+ * A MAP_SHARED|MAP_ANONYMOUS object (inherited through fork) mapped by another task of
+ * the tree is refused: restore would give each task its own copy.
+ */
+static int shmem_not_shared(struct dtask *t, const VmaEntry *e)
+{
+	struct dfiles *fx = t->fx;
+	size_t i;
+
+	if (!fx)
+		return 0;
+	for (i = 0; i < fx->n_shmems; i++) {
+		if (fx->shmems[i].shmid != e->shmid)
+			continue;
+		if (fx->shmems[i].pid == t->pid)
+			return 0;
+		pr_err("process %d: the shared anonymous area %#lx-%#lx is shared with process %d "
+		       "too: memory shared between processes is not supported yet", t->pid,
+		       (unsigned long)e->start, (unsigned long)e->end, fx->shmems[i].pid);
+		return -EOPNOTSUPP;
+	}
+	if (dtask_grow(t, &fx->shmems, fx->n_shmems, &fx->shmems_cap, sizeof(*fx->shmems)))
+		return -ENOMEM;
+	fx->shmems[fx->n_shmems++] = (struct dshmem){ e->shmid, t->pid };
+	return 0;
+}
+
 static int vma_one(const struct proc_vma *v, void *arg)
 {
 	struct vma_walk *w = arg;
@@ -181,6 +208,8 @@ static int vma_one(const struct proc_vma *v, void *arg)
 		ret = ipc_shm_vma(t->pid, v, e);
 	if (ret > 0)
 		ret = file_status(t, v, e);
+	if (!ret && (e->status & VMA_ANON_SHARED))
+		ret = shmem_not_shared(t, e);
 	if (ret)
 		return ret;
 	if ((e->status & VMA_AREA_REGULAR) && (proc_vmflag(v, "io") || proc_vmflag(v, "pf"))) {
