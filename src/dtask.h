@@ -21,6 +21,7 @@
 #include "pstree.pb-c.h"
 
 struct arena_blk;
+struct sk_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -41,6 +42,8 @@ struct page_run {
 struct dtask {
 	pid_t pid;
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
+	unsigned int sk_flags;		/* SK_* of sockets.h: --tcp-established... */
+	struct sk_dump *sk;		/* sockets.c, NULL until the first socket */
 	struct arena_blk *arena;
 
 	/* seize: what to put back */

@@ -21,6 +21,7 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "seize.h"
+#include "sockets.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -164,7 +165,7 @@ static void remove_images(struct dtask *t, int dirfd)
 {
 	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
 			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
-			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img" };
+			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "sk-queues.img" };
 	char name[64];
 	size_t i;
 
@@ -215,6 +216,7 @@ int dump_tree(const struct dump_opts *opts)
 
 	dtask_init(&t, opts->pid);
 	t.shell_job = opts->shell_job;
+	t.sk_flags = opts->sk_flags;
 	ret = seize_check(t.pid);
 	if (ret)
 		return ret;
@@ -231,6 +233,7 @@ int dump_tree(const struct dump_opts *opts)
 	ret = seize_release(&t, opts->release);
 	pr_info("dumped %d into %s: %lu pages, %zu files, %lu us", t.pid, opts->images_dir,
 		t.nr_pages, t.n_files, now_us() - tm.start);
+	sk_dump_release(&t);
 	dtask_release(&t);
 	return ret;
 
@@ -238,6 +241,7 @@ out_remove:
 	remove_images(&t, opts->dirfd);
 out_abort:
 	seize_abort(&t);
+	sk_dump_release(&t);
 	dtask_release(&t);
 	return ret;
 }

@@ -22,6 +22,7 @@ struct dump_opts {
 	const char *images_dir;		/* its path, for messages */
 	enum dump_release release;
 	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
+	unsigned int sk_flags;		/* SK_* of sockets.h */
 };
 
 int dump_tree(const struct dump_opts *opts);

@@ -3,8 +3,8 @@
  * Files, dump side: walks /proc/PID/fd (readlink for the path, stat for the object,
  * fdinfo for flags and position), folds fds sharing one open file description with
  * kcmp(KCMP_FILE), and records exe, cwd and root by path. Writes files.img,
- * fdinfo-N.img and fs-PID.img. Only regular files, directories and /dev/{null,zero,...}
- * (memory character devices) are handled; any other fd refuses the dump.
+ * fdinfo-N.img and fs-PID.img. Regular files, directories, /dev/{null,zero,...} (memory
+ * character devices) and sockets (sockets.c) are handled; any other fd refuses the dump.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include "image.h"
 #include "proc-parse.h"
 #include "files.h"
+#include "sockets.h"
 
 #define MEM_CHR_MAJOR 1	/* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom */
 
@@ -63,6 +64,17 @@ int files_add_path(struct dtask *t, const char *path, const struct stat *st, uns
 		    t->files[i].ino == st->st_ino && t->files[i].flags == flags)
 			return i + 1;
 	return new_reg(t, path, st, flags, 0, -1, -1);
+}
+
+/* A files.img entry made elsewhere (fe->id already t->n_files + 1): returns its id. */
+int files_add_entry(struct dtask *t, FileEntry *fe, const struct stat *st, unsigned int flags,
+		    int fd)
+{
+	if (dtask_grow(t, &t->files, t->n_files, &t->files_cap, sizeof(*t->files)))
+		return -ENOMEM;
+	fe->id = t->n_files + 1;
+	t->files[t->n_files++] = (struct dfile){ fe, st->st_dev, st->st_ino, flags, fd };
+	return fe->id;
 }
 
 static bool is_terminal(const struct stat *st)
@@ -129,7 +141,7 @@ static int add_fdinfo(struct dtask *t, int fd, int id, unsigned int flags)
 	fdinfo_entry__init(e);
 	e->fd = fd;
 	e->id = id;
-	e->type = FD_TYPES__REG;
+	e->type = t->files[id - 1].fe->type;
 	e->flags = flags & O_CLOEXEC ? FD_CLOEXEC : 0;
 	t->fds[t->n_fds++] = e;
 	return 0;
@@ -155,7 +167,7 @@ static int dump_one_fd(struct dtask *t, int fd)
 		       "(restore then gives it the restoring shell's terminal)", t->pid, fd, path);
 		return -EOPNOTSUPP;
 	}
-	if (!is_terminal(&st) && !fd_supported(&st, path)) {
+	if (!is_terminal(&st) && !S_ISSOCK(st.st_mode) && !fd_supported(&st, path)) {
 		pr_err("process %d fd %d: %s '%s' is not supported yet", t->pid, fd,
 		       fd_kind(&st, path), path);
 		return -EOPNOTSUPP;
@@ -164,7 +176,9 @@ static int dump_one_fd(struct dtask *t, int fd)
 	if (ret)
 		return ret;
 	id = shared_id(t, fd, &st);
-	if (!id) {
+	if (!id && S_ISSOCK(st.st_mode))
+		id = sk_dump_fd(t, fd, &st, fi.flags);
+	else if (!id) {
 		id = new_reg(t, path, &st, fi.flags, is_terminal(&st) ? 0 : fi.pos, fi.mnt_id, fd);
 		/* the terminal is external: the restoring ferry supplies its own (-j) */
 		if (id > 0 && is_terminal(&st))
@@ -192,6 +206,8 @@ int files_dump_fds(struct dtask *t)
 		if (de->d_name[0] != '.')
 			ret = dump_one_fd(t, atoi(de->d_name));
 	closedir(d);
+	if (!ret)
+		ret = sk_dump_finish(t);
 	if (!ret)
 		pr_info("%d: %zu fds, %zu files", t->pid, t->n_fds, t->n_files);
 	return ret;
@@ -267,5 +283,7 @@ out_close:
 		ret = -EIO;
 	if (!ret)
 		ret = img_write_one(dirfd, IMG_FS, &t->fs.base, t->pid);
+	if (!ret)
+		ret = sk_dump_write(t, dirfd);
 	return ret;
 }

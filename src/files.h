@@ -13,6 +13,8 @@
 
 /* The files.img id of a file opened by path, shared by equal dev/ino/flags; or -errno. */
 int files_add_path(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);
+int files_add_entry(struct dtask *t, FileEntry *fe, const struct stat *st, unsigned int flags,
+		    int fd);
 int files_dump_fds(struct dtask *t);
 int files_dump_fs(struct dtask *t, unsigned int umask);
 int files_dump_exe(struct dtask *t);

@@ -33,6 +33,8 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FDINFO] = { "fdinfo-%u.img", 0x56213732, IMG_COMMON_MAGIC },
 	[IMG_FS] = { "fs-%u.img", 0x51403912, IMG_COMMON_MAGIC },
 	[IMG_STATS] = { "stats-%s", 0x57093306, IMG_SERVICE_MAGIC },
+	[IMG_SK_QUEUES] = { "sk-queues.img", 0x56264026, IMG_COMMON_MAGIC },
+	[IMG_TCP_STREAM] = { "tcp-stream-%x.img", 0x51465506, IMG_COMMON_MAGIC },
 };
 
 #define IMG_BUF_SIZE (64 << 10)

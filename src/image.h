@@ -29,6 +29,8 @@ enum img_type {
 	IMG_FDINFO,	/* fdinfo-<files_id>.img: FdinfoEntry per fd */
 	IMG_FS,		/* fs-<pid>.img: FsEntry */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
+	IMG_SK_QUEUES,	/* sk-queues.img: SkPacketEntry + raw data per queued message */
+	IMG_TCP_STREAM,	/* tcp-stream-<ino hex>.img: TcpStreamEntry + queues */
 	IMG_NR_TYPES,
 };
 

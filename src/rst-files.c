@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Restore of a task's files, in the new task: root and cwd (chroot/chdir by path), umask,
- * then every fd reopened by path with its flags and offset at a temporary number above
- * all target fds, and finally dup3()ed into place. Kernel interfaces: open, lseek, dup3,
+ * then every fd reopened by path with its flags and offset (or its socket, built by
+ * sockets.c) at a temporary number above all target fds, and finally dup3()ed into place. Kernel interfaces: open, lseek, dup3,
  * close_range, fstat (size and mode are checked against the image, a change is reported).
  */
 #include <fcntl.h>
@@ -108,6 +108,14 @@ static int open_one(struct rst_task *t, struct rst_fd *f, int base)
 	const RegFileEntry *reg = f->file->reg;
 	int fd, tmp;
 
+	if (f->file->type != FD_TYPES__REG) {
+		fd = rst_sk_take(t, f->file->id);
+		if (fd < 0) {
+			pr_err("socket file %u was not created", f->file->id);
+			return -EINVAL;
+		}
+		goto move;
+	}
 	if (reg->has_ext && reg->ext)
 		fd = open_caller_tty(t, reg);
 	else
@@ -119,9 +127,10 @@ static int open_one(struct rst_task *t, struct rst_fd *f, int base)
 		close(fd);
 		return -EIO;
 	}
+move:
 	tmp = fcntl(fd, F_DUPFD_CLOEXEC, base);
 	if (tmp < 0) {
-		pr_perror("cannot move fd of %s above %d", reg->name, base);
+		pr_perror("cannot move fd of file %u above %d", f->file->id, base);
 		close(fd);
 		return -errno;
 	}
@@ -144,6 +153,9 @@ int rst_files_open(struct rst_task *t)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	ret = rst_sk_create(t);
+	if (ret)
+		return ret;
 	for (i = 0; i < t->nr_fds; i++) {
 		struct rst_fd *f = &t->fds[i];
 

@@ -308,6 +308,12 @@ static int load_files(struct rst_task *t)
 			ret = -EINVAL;
 			break;
 		}
+		if ((f->type == FD_TYPES__UNIXSK && !f->usk) ||
+		    (f->type == FD_TYPES__INETSK && !f->isk)) {
+			pr_err("files.img: socket file id %u has no socket entry", f->id);
+			ret = -EINVAL;
+			break;
+		}
 	}
 	img_close(img);
 	return ret;
@@ -324,9 +330,11 @@ static int add_fd(struct rst_task *t, FdinfoEntry *e)
 		       t->ids->files_id, e->fd, e->id);
 		return -EINVAL;
 	}
-	if (f->type != FD_TYPES__REG || e->type != FD_TYPES__REG) {
-		pr_err("fdinfo-%u.img: fd %u is of type %d; ferry restores regular files only",
-		       t->ids->files_id, e->fd, f->type);
+	if ((f->type != FD_TYPES__REG && f->type != FD_TYPES__UNIXSK &&
+	     f->type != FD_TYPES__INETSK) || e->type != f->type) {
+		pr_err("fdinfo-%u.img: fd %u is of type %d (file %d); ferry restores regular "
+		       "files and unix/inet sockets only", t->ids->files_id, e->fd, e->type,
+		       f->type);
 		return -EOPNOTSUPP;
 	}
 	for (i = 0; i < t->nr_fds; i++)
@@ -410,6 +418,8 @@ int rst_plan_load(struct rst_task *t, const struct restore_opts *opts)
 		ret = img_read_one(t->dirfd, IMG_FS, &fs_entry__descriptor, (void **)&t->fs, t->pid);
 	if (!ret)
 		ret = check_fs(t);
+	if (!ret)
+		ret = rst_sk_load(t);
 	return ret;
 }
 
@@ -421,6 +431,7 @@ void rst_plan_free(struct rst_task *t)
 		img_free_pb(t->pm[i]);
 	for (i = 0; i < t->nr_files; i++)
 		img_free_pb(t->files[i]);
+	rst_sk_free(t);
 	free(t->pm);
 	free(t->files);
 	free(t->fds);

@@ -21,6 +21,7 @@
 #include "pstree.pb-c.h"
 #include "restore.h"
 #include "restorer.h"
+#include "sockets.h"
 
 #define RST_TASK_SIZE 0x7ffffffff000UL
 #define RST_PAGE 4096UL
@@ -49,6 +50,7 @@ struct rst_task {
 	struct rst_fd *fds;
 	size_t nr_fds;
 	int max_fd;
+	struct rst_sk sk;		/* sockets.c: queues; sockets built in the new task */
 
 	PagemapEntry **pm;
 	size_t nr_pm;

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sockets of a task, both halves. Dump: files.c hands every S_IFSOCK fd to sk_dump_fd(),
+ * which pulls a copy into ferry with pidfd_getfd and fills a files.img entry (usk/isk);
+ * sk_dump_finish() then resolves unix peers across the task; sk_dump_write() writes
+ * sk-queues.img. Restore: rst_sk_load() validates them with the plan, rst_sk_create()
+ * builds every socket in the new task before its fds are put in place.
+ */
+#ifndef FERRY_SOCKETS_H
+#define FERRY_SOCKETS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "dtask.h"
+#include "sk-opts.pb-c.h"
+#include "sk-packet.pb-c.h"
+
+struct rst_task;
+
+/* How to treat what cannot be restored as it is (CRIU's options of the same names). */
+#define SK_EXT_UNIX 0x1		/* --ext-unix-sk */
+#define SK_TCP_ESTABLISHED 0x2	/* --tcp-established */
+#define SK_TCP_CLOSE 0x4	/* --tcp-close */
+
+/* One message of a receive queue, as dumped or to restore. */
+struct sk_msg {
+	uint32_t id;			/* files.img id of the receiving socket */
+	uint32_t len;
+	void *data;
+	struct sockaddr_storage addr;	/* sender of a datagram, when addr_len */
+	socklen_t addr_len;
+};
+
+/* Dump state of the sockets of one task (dtask.sk). */
+struct sk_dump {
+	int pidfd;
+	unsigned int flags;		/* SK_* */
+	struct sk_dumped {
+		FileEntry *fe;
+		uint32_t *icons;	/* a listening unix socket: inodes of pending clients */
+		uint32_t n_icons;
+		uint32_t wqlen;		/* unix: bytes sent and not yet received */
+	} *socks;			/* every socket file of the task */
+	size_t n_socks, socks_cap;
+	struct sk_msg *msgs;		/* their receive queues */
+	size_t n_msgs, msgs_cap;
+};
+
+/* dump side (sockets.c) */
+int sk_dump_fd(struct dtask *t, int fd, const struct stat *st, unsigned int flags);
+int sk_dump_finish(struct dtask *t);
+int sk_dump_write(struct dtask *t, int dirfd);
+void sk_dump_release(struct dtask *t);
+/* Queue one peeked message (data copied into the arena). */
+int sk_dump_msg(struct dtask *t, uint32_t id, const void *data, size_t len,
+		const struct sockaddr *addr, socklen_t addr_len);
+/* Peek the whole receive queue of sk (not altered; SO_PEEK_OFF is put back). */
+int sk_dump_queue(struct dtask *t, int sk, uint32_t id, bool dgram, bool rcv_shut);
+
+/* sk-unix.c */
+int sk_unix_dump(struct dtask *t, int sk, const struct stat *st, unsigned int flags,
+		 FileEntry *fe);
+int sk_unix_resolve(struct dtask *t);
+/* sk-inet.c */
+int sk_inet_dump(struct dtask *t, int sk, int family, const struct stat *st,
+		 unsigned int flags, FileEntry *fe);
+
+/* sockopts.c: the options of sk_opts_entry, and O_NONBLOCK. */
+int sk_opts_dump(struct dtask *t, int sk, SkOptsEntry *o);
+int sk_opts_restore(int sk, const SkOptsEntry *o);
+/* What must be set before bind: SO_REUSEADDR/REUSEPORT, SO_BINDTODEVICE. */
+int sk_opts_restore_early(int sk, const SkOptsEntry *o);
+int sk_set_flags(int sk, unsigned int flags);
+
+/* restore side (sockets.c) */
+struct rst_sk {
+	int *fds;			/* per files.img index: the created socket, or -1 */
+	struct sk_msg *msgs;		/* sk-queues.img */
+	size_t n_msgs;
+};
+int rst_sk_load(struct rst_task *t);
+int rst_sk_create(struct rst_task *t);
+void rst_sk_free(struct rst_task *t);
+/* Send the queued messages for file id from the socket from (to: destination or NULL). */
+int rst_sk_fill_queue(struct rst_task *t, uint32_t id, int from, const struct sockaddr *to,
+		      socklen_t to_len);
+bool rst_sk_has_queue(struct rst_task *t, uint32_t id);
+
+/* The socket created for file id, handed over (-1 if none); its slot in the table. */
+int rst_sk_take(struct rst_task *t, uint32_t id);
+int *rst_sk_slot(struct rst_task *t, uint32_t id);
+
+int rst_unix_check(struct rst_task *t, const FileEntry *fe);
+int rst_unix_create(struct rst_task *t);
+int rst_inet_check(struct rst_task *t, const FileEntry *fe);
+int rst_inet_create(struct rst_task *t);
+
+#endif
