@@ -74,6 +74,8 @@ run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/
 	-T "$timeout"
 run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
+run cli-unsupported python3 "$here/cli/unsupported_test.py" "$ferry" "$here/build/cli/ticker" \
+	"$work/unsupported"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them

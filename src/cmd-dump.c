@@ -10,7 +10,9 @@
 #include "cli.h"
 #include "dump.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_GHOST_LIMIT, OPT_FILE_LOCKS };
+
+#define DEFAULT_GHOST_LIMIT (1ULL << 20)
 
 static const char dump_help[] =
 	"Usage: ferry dump -t PID [-D DIR] [OPTIONS]\n\n"
@@ -21,7 +23,11 @@ static const char dump_help[] =
 	"  -t, --tree PID        the root of the tree to dump\n"
 	"  -R, --leave-running   let the tree continue after the dump\n"
 	"      --leave-stopped   leave the tree stopped (SIGSTOP) after the dump\n"
-	"  -j, --shell-job       the tree runs on the caller's terminal (a shell job)\n" COMMON_HELP;
+	"  -j, --shell-job       the tree runs on the caller's terminal (a shell job)\n"
+	"      --ghost-limit SIZE  largest unlinked-but-open file whose contents are saved\n"
+	"                        (bytes, or with K, M, G; default 1M)\n"
+	"      --file-locks      save and restore flock, POSIX and OFD locks (without it a\n"
+	"                        tree holding locks is refused)\n" COMMON_HELP;
 
 static int parse_pid(const char *s, pid_t *pid)
 {
@@ -36,6 +42,28 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+/* "1048576", "512K", "1M", "2G" */
+static int parse_size(const char *s, uint64_t *size)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30, end++;
+	if (*end || v > (1ULL << 40))
+		return -1;
+	*size = v;
+	return 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -44,9 +72,11 @@ int cmd_dump(int argc, char **argv)
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED },
 		{ "shell-job", no_argument, NULL, 'j' },
+		{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
+		{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dump_opts opts = { .release = DUMP_KILL };
+	struct dump_opts opts = { .release = DUMP_KILL, .ghost_limit = DEFAULT_GHOST_LIMIT };
 	struct common_opts co;
 	int c, ret;
 
@@ -70,6 +100,13 @@ int cmd_dump(int argc, char **argv)
 			break;
 		case 'j':
 			opts.shell_job = true;
+			break;
+		case OPT_GHOST_LIMIT:
+			if (parse_size(optarg, &opts.ghost_limit))
+				return cli_usage_error("dump", "bad --ghost-limit '%s'", optarg);
+			break;
+		case OPT_FILE_LOCKS:
+			opts.file_locks = true;
 			break;
 		default:
 			return cli_usage_error("dump", "unknown option");

@@ -22,6 +22,9 @@
 
 struct arena_blk;
 struct sk_dump;
+struct pipe_dump;
+struct ghost_dump;
+struct lock_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -44,6 +47,8 @@ struct dtask {
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
 	unsigned int sk_flags;		/* SK_* of sockets.h: --tcp-established... */
 	struct sk_dump *sk;		/* sockets.c, NULL until the first socket */
+	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved */
+	bool file_locks;		/* --file-locks: save locks (else a lock refuses the dump) */
 	struct arena_blk *arena;
 
 	/* seize: what to put back */
@@ -75,6 +80,12 @@ struct dtask {
 	size_t n_files, files_cap;
 	FdinfoEntry **fds;		/* fdinfo-N.img */
 	size_t n_fds, fds_cap;
+	struct pipe_dump *pipes;	/* pipe.c: data in flight, once per pipe */
+	size_t n_pipes, pipes_cap;
+	struct ghost_dump *ghosts;	/* ghost.c: unlinked files to save */
+	size_t n_ghosts, ghosts_cap;
+	struct lock_dump *locks;	/* file-lock.c */
+	size_t n_locks, locks_cap;
 
 	/* memory (pages.c) */
 	struct page_run *runs;

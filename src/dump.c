@@ -21,7 +21,6 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "seize.h"
-#include "sockets.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -165,7 +164,8 @@ static void remove_images(struct dtask *t, int dirfd)
 {
 	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
 			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
-			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "sk-queues.img" };
+			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "pipes-data.img",
+			     "fifo-data.img", "file-locks.img", "sk-queues.img" };
 	char name[64];
 	size_t i;
 
@@ -174,6 +174,7 @@ static void remove_images(struct dtask *t, int dirfd)
 		if (unlinkat(dirfd, name, 0) && errno != ENOENT)
 			pr_perror("cannot remove the partial image %s", name);
 	}
+	ghost_unlink_images(t, dirfd);
 }
 
 static int collect(struct dtask *t)
@@ -217,6 +218,8 @@ int dump_tree(const struct dump_opts *opts)
 	dtask_init(&t, opts->pid);
 	t.shell_job = opts->shell_job;
 	t.sk_flags = opts->sk_flags;
+	t.ghost_limit = opts->ghost_limit;
+	t.file_locks = opts->file_locks;
 	ret = seize_check(t.pid);
 	if (ret)
 		return ret;
@@ -233,7 +236,6 @@ int dump_tree(const struct dump_opts *opts)
 	ret = seize_release(&t, opts->release);
 	pr_info("dumped %d into %s: %lu pages, %zu files, %lu us", t.pid, opts->images_dir,
 		t.nr_pages, t.n_files, now_us() - tm.start);
-	sk_dump_release(&t);
 	dtask_release(&t);
 	return ret;
 
@@ -241,7 +243,6 @@ out_remove:
 	remove_images(&t, opts->dirfd);
 out_abort:
 	seize_abort(&t);
-	sk_dump_release(&t);
 	dtask_release(&t);
 	return ret;
 }

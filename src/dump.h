@@ -8,6 +8,7 @@
 #define FERRY_DUMP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 enum dump_release {
@@ -23,6 +24,8 @@ struct dump_opts {
 	enum dump_release release;
 	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
 	unsigned int sk_flags;		/* SK_* of sockets.h */
+	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved, bytes */
+	bool file_locks;		/* --file-locks: save and restore file locks */
 };
 
 int dump_tree(const struct dump_opts *opts);

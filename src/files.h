@@ -1,15 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Open files of a task being dumped: the fd table (fdinfo-N.img), the open file
- * descriptions it points to and the files opened by path for the exe, the file mappings
- * and cwd/root (files.img), and fs-PID.img.
+ * Open files: the fd table (fdinfo-N.img), the open file descriptions it points to
+ * (files.img, one entry per description, ids global), exe/cwd/root by path, fs-PID.img.
+ * Each kind of fd is a struct fd_ops, dump and restore halves in its own src file, found
+ * through the one table in src/files.c (by st_mode and the /proc/PID/fd link text).
  */
 #ifndef FERRY_FILES_H
 #define FERRY_FILES_H
 
+#include <stdbool.h>
 #include <sys/stat.h>
 
 #include "dtask.h"
+#include "proc-parse.h"
+
+struct rst_task;
+
+/* What the dump knows about one fd when it hands it to its kind. */
+struct fd_parms {
+	int fd;				/* number in the task */
+	const char *link;		/* readlink of /proc/PID/fd/N */
+	struct stat st;			/* stat of the same */
+	struct proc_fdinfo fi;		/* pos, flags, mnt_id */
+	const char *fdinfo;		/* the whole /proc/PID/fdinfo/N text */
+};
+
+struct fd_ops {
+	const char *name;		/* "pipe", "eventfd": for messages */
+	FdTypes type;			/* file_entry.type and fdinfo_entry.type */
+	/* Dump: fill fe's sub-message (fe->id and fe->type are set); 0 or -errno. */
+	int (*dump)(struct dtask *t, const struct fd_parms *p, FileEntry *fe);
+	/* Plan: check fe read from files.img (untrusted); 0 or -EINVAL, logged. */
+	int (*check)(const FileEntry *fe);
+	/*
+	 * Restore, in the new task: open the description fe (any fd number, O_CLOEXEC);
+	 * return it or -errno. May hand fds of other files it created along
+	 * (rst_file_provide(): the other end of a pipe).
+	 */
+	int (*open)(struct rst_task *t, const FileEntry *fe);
+	bool late;			/* open after all others (epoll: needs its targets) */
+	/* Dump, optional: write the kind's own images (pipes-data.img…). */
+	int (*write)(struct dtask *t, int dirfd);
+};
+
+/* The ops of a files.img type, or NULL when ferry cannot restore it. */
+const struct fd_ops *fd_ops_by_type(FdTypes type);
 
 /* The files.img id of a file opened by path, shared by equal dev/ino/flags; or -errno. */
 int files_add_path(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);
@@ -19,5 +54,46 @@ int files_dump_fds(struct dtask *t);
 int files_dump_fs(struct dtask *t, unsigned int umask);
 int files_dump_exe(struct dtask *t);
 int files_write(struct dtask *t, int dirfd);
+/* Append a files.img entry (id = index + 1) for the fd (-1: opened by path); NULL: no memory. */
+FileEntry *files_new(struct dtask *t, FdTypes type, const struct stat *st, unsigned int flags,
+		     int fd);
+/* The text after "key" in the fd's fdinfo (blanks skipped), or NULL. */
+const char *fd_parms_field(const struct fd_parms *p, const char *key);
+/* A zeroed fown_entry (F_SETOWN is not saved yet); NULL: no memory. */
+FownEntry *files_fown(struct dtask *t);
+/* A copy of the task's fd in ferry (pidfd_getfd), O_CLOEXEC; or -errno, logged. */
+int files_getfd(struct dtask *t, int fd);
+
+/* The kinds (src/<kind>.c). */
+extern const struct fd_ops reg_file_ops;
+extern const struct fd_ops pipe_ops;
+extern const struct fd_ops fifo_ops;
+extern const struct fd_ops eventfd_ops;
+extern const struct fd_ops signalfd_ops;
+extern const struct fd_ops timerfd_ops;
+extern const struct fd_ops eventpoll_ops;
+extern const struct fd_ops unix_sk_ops;	/* sockets.c */
+extern const struct fd_ops inet_sk_ops;
+
+/* pipe.c, for FIFOs too: save the data in flight once per pipe; refill a new pipe. */
+int pipe_data_dump(struct dtask *t, const struct fd_parms *p, bool fifo);
+int pipe_data_refill(struct rst_task *t, bool fifo, uint32_t pipe_id, int wfd);
+
+/* ghost.c: unlinked files, called by reg-file.c and files.c */
+bool ghost_is_deleted(const struct stat *st, const char *link);
+int ghost_dump(struct dtask *t, const struct fd_parms *p, RegFileEntry *reg);
+int ghost_write(struct dtask *t, int dirfd);
+void ghost_unlink_images(struct dtask *t, int dirfd);
+int ghost_lookup(struct rst_task *t, uint32_t id);
+int ghost_open(struct rst_task *t, const RegFileEntry *reg, uint32_t ghost);
+
+/* file-lock.c: locks held through the fd (whose files.img id is id); --file-locks */
+int file_locks_collect(struct dtask *t, const struct fd_parms *p, uint32_t id);
+int file_locks_write(struct dtask *t, int dirfd);
+
+/* reg-file.c, used by files.c for paths (exe, cwd, maps) */
+int reg_file_new(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);
+bool reg_file_path_ok(const struct stat *st, const char *path);
+bool reg_file_is_terminal(const struct stat *st);
 
 #endif

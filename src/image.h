@@ -28,6 +28,11 @@ enum img_type {
 	IMG_FILES,	/* files.img: FileEntry per open file description */
 	IMG_FDINFO,	/* fdinfo-<files_id>.img: FdinfoEntry per fd */
 	IMG_FS,		/* fs-<pid>.img: FsEntry */
+	IMG_PIPES_DATA,	/* pipes-data.img: PipeDataEntry + raw bytes per pipe */
+	IMG_FIFO_DATA,	/* fifo-data.img: the same for FIFOs */
+	IMG_REMAP_FPATH,	/* remap-fpath.img: RemapFilePathEntry per deleted file */
+	IMG_GHOST_FILE,	/* ghost-file-<id %x>.img: GhostFileEntry + contents */
+	IMG_FILE_LOCKS,	/* file-locks.img: FileLockEntry per lock */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
 	IMG_SK_QUEUES,	/* sk-queues.img: SkPacketEntry + raw data per queued message */
 	IMG_TCP_STREAM,	/* tcp-stream-<ino hex>.img: TcpStreamEntry + queues */

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Restore of a task's files, in the new task: root and cwd (chroot/chdir by path), umask,
- * then every fd reopened by path with its flags and offset (or its socket, built by
- * sockets.c) at a temporary number above all target fds, and finally dup3()ed into place. Kernel interfaces: open, lseek, dup3,
- * close_range, fstat (size and mode are checked against the image, a change is reported).
+ * Restore of a task's files, in the new task, generic part: root and cwd (chroot/chdir by
+ * path), umask; then every open file description its fds use is opened once by its kind
+ * (struct fd_ops, files.h) at a temporary number above all target fds, dup()ed for every
+ * fd sharing it, and finally dup3()ed into place, file locks last. Kernel interfaces:
+ * fcntl, dup3.
  */
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
+#include "files.h"
 #include "rst.h"
 
 int rst_fs_restore(struct rst_task *t)
@@ -35,145 +37,122 @@ int rst_fs_restore(struct rst_task *t)
 	return 0;
 }
 
-static void check_stat(int fd, const RegFileEntry *reg)
+static ssize_t file_index(const struct rst_task *t, uint32_t id)
 {
-	struct stat st;
+	size_t i;
 
-	if (fstat(fd, &st)) {
-		pr_perror("cannot stat %s", reg->name);
-		return;
-	}
-	if (reg->has_mode && ((st.st_mode ^ reg->mode) & S_IFMT))
-		pr_warn("%s changed type since the dump (mode %o, now %o)", reg->name, reg->mode,
-			st.st_mode);
-	else if (reg->has_mode && st.st_mode != reg->mode)
-		pr_warn("%s changed mode since the dump (%o, now %o)", reg->name, reg->mode,
-			st.st_mode);
-	if (reg->has_size && S_ISREG(st.st_mode) && (uint64_t)st.st_size != reg->size)
-		pr_warn("%s changed size since the dump (%llu bytes, now %lld)", reg->name,
-			(unsigned long long)reg->size, (long long)st.st_size);
+	for (i = 0; i < t->nr_files; i++)
+		if (t->files[i]->id == id)
+			return i;
+	return -1;
 }
 
-/* Open a regular file entry by path; flags are the open(2) flags to use. */
-int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check)
+/* Move fd above every target fd number; closes fd. */
+static int move_high(struct rst_task *t, int fd)
 {
-	int fd;
+	int tmp = fcntl(fd, F_DUPFD_CLOEXEC, t->max_fd + 1);
 
-	flags &= ~(O_CREAT | O_TRUNC | O_EXCL | O_TMPFILE | O_CLOEXEC);
-	fd = open(reg->name, flags | O_CLOEXEC);
-	if (fd < 0) {
-		pr_perror("cannot open %s", reg->name);
-		return -errno;
-	}
-	if (check)
-		check_stat(fd, reg);
-	return fd;
+	if (tmp < 0)
+		pr_perror("cannot move fd %d above %d", fd, t->max_fd);
+	close(fd);
+	return tmp < 0 ? -errno : tmp;
 }
 
-/*
- * An external terminal (a shell job's, dumped with -j): open the terminal this ferry runs
- * on, found on its stdin/stdout/stderr, with the saved flags.
- */
-static int open_caller_tty(struct rst_task *t, const RegFileEntry *reg)
+int rst_file_provide(struct rst_task *t, uint32_t id, int fd)
 {
-	char link[32], path[PATH_MAX];
-	ssize_t n;
-	int fd;
+	ssize_t i = file_index(t, id);
 
-	if (!t->opts->shell_job) {
-		pr_err("files.img: file %u is the terminal %s of a shell job: restore with -j", reg->id,
-		       reg->name);
-		return -EINVAL;
+	if (i < 0 || t->file_fds[i] >= 0) {
+		close(fd);
+		return 0;
 	}
-	for (fd = 0; fd < 3; fd++) {
-		if (!isatty(fd))
-			continue;
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, path, sizeof(path) - 1);
-		if (n <= 0)
-			continue;
-		path[n] = 0;
-		fd = open(path, (reg->flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
-			pr_perror("cannot open the terminal %s for %s", path, reg->name);
-		return fd < 0 ? -errno : fd;
-	}
-	pr_err("-j: ferry restore has no terminal on stdin, stdout or stderr to give the task "
-	       "(it had %s)", reg->name);
-	return -ENOTTY;
-}
-
-static int open_one(struct rst_task *t, struct rst_fd *f, int base)
-{
-	const RegFileEntry *reg = f->file->reg;
-	int fd, tmp;
-
-	if (f->file->type != FD_TYPES__REG) {
-		fd = rst_sk_take(t, f->file->id);
-		if (fd < 0) {
-			pr_err("socket file %u was not created", f->file->id);
-			return -EINVAL;
-		}
-		goto move;
-	}
-	if (reg->has_ext && reg->ext)
-		fd = open_caller_tty(t, reg);
-	else
-		fd = rst_file_open_reg(reg, reg->flags, true);
+	fd = move_high(t, fd);
 	if (fd < 0)
 		return fd;
-	if (reg->pos && lseek(fd, reg->pos, SEEK_SET) != (off_t)reg->pos) {
-		pr_perror("cannot seek %s to offset %llu", reg->name, (unsigned long long)reg->pos);
-		close(fd);
-		return -EIO;
+	t->file_fds[i] = fd;
+	return 0;
+}
+
+int rst_file_fd(const struct rst_task *t, uint32_t id)
+{
+	ssize_t i = file_index(t, id);
+
+	return i < 0 ? -1 : t->file_fds[i];
+}
+
+/* Open the description f of fd (once, through its kind) at a temporary number. */
+static int open_file(struct rst_task *t, struct rst_fd *f)
+{
+	const struct fd_ops *ops = fd_ops_by_type(f->file->type);
+	ssize_t i = file_index(t, f->file->id);
+	int fd;
+
+	if (t->file_fds[i] >= 0)
+		return 0;
+	fd = ops->open(t, f->file);
+	if (fd < 0) {
+		pr_err("cannot restore fd %d (%s, file id %u)", f->fd, ops->name, f->file->id);
+		return fd;
 	}
-move:
-	tmp = fcntl(fd, F_DUPFD_CLOEXEC, base);
-	if (tmp < 0) {
-		pr_perror("cannot move fd of file %u above %d", f->file->id, base);
-		close(fd);
-		return -errno;
+	fd = move_high(t, fd);
+	if (fd < 0)
+		return fd;
+	t->file_fds[i] = fd;
+	return 0;
+}
+
+static int open_pass(struct rst_task *t, bool late)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < t->nr_fds; i++) {
+		if (fd_ops_by_type(t->fds[i].file->type)->late != late)
+			continue;
+		ret = open_file(t, &t->fds[i]);
+		if (ret)
+			return ret;
 	}
-	close(fd);
-	f->tmp = tmp;
 	return 0;
 }
 
 /*
  * Open every fd at a number above all target fds. Several fds of one open file
- * description are opened once and dup()ed, so that they share the offset.
+ * description are opened once and dup()ed, so that they share the offset and flags.
  */
 int rst_files_open(struct rst_task *t)
 {
 	struct rlimit rl;
-	size_t i, j;
+	size_t i;
 	int ret;
 
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	ret = rst_sk_create(t);
-	if (ret)
-		return ret;
-	for (i = 0; i < t->nr_fds; i++) {
+	t->file_fds = malloc(t->nr_files * sizeof(*t->file_fds) + 1);
+	if (!t->file_fds)
+		return -ENOMEM;
+	for (i = 0; i < t->nr_files; i++)
+		t->file_fds[i] = -1;
+	ret = open_pass(t, false);
+	if (!ret)
+		ret = open_pass(t, true);
+	for (i = 0; !ret && i < t->nr_fds; i++) {
 		struct rst_fd *f = &t->fds[i];
 
-		for (j = 0; j < i; j++)
-			if (t->fds[j].file == f->file)
-				break;
-		if (j < i) {
-			f->tmp = fcntl(t->fds[j].tmp, F_DUPFD_CLOEXEC, t->max_fd + 1);
-			ret = f->tmp < 0 ? -errno : 0;
-		} else {
-			ret = open_one(t, f, t->max_fd + 1);
-		}
-		if (ret) {
-			pr_err("cannot restore fd %d (file id %u)", f->fd, f->file->id);
-			return ret;
+		f->tmp = fcntl(rst_file_fd(t, f->file->id), F_DUPFD_CLOEXEC, t->max_fd + 1);
+		if (f->tmp < 0) {
+			pr_perror("cannot restore fd %d (file id %u)", f->fd, f->file->id);
+			ret = -errno;
 		}
 	}
-	return 0;
+	for (i = 0; i < t->nr_files; i++)
+		if (t->file_fds[i] >= 0)
+			close(t->file_fds[i]);
+	free(t->file_fds);
+	t->file_fds = NULL;
+	return ret;
 }
 
 /*
@@ -192,5 +171,5 @@ int rst_files_install(struct rst_task *t)
 	}
 	for (i = 0; i < t->nr_fds; i++)
 		close(t->fds[i].tmp);
-	return 0;
+	return file_locks_apply(t);
 }

@@ -14,6 +14,7 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "image.h"
+#include "files.h"
 #include "rst.h"
 #include "vma.h"
 
@@ -279,6 +280,18 @@ static int check_pagemap(struct rst_task *t)
 	return 0;
 }
 
+static int check_file(const FileEntry *f)
+{
+	const struct fd_ops *ops = fd_ops_by_type(f->type);
+
+	if (!ops) {
+		pr_err("files.img: file id %u is of type %d, which ferry cannot restore", f->id,
+		       f->type);
+		return -EOPNOTSUPP;
+	}
+	return ops->check(f);
+}
+
 static int load_files(struct rst_task *t)
 {
 	struct img *img;
@@ -303,17 +316,9 @@ static int load_files(struct rst_task *t)
 			ret = -EINVAL;
 			break;
 		}
-		if (f->type == FD_TYPES__REG && (!f->reg || !f->reg->name[0])) {
-			pr_err("files.img: regular file id %u has no path", f->id);
-			ret = -EINVAL;
+		ret = check_file(f);
+		if (ret)
 			break;
-		}
-		if ((f->type == FD_TYPES__UNIXSK && !f->usk) ||
-		    (f->type == FD_TYPES__INETSK && !f->isk)) {
-			pr_err("files.img: socket file id %u has no socket entry", f->id);
-			ret = -EINVAL;
-			break;
-		}
 	}
 	img_close(img);
 	return ret;
@@ -330,12 +335,10 @@ static int add_fd(struct rst_task *t, FdinfoEntry *e)
 		       t->ids->files_id, e->fd, e->id);
 		return -EINVAL;
 	}
-	if ((f->type != FD_TYPES__REG && f->type != FD_TYPES__UNIXSK &&
-	     f->type != FD_TYPES__INETSK) || e->type != f->type) {
-		pr_err("fdinfo-%u.img: fd %u is of type %d (file %d); ferry restores regular "
-		       "files and unix/inet sockets only", t->ids->files_id, e->fd, e->type,
-		       f->type);
-		return -EOPNOTSUPP;
+	if (e->type != f->type) {
+		pr_err("fdinfo-%u.img: fd %u is of type %d but its file id %u of type %d",
+		       t->ids->files_id, e->fd, e->type, e->id, f->type);
+		return -EINVAL;
 	}
 	for (i = 0; i < t->nr_fds; i++)
 		if (t->fds[i].fd == (int)e->fd) {
@@ -415,6 +418,8 @@ int rst_plan_load(struct rst_task *t, const struct restore_opts *opts)
 	if (!ret)
 		ret = load_fds(t);
 	if (!ret)
+		ret = file_locks_load(t);
+	if (!ret)
 		ret = img_read_one(t->dirfd, IMG_FS, &fs_entry__descriptor, (void **)&t->fs, t->pid);
 	if (!ret)
 		ret = check_fs(t);
@@ -435,6 +440,7 @@ void rst_plan_free(struct rst_task *t)
 	free(t->pm);
 	free(t->files);
 	free(t->fds);
+	file_locks_free(t);
 	img_free_pb(t->inv);
 	img_free_pb(t->pst);
 	img_free_pb(t->core);

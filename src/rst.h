@@ -14,6 +14,7 @@
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "fs.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
@@ -51,6 +52,9 @@ struct rst_task {
 	size_t nr_fds;
 	int max_fd;
 	struct rst_sk sk;		/* sockets.c: queues; sockets built in the new task */
+	int *file_fds;			/* per files[] entry, its fd while rst_files_open() runs */
+	FileLockEntry **locks;		/* file-locks.img entries on this task's fds */
+	size_t nr_locks;
 
 	PagemapEntry **pm;
 	size_t nr_pm;
@@ -82,8 +86,17 @@ FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id);
 /* rst-files.c: root, cwd, umask; open fds at temporary numbers; put them in place. */
 int rst_fs_restore(struct rst_task *t);
 int rst_files_open(struct rst_task *t);
+/* For a kind's open(): hand over fd as file id's description (closed when not used). */
+int rst_file_provide(struct rst_task *t, uint32_t id, int fd);
+/* The fd a file id is open at during rst_files_open(), or -1. */
+int rst_file_fd(const struct rst_task *t, uint32_t id);
 int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check);
 int rst_files_install(struct rst_task *t);
+
+/* file-lock.c: read and check file-locks.img; take the locks on the final fds; free. */
+int file_locks_load(struct rst_task *t);
+int file_locks_apply(struct rst_task *t);
+void file_locks_free(struct rst_task *t);
 
 /* rst-mem.c: reserve the region, premap and fill the VMAs, map the blob. */
 int rst_mem_prepare(struct rst_task *t);

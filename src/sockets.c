@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Sockets, common part of both halves: the dispatch by family, the copy of a task's
- * socket pulled into ferry (pidfd_open + pidfd_getfd), receive queues read with MSG_PEEK
+ * socket pulled into ferry (files_getfd: pidfd_getfd), receive queues read with MSG_PEEK
  * and SO_PEEK_OFF (so that a dump leaves them untouched), sk-queues.img, and on restore
  * the order in which the families build their sockets in the new task.
  */
@@ -24,18 +24,11 @@
 
 static struct sk_dump *sk_state(struct dtask *t)
 {
-	if (t->sk)
-		return t->sk;
-	t->sk = dtask_alloc(t, sizeof(*t->sk));
-	if (!t->sk)
-		return NULL;
-	t->sk->pidfd = syscall(SYS_pidfd_open, t->pid, 0);
-	if (t->sk->pidfd < 0) {
-		pr_perror("pidfd_open(%d)", t->pid);
-		t->sk = NULL;
-		return NULL;
+	if (!t->sk) {
+		t->sk = dtask_alloc(t, sizeof(*t->sk));
+		if (t->sk)
+			t->sk->flags = t->sk_flags;
 	}
-	t->sk->flags = t->sk_flags;
 	return t->sk;
 }
 
@@ -50,46 +43,36 @@ static struct sk_dumped *new_sock(struct dtask *t)
 	return &d->socks[d->n_socks];
 }
 
-/* A files.img entry for the socket at fd of the task; returns its id or -errno. */
-int sk_dump_fd(struct dtask *t, int fd, const struct stat *st, unsigned int flags)
+/* fd_ops.dump for every socket: fe (its id set) becomes a unix or inet socket entry. */
+static int sk_dump_fd(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 {
 	struct sk_dump *d = sk_state(t);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	FileEntry *fe;
-	int sk, ret;
+	int sk, ret = 0;
 
-	if (!d)
+	if (!d || !new_sock(t))
 		return -ENOMEM;
-	sk = syscall(SYS_pidfd_getfd, d->pidfd, fd, 0);
-	if (sk < 0) {
-		pr_perror("pidfd_getfd(%d, fd %d)", t->pid, fd);
-		return -errno;
-	}
-	fe = dtask_alloc(t, sizeof(*fe));
-	ret = fe && new_sock(t) ? 0 : -ENOMEM;
-	if (!ret && getsockname(sk, (struct sockaddr *)&ss, &len)) {
-		pr_perror("process %d fd %d: getsockname", t->pid, fd);
+	sk = files_getfd(t, p->fd);
+	if (sk < 0)
+		return sk;
+	if (getsockname(sk, (struct sockaddr *)&ss, &len)) {
+		pr_perror("process %d fd %d: getsockname", t->pid, p->fd);
 		ret = -errno;
-	}
-	if (ret)
 		goto out;
-	file_entry__init(fe);
-	fe->id = t->n_files + 1;
+	}
 	d->socks[d->n_socks].fe = fe;
 	if (ss.ss_family == AF_UNIX)
-		ret = sk_unix_dump(t, sk, st, flags, fe);
+		ret = sk_unix_dump(t, sk, &p->st, p->fi.flags, fe);
 	else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
-		ret = sk_inet_dump(t, sk, ss.ss_family, st, flags, fe);
+		ret = sk_inet_dump(t, sk, ss.ss_family, &p->st, p->fi.flags, fe);
 	else {
-		pr_err("process %d fd %d: socket family %d is not supported yet", t->pid, fd,
+		pr_err("process %d fd %d: socket family %d is not supported yet", t->pid, p->fd,
 		       ss.ss_family);
 		ret = -EOPNOTSUPP;
 	}
 	if (!ret)
 		d->n_socks++;
-	if (!ret)
-		ret = files_add_entry(t, fe, st, flags, fd);
 out:
 	close(sk);
 	return ret;
@@ -213,7 +196,7 @@ int sk_dump_queue(struct dtask *t, int sk, uint32_t id, bool dgram, bool rcv_shu
 	return ret;
 }
 
-int sk_dump_write(struct dtask *t, int dirfd)
+static int sk_dump_write(struct dtask *t, int dirfd)
 {
 	struct sk_dump *d = t->sk;
 	struct img *img;
@@ -240,13 +223,6 @@ int sk_dump_write(struct dtask *t, int dirfd)
 	if (img_close(img) && !ret)
 		ret = -EIO;
 	return ret;
-}
-
-void sk_dump_release(struct dtask *t)
-{
-	if (t->sk && t->sk->pidfd >= 0)
-		close(t->sk->pidfd);
-	t->sk = NULL;
 }
 
 /* --- restore ------------------------------------------------------------------------- */
@@ -400,7 +376,7 @@ int rst_sk_fill_queue(struct rst_task *t, uint32_t id, int from, const struct so
 	return 0;
 }
 
-int rst_sk_create(struct rst_task *t)
+static int rst_sk_create(struct rst_task *t)
 {
 	size_t i;
 	int ret;
@@ -416,21 +392,70 @@ int rst_sk_create(struct rst_task *t)
 	return ret;
 }
 
-/* The socket created for file id (taken: the caller owns it now), or -1. */
-int rst_sk_take(struct rst_task *t, uint32_t id)
-{
-	int idx = file_index(t, id), fd;
-
-	if (idx < 0 || !t->sk.fds)
-		return -1;
-	fd = t->sk.fds[idx];
-	t->sk.fds[idx] = -1;
-	return fd;
-}
-
 int *rst_sk_slot(struct rst_task *t, uint32_t id)
 {
 	int idx = file_index(t, id);
 
 	return idx < 0 ? NULL : &t->sk.fds[idx];
 }
+
+/*
+ * fd_ops.open: the first socket opened builds them all (pairs and peers need each
+ * other); the others are handed to the files code with rst_file_provide().
+ */
+static int sk_open(struct rst_task *t, const FileEntry *fe)
+{
+	size_t i;
+	int ret, fd = -1;
+
+	ret = rst_sk_create(t);
+	for (i = 0; i < t->nr_files; i++) {
+		int sk = t->sk.fds[i];
+
+		t->sk.fds[i] = -1;
+		if (sk < 0)
+			continue;
+		if (ret)
+			close(sk);
+		else if (t->files[i] == fe)
+			fd = sk;
+		else
+			ret = rst_file_provide(t, t->files[i]->id, sk);
+	}
+	if (!ret && fd < 0) {
+		pr_err("socket file %u was not created", fe->id);
+		ret = -EINVAL;
+	}
+	if (ret && fd >= 0)
+		close(fd);
+	return ret ?: fd;
+}
+
+static int sk_check(const FileEntry *fe)
+{
+	if ((fe->type == FD_TYPES__UNIXSK && !fe->usk) ||
+	    (fe->type == FD_TYPES__INETSK && !fe->isk)) {
+		pr_err("files.img: socket file id %u has no socket entry", fe->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Sockets of every family are dumped through this row of the fd table... */
+const struct fd_ops unix_sk_ops = {
+	.name = "socket",
+	.type = FD_TYPES__UNIXSK,
+	.dump = sk_dump_fd,
+	.check = sk_check,
+	.open = sk_open,
+	.write = sk_dump_write,
+};
+
+/* ...and restored by type: inet sockets come through the same code. */
+const struct fd_ops inet_sk_ops = {
+	.name = "inet socket",
+	.type = FD_TYPES__INETSK,
+	.dump = sk_dump_fd,
+	.check = sk_check,
+	.open = sk_open,
+};

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sockets of a task, both halves. Dump: files.c hands every S_IFSOCK fd to sk_dump_fd(),
- * which pulls a copy into ferry with pidfd_getfd and fills a files.img entry (usk/isk);
- * sk_dump_finish() then resolves unix peers across the task; sk_dump_write() writes
- * sk-queues.img. Restore: rst_sk_load() validates them with the plan, rst_sk_create()
- * builds every socket in the new task before its fds are put in place.
+ * Sockets of a task, both halves, plugged into the fd table as unix_sk_ops/inet_sk_ops
+ * (files.h). Dump: every S_IFSOCK fd is pulled into ferry (pidfd_getfd) and becomes a
+ * files.img entry (usk/isk); sk_dump_finish() then resolves unix peers across the task;
+ * the write hook saves sk-queues.img. Restore: rst_sk_load() validates them all with the
+ * plan; the first socket opened in the new task builds every socket of the task.
  */
 #ifndef FERRY_SOCKETS_H
 #define FERRY_SOCKETS_H
@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "dtask.h"
+#include "files.h"
 #include "sk-opts.pb-c.h"
 #include "sk-packet.pb-c.h"
 
@@ -36,7 +37,6 @@ struct sk_msg {
 
 /* Dump state of the sockets of one task (dtask.sk). */
 struct sk_dump {
-	int pidfd;
 	unsigned int flags;		/* SK_* */
 	struct sk_dumped {
 		FileEntry *fe;
@@ -50,10 +50,7 @@ struct sk_dump {
 };
 
 /* dump side (sockets.c) */
-int sk_dump_fd(struct dtask *t, int fd, const struct stat *st, unsigned int flags);
 int sk_dump_finish(struct dtask *t);
-int sk_dump_write(struct dtask *t, int dirfd);
-void sk_dump_release(struct dtask *t);
 /* Queue one peeked message (data copied into the arena). */
 int sk_dump_msg(struct dtask *t, uint32_t id, const void *data, size_t len,
 		const struct sockaddr *addr, socklen_t addr_len);
@@ -82,15 +79,13 @@ struct rst_sk {
 	size_t n_msgs;
 };
 int rst_sk_load(struct rst_task *t);
-int rst_sk_create(struct rst_task *t);
 void rst_sk_free(struct rst_task *t);
 /* Send the queued messages for file id from the socket from (to: destination or NULL). */
 int rst_sk_fill_queue(struct rst_task *t, uint32_t id, int from, const struct sockaddr *to,
 		      socklen_t to_len);
 bool rst_sk_has_queue(struct rst_task *t, uint32_t id);
 
-/* The socket created for file id, handed over (-1 if none); its slot in the table. */
-int rst_sk_take(struct rst_task *t, uint32_t id);
+/* Where the socket built for file id is kept while they are all built. */
 int *rst_sk_slot(struct rst_task *t, uint32_t id);
 
 int rst_unix_check(struct rst_task *t, const FileEntry *fe);

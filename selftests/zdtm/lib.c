@@ -102,17 +102,25 @@ void zt_expose(const void *addr, size_t len)
 	zt_exp_len = len;
 }
 
+static const char *zt_dump_opt;
+
+void zt_dump_option(const char *opt)
+{
+	zt_dump_opt = opt;
+}
+
 void zt_ready(void)
 {
 	const char *path = getenv("ZT_READY");
-	char tmp[4096], text[128];
+	char tmp[4096], text[256];
 	int fd, n;
 
 	if (!path)
 		path = "ready";
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	n = snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n", getpid(),
-		     (unsigned long)zt_exp_addr, zt_exp_len);
+	n = snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s%s", getpid(),
+		     (unsigned long)zt_exp_addr, zt_exp_len, zt_dump_opt ? "dump-opt " : "",
+		     zt_dump_opt ? zt_dump_opt : "", zt_dump_opt ? "\n" : "");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, text, n) != n || close(fd) || rename(tmp, path)) {
 		zt_fail("cannot write the ready file %s: %m", path);

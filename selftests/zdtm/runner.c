@@ -76,6 +76,7 @@ struct run {
 	pid_t pid;
 	unsigned long exp_addr;
 	size_t exp_len;
+	char dump_opt[64];	/* one extra `ferry dump` option the test asked for, or "" */
 	bool skip;
 	char why[1024];		/* first failure, or the skip reason */
 	char notes[2048];	/* extra context shown on failure */
@@ -415,9 +416,10 @@ static int start_test(struct run *r)
 static int wait_ready(struct run *r)
 {
 	long long end = now_ms() + r->o->timeout * 1000LL;
-	char desc[128], *text;
+	char desc[128], *text, *opt;
 	int status, pid;
 
+	r->dump_opt[0] = '\0';
 	while (access(r->ready, F_OK)) {
 		reap_all();
 		if (reap_take(r->pid, &status)) {
@@ -446,6 +448,11 @@ static int wait_ready(struct run *r)
 	    pid != r->pid) {
 		free(text);
 		return failf(r, "bad ready file %s", r->ready);
+	}
+	opt = strstr(text, "\ndump-opt ");
+	if (opt && sscanf(opt, "\ndump-opt %63s", r->dump_opt) == 1 && strncmp(r->dump_opt, "--", 2)) {
+		free(text);
+		return failf(r, "bad dump-opt in the ready file %s", r->ready);
 	}
 	free(text);
 	return 0;
@@ -487,8 +494,13 @@ static int ferry_dump(struct run *r, bool leave_running)
 {
 	char pid[16], err[PATH_MAX + 32], desc[128];
 	char *argv[] = { (char *)r->o->ferry, "dump", "-t", pid, "-D", r->img, "-W", r->wd,
-			 "-v4", "-o", "dump.log", leave_running ? "-R" : NULL, NULL };
-	int status;
+			 "-v4", "-o", "dump.log", NULL, NULL, NULL };
+	int status, n = 11;
+
+	if (leave_running)
+		argv[n++] = "-R";
+	if (r->dump_opt[0])
+		argv[n++] = r->dump_opt;
 
 	snprintf(pid, sizeof(pid), "%d", r->pid);
 	snprintf(err, sizeof(err), "%s/dump.stderr", r->wd);
