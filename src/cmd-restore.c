@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "restore.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TCP_ESTABLISHED, OPT_TCP_CLOSE, OPT_EXT_UNIX_SK };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR] [OPTIONS]\n\n"
@@ -25,7 +25,12 @@ static const char restore_help[] =
 	"  -d, --restore-detached  return as soon as the tree runs\n"
 	"      --leave-stopped     leave the restored tree stopped (SIGSTOP)\n"
 	"  -j, --shell-job         the tree was a shell job on a terminal\n"
-	"      --pidfile FILE      write the PID of the restored root to FILE\n" COMMON_HELP;
+	"      --pidfile FILE      write the PID of the restored root to FILE\n"
+	"      --tcp-established   accepted for CRIU compatibility: connections saved with\n"
+	"                          dump --tcp-established are always restored\n"
+	"      --tcp-close         accepted for CRIU compatibility (see dump --tcp-close)\n"
+	"      --ext-unix-sk       accepted for CRIU compatibility (see dump --ext-unix-sk)\n"
+	COMMON_HELP;
 
 static int write_pidfile(const char *path, pid_t pid)
 {
@@ -66,6 +71,9 @@ int cmd_restore(int argc, char **argv)
 		{ "leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct restore_opts opts = { 0 };
@@ -92,6 +100,10 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case OPT_PIDFILE:
 			opts.pidfile = optarg;
+			break;
+		case OPT_TCP_ESTABLISHED:
+		case OPT_TCP_CLOSE:
+		case OPT_EXT_UNIX_SK:
 			break;
 		default:
 			return cli_usage_error("restore", "unknown option");

@@ -65,6 +65,16 @@ int sk_unix_resolve(struct dtask *t);
 int sk_inet_dump(struct dtask *t, int sk, int family, const struct stat *st,
 		 unsigned int flags, FileEntry *fe);
 
+/* sk-inet.c: an address of the image as a sockaddr, and printed. */
+socklen_t sk_inet_addr(int family, const uint32_t *words, size_t n, uint32_t port,
+		       struct sockaddr_storage *ss);
+const char *sk_inet_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+/* sk-tcp.c: established connections through TCP repair (see sk-tcp.h). */
+int sk_tcp_dump(struct dtask *t, int sk, InetSkEntry *e);
+int rst_tcp_check(struct rst_task *t, const FileEntry *fe);
+int rst_tcp_create(struct rst_task *t, const FileEntry *fe, int *slot);
+int rst_tcp_finish(struct rst_task *t);
+
 /* sockopts.c: the options of sk_opts_entry, and O_NONBLOCK. */
 int sk_opts_dump(struct dtask *t, int sk, SkOptsEntry *o);
 int sk_opts_restore(int sk, const SkOptsEntry *o);

@@ -68,9 +68,15 @@ static int dump_bools(int sk, SkOptsEntry *o)
 	int v, ret;
 
 	for (i = 0; i < sizeof(bool_opts) / sizeof(bool_opts[0]); i++) {
-		ret = get_int(sk, SOL_SOCKET, bool_opts[i].name, &v);
-		if (ret)
+		socklen_t len = sizeof(v);
+
+		/* not every family has every option (SO_PASSCRED: unix, netlink) */
+		v = 0;
+		ret = getsockopt(sk, SOL_SOCKET, bool_opts[i].name, &v, &len) ? -errno : 0;
+		if (ret && ret != -EOPNOTSUPP && ret != -ENOPROTOOPT) {
+			pr_perror("getsockopt(SOL_SOCKET, %d)", bool_opts[i].name);
 			return ret;
+		}
 		*(protobuf_c_boolean *)((char *)o + bool_opts[i].off) = v != 0;
 		*(protobuf_c_boolean *)((char *)o + bool_opts[i].has_off) = v != 0;
 	}
