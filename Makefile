@@ -16,7 +16,7 @@ ifeq ($(SAN),1)
 CFLAGS_COMMON += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=address,undefined
 endif
-LIBS := -lprotobuf-c -lcap -lpthread $(shell pkg-config --libs libnl-3.0)
+LIBS := -lprotobuf-c -lcap -lpthread $(shell pkg-config --libs libnl-3.0) -lnftables
 
 PROTOS := $(wildcard proto/*.proto)
 PROTO_C := $(patsubst proto/%.proto,$(B)/proto/%.pb-c.c,$(PROTOS))

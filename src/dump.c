@@ -21,6 +21,7 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "seize.h"
+#include "sockets.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -233,7 +234,11 @@ int dump_tree(const struct dump_opts *opts)
 	ret = write_images(&t, opts->dirfd, &tm);
 	if (ret)
 		goto out_remove;
+	if (opts->release != DUMP_KILL)
+		sk_dump_fini(&t, false);
 	ret = seize_release(&t, opts->release);
+	if (opts->release == DUMP_KILL)
+		sk_dump_fini(&t, true);
 	pr_info("dumped %d into %s: %lu pages, %zu files, %lu us", t.pid, opts->images_dir,
 		t.nr_pages, t.n_files, now_us() - tm.start);
 	dtask_release(&t);
@@ -241,7 +246,9 @@ int dump_tree(const struct dump_opts *opts)
 
 out_remove:
 	remove_images(&t, opts->dirfd);
+	sk_dump_remove_images(&t, opts->dirfd);
 out_abort:
+	sk_dump_fini(&t, false);
 	seize_abort(&t);
 	dtask_release(&t);
 	return ret;

@@ -376,6 +376,7 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 	}
 	if (ret)
 		pr_err("cannot restore from %s", opts->images_dir);
+	rst_sk_done(&t, !ret);
 	rst_plan_free(&t);
 	return ret;
 }

@@ -405,7 +405,7 @@ static int connect_one(const FileEntry *fe, int sk)
 	return 0;
 }
 
-static int finish_one(const FileEntry *fe, int sk)
+int rst_inet_finish(const FileEntry *fe, int sk)
 {
 	const InetSkEntry *e = fe->isk;
 	int ret = 0;
@@ -418,6 +418,11 @@ static int finish_one(const FileEntry *fe, int sk)
 	ret = ret ?: restore_ip_opts(sk, e);
 	ret = ret ?: sk_opts_restore(sk, e->opts);
 	return ret ?: sk_set_flags(sk, e->flags);
+}
+
+int rst_inet_bind(const FileEntry *fe, int sk)
+{
+	return before_bind(sk, fe->isk) ?: bind_one(fe, sk);
 }
 
 static int create_one(struct rst_task *t, const FileEntry *fe)
@@ -469,7 +474,7 @@ static int inet_step(struct rst_task *t, const FileEntry *fe, enum inet_step ste
 	case I_CONNECT:
 		return connect_listen(fe, sk);
 	default:
-		return finish_one(fe, sk);
+		return rst_inet_finish(fe, sk);
 	}
 }
 

@@ -19,6 +19,7 @@
 #include "rst.h"
 #include "files.h"
 #include "sockets.h"
+#include "netlock.h"
 
 #define SK_MAX_MSG (16U << 20)	/* largest message accepted from sk-queues.img */
 
@@ -203,8 +204,11 @@ static int sk_dump_write(struct dtask *t, int dirfd)
 	size_t i;
 	int ret = 0;
 
-	if (!d || !d->n_msgs)
+	if (!d)
 		return 0;
+	ret = sk_tcp_write(t, dirfd);
+	if (ret || !d->n_msgs)
+		return ret;
 	img = img_open(dirfd, IMG_SK_QUEUES, O_WRONLY);
 	if (!img)
 		return -EIO;
@@ -223,6 +227,11 @@ static int sk_dump_write(struct dtask *t, int dirfd)
 	if (img_close(img) && !ret)
 		ret = -EIO;
 	return ret;
+}
+
+void sk_dump_fini(struct dtask *t, bool killed)
+{
+	sk_tcp_dump_fini(t, killed);
 }
 
 /* --- restore ------------------------------------------------------------------------- */
@@ -314,8 +323,20 @@ void rst_sk_free(struct rst_task *t)
 		free(t->sk.msgs[i].data);
 	free(t->sk.msgs);
 	free(t->sk.fds);
+	rst_tcp_free(t);
 	t->sk.msgs = NULL;
 	t->sk.fds = NULL;
+}
+
+void rst_sk_done(struct rst_task *t, bool ok)
+{
+	if (!t->sk.n_tcp)
+		return;
+	if (ok)
+		netlock_remove(t->pid);
+	else if (netlock_exists(t->pid))
+		pr_warn("the TCP connections of process %d stay blocked for another restore "
+			"(nft delete table inet ferry_lock_%d releases them)", t->pid, t->pid);
 }
 
 bool rst_sk_has_queue(struct rst_task *t, uint32_t id)

@@ -20,6 +20,7 @@
 #include "sk-packet.pb-c.h"
 
 struct rst_task;
+struct tcp_stream;
 
 /* How to treat what cannot be restored as it is (CRIU's options of the same names). */
 #define SK_EXT_UNIX 0x1		/* --ext-unix-sk */
@@ -47,6 +48,8 @@ struct sk_dump {
 	size_t n_socks, socks_cap;
 	struct sk_msg *msgs;		/* their receive queues */
 	size_t n_msgs, msgs_cap;
+	struct tcp_stream *tcp;		/* sk-tcp.c: connections in repair */
+	size_t n_tcp, tcp_cap;
 };
 
 /* dump side (sockets.c) */
@@ -71,9 +74,15 @@ socklen_t sk_inet_addr(int family, const uint32_t *words, size_t n, uint32_t por
 const char *sk_inet_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 /* sk-tcp.c: established connections through TCP repair (see sk-tcp.h). */
 int sk_tcp_dump(struct dtask *t, int sk, InetSkEntry *e);
+int sk_tcp_write(struct dtask *t, int dirfd);
+void sk_tcp_dump_fini(struct dtask *t, bool killed);
 int rst_tcp_check(struct rst_task *t, const FileEntry *fe);
 int rst_tcp_create(struct rst_task *t, const FileEntry *fe, int *slot);
 int rst_tcp_finish(struct rst_task *t);
+void rst_tcp_free(struct rst_task *t);
+/* sk-inet.c, for sk-tcp.c: options, bind (before connect); the rest (after). */
+int rst_inet_bind(const FileEntry *fe, int sk);
+int rst_inet_finish(const FileEntry *fe, int sk);
 
 /* sockopts.c: the options of sk_opts_entry, and O_NONBLOCK. */
 int sk_opts_dump(struct dtask *t, int sk, SkOptsEntry *o);
@@ -87,9 +96,17 @@ struct rst_sk {
 	int *fds;			/* per files.img index: the created socket, or -1 */
 	struct sk_msg *msgs;		/* sk-queues.img */
 	size_t n_msgs;
+	struct tcp_stream *tcp;		/* tcp-stream-*.img */
+	size_t n_tcp;
 };
 int rst_sk_load(struct rst_task *t);
 void rst_sk_free(struct rst_task *t);
+/* After the restore (controller): unlock the connections, or say they stay locked. */
+void rst_sk_done(struct rst_task *t, bool ok);
+/* After the dump: release what sockets hold (killed: the task is gone). */
+void sk_dump_fini(struct dtask *t, bool killed);
+/* After a failed dump: remove the images only sockets write (tcp-stream-*.img). */
+void sk_dump_remove_images(struct dtask *t, int dirfd);
 /* Send the queued messages for file id from the socket from (to: destination or NULL). */
 int rst_sk_fill_queue(struct rst_task *t, uint32_t id, int from, const struct sockaddr *to,
 		      socklen_t to_len);

@@ -109,6 +109,13 @@ void zt_dump_option(const char *opt)
 	zt_dump_opt = opt;
 }
 
+static const char *zt_flavours;
+
+void zt_only_flavours(const char *list)
+{
+	zt_flavours = list;
+}
+
 void zt_ready(void)
 {
 	const char *path = getenv("ZT_READY");
@@ -118,9 +125,11 @@ void zt_ready(void)
 	if (!path)
 		path = "ready";
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	n = snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s%s", getpid(),
+	n = snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s%s%s%s%s", getpid(),
 		     (unsigned long)zt_exp_addr, zt_exp_len, zt_dump_opt ? "dump-opt " : "",
-		     zt_dump_opt ? zt_dump_opt : "", zt_dump_opt ? "\n" : "");
+		     zt_dump_opt ? zt_dump_opt : "", zt_dump_opt ? "\n" : "",
+		     zt_flavours ? "only-flavours " : "", zt_flavours ? zt_flavours : "",
+		     zt_flavours ? "\n" : "");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, text, n) != n || close(fd) || rename(tmp, path)) {
 		zt_fail("cannot write the ready file %s: %m", path);

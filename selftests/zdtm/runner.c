@@ -412,6 +412,20 @@ static int start_test(struct run *r)
 	return 0;
 }
 
+/* Whether name is one of the comma-separated words of list (which ends at a newline). */
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name), n;
+
+	while (*list && *list != '\n') {
+		n = strcspn(list, ",\n");
+		if (n == len && !strncmp(list, name, len))
+			return true;
+		list += n + (list[n] == ',');
+	}
+	return false;
+}
+
 /* Wait for the ready file; a test that exits first failed (or skipped: status 77). */
 static int wait_ready(struct run *r)
 {
@@ -453,6 +467,14 @@ static int wait_ready(struct run *r)
 	if (opt && sscanf(opt, "\ndump-opt %63s", r->dump_opt) == 1 && strncmp(r->dump_opt, "--", 2)) {
 		free(text);
 		return failf(r, "bad dump-opt in the ready file %s", r->ready);
+	}
+	opt = strstr(text, "\nonly-flavours ");
+	if (opt && !in_list(opt + strlen("\nonly-flavours "), r->label)) {
+		r->skip = true;
+		snprintf(r->why, sizeof(r->why), "the test runs in flavours %.*s only",
+			 (int)strcspn(opt + 15, "\n"), opt + 15);
+		free(text);
+		return -1;
 	}
 	free(text);
 	return 0;
