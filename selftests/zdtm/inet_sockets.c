@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -152,6 +153,11 @@ static void check_listener(int i, const char *what)
 	struct sockaddr_storage to;
 	char buf[4];
 
+	struct timeval tmo = { 2, 0 };
+
+	/* bounded: a damaged address must fail the test, not hang it */
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
 	loop_addr(names[i].ss_family, &to, ntohs(((struct sockaddr_in *)&names[i])->sin_port));
 	zt_check(!connect(c, (struct sockaddr *)&to, name_len(i)),
 		 "%s: cannot connect to the restored listener: %m", what);
@@ -161,6 +167,8 @@ static void check_listener(int i, const char *what)
 			usleep(10000);
 	}
 	zt_check(a >= 0, "%s: nothing to accept: %m", what);
+	if (a >= 0)
+		setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
 	zt_check(a < 0 || (send(c, "abc", 3, 0) == 3 && recv(a, buf, 3, MSG_WAITALL) == 3),
 		 "%s: the accepted connection does not carry data", what);
 	close(a);
@@ -226,6 +234,8 @@ int main(int argc, char **argv)
 	zt_ready();
 	zt_wait();
 	check_opts();
+	for (int i = 0; i < NR_SK; i++) /* nothing below may block */
+		fcntl(sk[i], F_SETFL, O_NONBLOCK);
 	check_names();
 	check_queue(U4_SRV, 1, U4_CLI, "udp v4");
 	check_queue(U6_B, 1, U6_A, "udp v6 A->B");
