@@ -76,6 +76,7 @@ run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$bu
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
 run cli-unsupported python3 "$here/cli/unsupported_test.py" "$ferry" "$here/build/cli/ticker" \
 	"$work/unsupported"
+run cli-sockets python3 "$here/cli/sockets_test.py" "$ferry" "$here/build/cli/sockholder" "$work/sockets"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
