@@ -23,6 +23,7 @@
 #define LOG_PREFIX "unix: "
 #include "log.h"
 #include "rst.h"
+#include "files.h"
 #include "sockets.h"
 
 #define UNIX_NAME_MAX ((int)sizeof(((struct sockaddr_un *)0)->sun_path))
@@ -171,6 +172,27 @@ static int fill_entry(struct dtask *t, int sk, const struct stat *st, unsigned i
 	return ret ?: sk_opts_dump(t, sk, o);
 }
 
+static int fill_external(struct dtask *t, FileEntry *fe, const UnixSkEntry *of,
+			 struct unix_diag_info *ui)
+{
+	UnixSkEntry *u = dtask_alloc(t, sizeof(*u));
+	SkOptsEntry *o = dtask_alloc(t, sizeof(*o));
+
+	if (!u || !o)
+		return -ENOMEM;
+	unix_sk_entry__init(u);
+	sk_opts_entry__init(o);
+	u->fown = files_fown(t);
+	u->id = fe->id;
+	u->ino = of->peer;
+	u->type = of->type;
+	u->state = ui->state;
+	u->uflags = USK_EXTERN;
+	u->opts = o;
+	fe->usk = u;
+	return u->fown ? set_name(t, u, ui) : -ENOMEM;
+}
+
 static int keep_diag(struct dtask *t, struct unix_diag_info *ui)
 {
 	struct sk_dumped *d = &t->sk->socks[t->sk->n_socks];
@@ -245,6 +267,69 @@ static int resolve_pending(struct dtask *t, struct sk_dumped *d, struct sk_dumpe
 	return 0;
 }
 
+static bool has_queue(struct dtask *t, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < t->sk->n_msgs; i++)
+		if (t->sk->msgs[i].id == id)
+			return true;
+	return false;
+}
+
+/* The files.img entry (used by no fd) of an external peer already added, or NULL. */
+static FileEntry *find_external(struct dtask *t, uint32_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_files; i++) {
+		FileEntry *fe = t->files[i].fe;
+
+		if (fe->type == FD_TYPES__UNIXSK && fe->usk && (fe->usk->uflags & USK_EXTERN) &&
+		    fe->usk->ino == ino)
+			return fe;
+	}
+	return NULL;
+}
+
+/*
+ * --ext-unix-sk: the peer outside is saved as an entry of its own, with its name and
+ * USK_EXTERN, used by no fd; restore connects to that name. A peer without a name cannot
+ * be found again, and data from outside cannot be sent again: both refuse.
+ */
+static int add_external(struct dtask *t, UnixSkEntry *u)
+{
+	struct unix_diag_info ui;
+	struct stat st = { .st_ino = u->peer };
+	FileEntry *fe;
+	int ret;
+
+	if (has_queue(t, u->id)) {
+		pr_err("process %d: unix socket %u has data queued from its peer outside: not "
+		       "supported", t->pid, u->id);
+		return -EOPNOTSUPP;
+	}
+	if (find_external(t, u->peer))
+		return 0;
+	ret = unix_diag_get(u->peer, &ui);
+	free(ui.icons);
+	if (ret)
+		return ret;
+	if (!ui.name_len) {
+		pr_err("process %d: unix socket %u: its peer outside (inode %u) has no name to "
+		       "reconnect to", t->pid, u->id, u->peer);
+		return -EOPNOTSUPP;
+	}
+	fe = files_new(t, FD_TYPES__UNIXSK, &st, 0, -1);
+	if (!fe)
+		return -ENOMEM;
+	ret = fill_external(t, fe, u, &ui);
+	if (!ret)
+		pr_info("socket %u: peer outside, reconnected to %s%.*s on restore", u->id,
+			ui.name[0] ? "" : "@", ui.name_len - !ui.name[0], ui.name + !ui.name[0]);
+	return ret;
+}
+
 /*
  * Peer 0 on a connected stream socket: pending on a listener, or the peer was closed
  * (restored as a pair whose other end is closed again). A peer outside: refused.
@@ -261,8 +346,11 @@ static int resolve_one(struct dtask *t, struct sk_dumped *d)
 		return resolve_pending(t, d, l);
 	if (!u->peer)
 		return 0;
+	if (t->sk->flags & SK_EXT_UNIX)
+		return add_external(t, u);
 	pr_err("process %d: unix socket %u (inode %u) is connected to inode %u outside the "
-	       "dumped process: not supported yet", t->pid, u->id, u->ino, u->peer);
+	       "dumped process: dump with --ext-unix-sk to reconnect it by name on restore",
+	       t->pid, u->id, u->ino, u->peer);
 	return -EOPNOTSUPP;
 }
 
@@ -318,10 +406,12 @@ int rst_unix_check(struct rst_task *t, const FileEntry *fe)
 		       u->state);
 		return -EINVAL;
 	}
-	if (u->uflags & USK_EXTERN) {
-		pr_err("files.img: unix socket %u has an external peer: not supported yet", fe->id);
-		return -EOPNOTSUPP;
+	if ((u->uflags & USK_EXTERN) && !u->name.len) {
+		pr_err("files.img: external unix socket %u has no name to connect to", fe->id);
+		return -EINVAL;
 	}
+	if (u->uflags & USK_EXTERN)
+		return 0;
 	p = u->peer ? by_ino(t, u->peer) : NULL;
 	if (u->peer && (!p || p == fe || p->usk->type != u->type ||
 			(p->usk->peer != u->ino && !p->usk->name.len))) {
@@ -456,7 +546,9 @@ static int connect_one(struct rst_task *t, const FileEntry *fe, int sk)
 		return 0;
 	len = make_addr(p->usk, &sa);
 	if (connect(sk, (struct sockaddr *)&sa, len)) {
-		pr_perror("cannot connect unix socket %u to socket %u", fe->id, p->id);
+		pr_perror("cannot connect unix socket %u to %s%s%s", fe->id,
+			  p->usk->uflags & USK_EXTERN ? "the socket outside at " : "",
+			  sa.sun_path[0] ? "" : "@", sa.sun_path + !sa.sun_path[0]);
 		return -errno;
 	}
 	return 0;
@@ -524,7 +616,8 @@ int rst_unix_create(struct rst_task *t)
 
 	for (step = U_CREATE; !ret && step < U_NR; step++)
 		for (i = 0; !ret && i < t->nr_files; i++)
-			if (t->files[i]->type == FD_TYPES__UNIXSK)
+			if (t->files[i]->type == FD_TYPES__UNIXSK &&
+			    !(t->files[i]->usk->uflags & USK_EXTERN))
 				ret = unix_step(t, t->files[i], step);
 	return ret;
 }
