@@ -70,7 +70,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-asan "$here/build/unit/ima
 run zdtm-selfcheck "$here/build/runner" -m selfcheck -w "$work/selfcheck" -T "$timeout"
 run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout"
 # the runner's own flow, with a fake ferry that restarts each test with its PID
-run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/plumbing" \
+run zdtm-plumbing "$here/build/runner" -C -P -f "$here/build/ferry-fake" -w "$work/plumbing" \
 	-T "$timeout"
 run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"

@@ -74,6 +74,8 @@ extern const struct fd_ops timerfd_ops;
 extern const struct fd_ops eventpoll_ops;
 extern const struct fd_ops unix_sk_ops;	/* sockets.c */
 extern const struct fd_ops inet_sk_ops;
+extern const struct fd_ops packet_sk_ops;
+extern const struct fd_ops netlink_sk_ops;
 
 /* pipe.c, for FIFOs too: save the data in flight once per pipe; refill a new pipe. */
 int pipe_data_dump(struct dtask *t, const struct fd_parms *p, bool fifo);

@@ -67,6 +67,10 @@ static int sk_dump_fd(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 		ret = sk_unix_dump(t, sk, &p->st, p->fi.flags, fe);
 	else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
 		ret = sk_inet_dump(t, sk, ss.ss_family, &p->st, p->fi.flags, fe);
+	else if (ss.ss_family == AF_PACKET)
+		ret = sk_packet_dump(t, sk, &p->st, p->fi.flags, fe);
+	else if (ss.ss_family == AF_NETLINK)
+		ret = sk_netlink_dump(t, sk, &p->st, p->fi.flags, fe);
 	else {
 		pr_err("process %d fd %d: socket family %d is not supported yet", t->pid, p->fd,
 		       ss.ss_family);
@@ -311,6 +315,10 @@ int rst_sk_load(struct rst_task *t)
 			ret = rst_unix_check(t, t->files[i]);
 		else if (t->files[i]->type == FD_TYPES__INETSK)
 			ret = rst_inet_check(t, t->files[i]);
+		else if (t->files[i]->type == FD_TYPES__PACKETSK)
+			ret = rst_packet_check(t->files[i]);
+		else if (t->files[i]->type == FD_TYPES__NETLINKSK)
+			ret = rst_netlink_check(t->files[i]);
 	}
 	return ret ?: load_queues(t);
 }
@@ -410,6 +418,8 @@ static int rst_sk_create(struct rst_task *t)
 	ret = rst_unix_create(t);
 	if (!ret)
 		ret = rst_inet_create(t);
+	if (!ret)
+		ret = rst_packet_netlink_create(t);
 	return ret;
 }
 
@@ -455,7 +465,9 @@ static int sk_open(struct rst_task *t, const FileEntry *fe)
 static int sk_check(const FileEntry *fe)
 {
 	if ((fe->type == FD_TYPES__UNIXSK && !fe->usk) ||
-	    (fe->type == FD_TYPES__INETSK && !fe->isk)) {
+	    (fe->type == FD_TYPES__INETSK && !fe->isk) ||
+	    (fe->type == FD_TYPES__PACKETSK && !fe->psk) ||
+	    (fe->type == FD_TYPES__NETLINKSK && !fe->nlsk)) {
 		pr_err("files.img: socket file id %u has no socket entry", fe->id);
 		return -EINVAL;
 	}
@@ -472,10 +484,26 @@ const struct fd_ops unix_sk_ops = {
 	.write = sk_dump_write,
 };
 
-/* ...and restored by type: inet sockets come through the same code. */
+/* ...and restored by type: the other families come through the same code. */
 const struct fd_ops inet_sk_ops = {
 	.name = "inet socket",
 	.type = FD_TYPES__INETSK,
+	.dump = sk_dump_fd,
+	.check = sk_check,
+	.open = sk_open,
+};
+
+const struct fd_ops packet_sk_ops = {
+	.name = "packet socket",
+	.type = FD_TYPES__PACKETSK,
+	.dump = sk_dump_fd,
+	.check = sk_check,
+	.open = sk_open,
+};
+
+const struct fd_ops netlink_sk_ops = {
+	.name = "netlink socket",
+	.type = FD_TYPES__NETLINKSK,
 	.dump = sk_dump_fd,
 	.check = sk_check,
 	.open = sk_open,

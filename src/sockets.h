@@ -84,6 +84,15 @@ void rst_tcp_free(struct rst_task *t);
 int rst_inet_bind(const FileEntry *fe, int sk);
 int rst_inet_finish(const FileEntry *fe, int sk);
 
+/* sk-packet.c: packet and netlink sockets */
+int sk_packet_dump(struct dtask *t, int sk, const struct stat *st, unsigned int flags,
+		   FileEntry *fe);
+int sk_netlink_dump(struct dtask *t, int sk, const struct stat *st, unsigned int flags,
+		    FileEntry *fe);
+int rst_packet_check(const FileEntry *fe);
+int rst_netlink_check(const FileEntry *fe);
+int rst_packet_netlink_create(struct rst_task *t);
+
 /* sockopts.c: the options of sk_opts_entry, and O_NONBLOCK. */
 int sk_opts_dump(struct dtask *t, int sk, SkOptsEntry *o);
 int sk_opts_restore(int sk, const SkOptsEntry *o);
