@@ -128,6 +128,27 @@ int rst_packet_check(const FileEntry *fe)
 	return 0;
 }
 
+/* Only what differs from a new socket's defaults (some are refused for SOCK_DGRAM). */
+static int set_opts(int sk, const PacketSockEntry *p)
+{
+	const struct {
+		int name;
+		uint32_t val;
+	} o[] = {
+		{ PACKET_VERSION, p->version }, { PACKET_RESERVE, p->reserve },
+		{ PACKET_AUXDATA, p->aux_data }, { PACKET_ORIGDEV, p->orig_dev },
+		{ PACKET_VNET_HDR, p->vnet_hdr }, { PACKET_LOSS, p->loss },
+		{ PACKET_TIMESTAMP, p->timestamp },
+	};
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < sizeof(o) / sizeof(o[0]); i++)
+		if (o[i].val)
+			ret = set_int(sk, SOL_PACKET, o[i].name, o[i].val);
+	return ret;
+}
+
 static int packet_create(const FileEntry *fe)
 {
 	const PacketSockEntry *p = fe->psk;
@@ -139,13 +160,7 @@ static int packet_create(const FileEntry *fe)
 		pr_perror("cannot create packet socket %u", fe->id);
 		return -errno;
 	}
-	ret = set_int(sk, SOL_PACKET, PACKET_VERSION, p->version);
-	ret = ret ?: set_int(sk, SOL_PACKET, PACKET_RESERVE, p->reserve);
-	ret = ret ?: set_int(sk, SOL_PACKET, PACKET_AUXDATA, p->aux_data);
-	ret = ret ?: set_int(sk, SOL_PACKET, PACKET_ORIGDEV, p->orig_dev);
-	ret = ret ?: set_int(sk, SOL_PACKET, PACKET_VNET_HDR, p->vnet_hdr);
-	ret = ret ?: set_int(sk, SOL_PACKET, PACKET_LOSS, p->loss);
-	ret = ret ?: set_int(sk, SOL_PACKET, PACKET_TIMESTAMP, p->timestamp);
+	ret = set_opts(sk, p);
 	if (!ret && p->ifindex && bind(sk, (struct sockaddr *)&ll, sizeof(ll))) {
 		pr_perror("cannot bind packet socket %u to interface %u", fe->id, p->ifindex);
 		ret = -errno;
