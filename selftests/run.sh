@@ -36,7 +36,7 @@ fi
 make -s -C "$here" PROTO_DIR="$root/build/proto"
 
 timeout=${ZDTM_TIMEOUT:-30}	# per step (start, dump, restore, verify)
-budget=${ZDTM_BUDGET:-200}	# per ferry suite: hung engines cannot stall `make check`
+budget=${ZDTM_BUDGET:-400}	# per ferry suite (~100 runs; ~150 s on a busy 2-core box): hung engines cannot stall `make check`
 work=$here/build/run
 rm -rf "$work"
 mkdir -p "$work"
@@ -77,6 +77,8 @@ run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/tick
 run cli-unsupported python3 "$here/cli/unsupported_test.py" "$ferry" "$here/build/cli/ticker" \
 	"$work/unsupported"
 run cli-sockets python3 "$here/cli/sockets_test.py" "$ferry" "$here/build/cli/sockholder" "$work/sockets"
+run cli-files-images python3 "$here/cli/files_images_test.py" "$ferry" "$here/build/cli/ticker" \
+	"$work/files-images"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them

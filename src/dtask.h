@@ -25,6 +25,7 @@ struct sk_dump;
 struct pipe_dump;
 struct ghost_dump;
 struct lock_dump;
+struct memfd_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -86,6 +87,8 @@ struct dtask {
 	size_t n_ghosts, ghosts_cap;
 	struct lock_dump *locks;	/* file-lock.c */
 	size_t n_locks, locks_cap;
+	struct memfd_dump *memfds;	/* memfd.c: one per memfd inode */
+	size_t n_memfds, memfds_cap;
 
 	/* memory (pages.c) */
 	struct page_run *runs;

@@ -176,6 +176,7 @@ static void remove_images(struct dtask *t, int dirfd)
 			pr_perror("cannot remove the partial image %s", name);
 	}
 	ghost_unlink_images(t, dirfd);
+	memfd_unlink_images(t, dirfd);
 }
 
 static int collect(struct dtask *t)

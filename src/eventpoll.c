@@ -27,6 +27,15 @@ static int check_target(struct dtask *t, const struct fd_parms *p, const Eventpo
 	struct kcmp_epoll_slot slot = { .efd = p->fd, .tfd = e->tfd, .toff = 0 };
 	long r = syscall(SYS_kcmp, t->pid, t->pid, KCMP_EPOLL_TFD, e->tfd, (unsigned long)&slot);
 
+	char link[64], target[64] = "";
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%u", t->pid, e->tfd);
+	if (r == 0 && readlink(link, target, sizeof(target) - 1) > 0 &&
+	    !strcmp(target, "anon_inode:[eventpoll]")) {
+		pr_err("process %d fd %d: epoll target fd %u is an epoll itself: not supported yet",
+		       t->pid, p->fd, e->tfd);
+		return -EOPNOTSUPP;
+	}
 	if (r == 0)
 		return 0;
 	pr_err("process %d fd %d: epoll target fd %u (inode %" PRIu64 ") was closed or replaced "

@@ -31,6 +31,7 @@ static const struct fd_kind {
 	const char *link;
 	const struct fd_ops *ops;
 } fd_kinds[] = {
+	{ S_IFREG, "/memfd:", &memfd_ops },	/* before plain files: memfds look deleted */
 	{ S_IFREG, NULL, &reg_file_ops },
 	{ S_IFDIR, NULL, &reg_file_ops },
 	{ S_IFCHR, NULL, &reg_file_ops },	/* memory devices, -j terminals; others refused */
@@ -40,6 +41,8 @@ static const struct fd_kind {
 	{ 0, "anon_inode:[signalfd]", &signalfd_ops },
 	{ 0, "anon_inode:[timerfd]", &timerfd_ops },
 	{ 0, "anon_inode:[eventpoll]", &eventpoll_ops },
+	{ 0, "anon_inode:inotify", &inotify_ops },
+	{ 0, "anon_inode:[fanotify]", &fanotify_ops },
 	{ S_IFSOCK, NULL, &unix_sk_ops },	/* every family: sockets.c looks */
 	{ S_IFSOCK, "never", &inet_sk_ops },	/* only found by type, for restore */
 	{ S_IFSOCK, "never", &packet_sk_ops },
@@ -149,8 +152,9 @@ int files_add_path(struct dtask *t, const char *path, const struct stat *st, uns
 	size_t i;
 
 	for (i = 0; i < t->n_files; i++)
-		if (t->files[i].fd < 0 && t->files[i].dev == st->st_dev &&
-		    t->files[i].ino == st->st_ino && t->files[i].flags == flags)
+		if (t->files[i].fd < 0 && t->files[i].fe->type == FD_TYPES__REG &&
+		    t->files[i].dev == st->st_dev && t->files[i].ino == st->st_ino &&
+		    t->files[i].flags == flags)
 			return i + 1;
 	return reg_file_new(t, path, st, flags);
 }

@@ -13,6 +13,7 @@
 
 #include "dtask.h"
 #include "proc-parse.h"
+#include "fh.pb-c.h"
 
 struct rst_task;
 
@@ -68,6 +69,7 @@ int files_getfd(struct dtask *t, int fd);
 extern const struct fd_ops reg_file_ops;
 extern const struct fd_ops pipe_ops;
 extern const struct fd_ops fifo_ops;
+extern const struct fd_ops memfd_ops;
 extern const struct fd_ops eventfd_ops;
 extern const struct fd_ops signalfd_ops;
 extern const struct fd_ops timerfd_ops;
@@ -76,6 +78,18 @@ extern const struct fd_ops unix_sk_ops;	/* sockets.c */
 extern const struct fd_ops inet_sk_ops;
 extern const struct fd_ops packet_sk_ops;
 extern const struct fd_ops netlink_sk_ops;
+extern const struct fd_ops inotify_ops;
+extern const struct fd_ops fanotify_ops;
+
+/* inotify.c, for fanotify too: fill fh from fdinfo's handle (hex) and resolve it to a path
+ * on a mount of device sdev (kernel encoding); 0 or -errno (-ENOENT: file gone). */
+int fsnotify_resolve(struct dtask *t, uint32_t sdev, FhEntry *fh, const char *hex);
+
+/* memfd.c: the files.img id of a memfd mapped (src: its map_files link), or -errno */
+int memfd_add_mapping(struct dtask *t, const char *link, const char *src, const struct stat *st,
+		      unsigned int flags);
+/* memfd.c: remove what memfd_write() may have written (a failed dump) */
+void memfd_unlink_images(struct dtask *t, int dirfd);
 
 /* pipe.c, for FIFOs too: save the data in flight once per pipe; refill a new pipe. */
 int pipe_data_dump(struct dtask *t, const struct fd_parms *p, bool fifo);

@@ -33,6 +33,8 @@ enum img_type {
 	IMG_REMAP_FPATH,	/* remap-fpath.img: RemapFilePathEntry per deleted file */
 	IMG_GHOST_FILE,	/* ghost-file-<id %x>.img: GhostFileEntry + contents */
 	IMG_FILE_LOCKS,	/* file-locks.img: FileLockEntry per lock */
+	IMG_MEMFD_INODE,	/* memfd.img: MemfdInodeEntry per memfd inode */
+	IMG_SHMEM_PAGEMAP,	/* pagemap-shmem-<shmid>.img: PagemapHead, PagemapEntry... */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
 	IMG_SK_QUEUES,	/* sk-queues.img: SkPacketEntry + raw data per queued message */
 	IMG_TCP_STREAM,	/* tcp-stream-<ino hex>.img: TcpStreamEntry + queues */

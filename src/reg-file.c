@@ -80,6 +80,22 @@ bool reg_file_path_ok(const struct stat *st, const char *path)
 	return len < sizeof(deleted) || strcmp(path + len - sizeof(deleted) + 1, deleted);
 }
 
+/* Does the path, seen from the task's root, still lead to the open file? */
+static int check_path_leads_here(struct dtask *t, const struct fd_parms *p)
+{
+	char full[PATH_MAX + 32];
+	struct stat st;
+
+	if (!S_ISREG(p->st.st_mode) && !S_ISDIR(p->st.st_mode))
+		return 0;
+	snprintf(full, sizeof(full), "/proc/%d/root%s", t->pid, p->link);
+	if (!stat(full, &st) && st.st_dev == p->st.st_dev && st.st_ino == p->st.st_ino)
+		return 0;
+	pr_err("process %d fd %d: the path '%s' now leads to another file (overmounted or "
+	       "replaced): its file cannot be reopened by path", t->pid, p->fd, p->link);
+	return -EOPNOTSUPP;
+}
+
 static int reg_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 {
 	bool tty = reg_file_is_terminal(&p->st);
@@ -96,6 +112,8 @@ static int reg_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 		       S_ISCHR(p->st.st_mode) ? "character device" : "deleted file", p->link);
 		return -EOPNOTSUPP;
 	}
+	if (!tty && !ghost && check_path_leads_here(t, p))
+		return -EOPNOTSUPP;
 	fe->reg = reg_entry_new(t, p->link, &p->st, p->fi.flags, tty ? 0 : p->fi.pos);
 	if (!fe->reg)
 		return -ENOMEM;

@@ -77,7 +77,42 @@ int rst_file_fd(const struct rst_task *t, uint32_t id)
 {
 	ssize_t i = file_index(t, id);
 
-	return i < 0 ? -1 : t->file_fds[i];
+	return i < 0 || !t->file_fds ? -1 : t->file_fds[i];
+}
+
+int rst_file_map_fd(struct rst_task *t, const FileEntry *f)
+{
+	const struct fd_ops *ops = fd_ops_by_type(f->type);
+	ssize_t i = file_index(t, f->id);
+	int fd;
+
+	if (i < 0 || !t->file_fds)
+		return -EINVAL;
+	if (t->file_fds[i] < 0) {
+		fd = ops->open(t, f);
+		if (fd < 0)
+			return fd;
+		fd = move_high(t, fd);
+		if (fd < 0)
+			return fd;
+		t->file_fds[i] = fd;
+	}
+	fd = fcntl(t->file_fds[i], F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		pr_perror("cannot dup the fd of file id %u", f->id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Close the descriptions opened by rst_files_open() (the fds hold their own dups). */
+static void close_file_fds(struct rst_task *t)
+{
+	size_t i;
+
+	for (i = 0; t->file_fds && i < t->nr_files; i++)
+		if (t->file_fds[i] >= 0)
+			close(t->file_fds[i]);
+	free(t->file_fds);
+	t->file_fds = NULL;
 }
 
 /* Open the description f of fd (once, through its kind) at a temporary number. */
@@ -147,11 +182,8 @@ int rst_files_open(struct rst_task *t)
 			ret = -errno;
 		}
 	}
-	for (i = 0; i < t->nr_files; i++)
-		if (t->file_fds[i] >= 0)
-			close(t->file_fds[i]);
-	free(t->file_fds);
-	t->file_fds = NULL;
+	if (ret)
+		close_file_fds(t);
 	return ret;
 }
 
@@ -163,6 +195,7 @@ int rst_files_install(struct rst_task *t)
 {
 	size_t i;
 
+	close_file_fds(t);
 	for (i = 0; i < t->nr_fds; i++) {
 		struct rst_fd *f = &t->fds[i];
 

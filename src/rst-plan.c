@@ -128,7 +128,7 @@ static int check_vma_file(struct rst_task *t, const VmaEntry *v, size_t i)
 	if (!(v->status & VMA_AREA_REGULAR) || !(v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
 		return 0;
 	f = v->fd >= 0 && v->fd <= UINT32_MAX ? rst_file_by_id(t, v->fd) : NULL;
-	if (!f || !f->reg) {
+	if (!f || (!f->reg && !(f->memfd && (v->status & VMA_AREA_MEMFD)))) {
 		pr_err("mm-%u.img: VMA %zu at %#lx maps file id %lld, not a regular file in files.img",
 		       t->pid, i, (unsigned long)v->start, (long long)v->fd);
 		return -EINVAL;

@@ -52,7 +52,7 @@ struct rst_task {
 	size_t nr_fds;
 	int max_fd;
 	struct rst_sk sk;		/* sockets.c: queues; sockets built in the new task */
-	int *file_fds;			/* per files[] entry, its fd while rst_files_open() runs */
+	int *file_fds;			/* per files[] entry, its fd until rst_files_install() */
 	FileLockEntry **locks;		/* file-locks.img entries on this task's fds */
 	size_t nr_locks;
 
@@ -88,8 +88,10 @@ int rst_fs_restore(struct rst_task *t);
 int rst_files_open(struct rst_task *t);
 /* For a kind's open(): hand over fd as file id's description (closed when not used). */
 int rst_file_provide(struct rst_task *t, uint32_t id, int fd);
-/* The fd a file id is open at during rst_files_open(), or -1. */
+/* The fd a file id is open at between rst_files_open() and rst_files_install(), or -1. */
 int rst_file_fd(const struct rst_task *t, uint32_t id);
+/* A new fd of f's description for mmap (opened through its kind if no fd has it). */
+int rst_file_map_fd(struct rst_task *t, const FileEntry *f);
 int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check);
 int rst_files_install(struct rst_task *t);
 
