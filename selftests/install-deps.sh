@@ -3,7 +3,7 @@
 # Install the Debian packages ferry's build and tests need, when any is missing.
 set -e
 PKGS="gcc make binutils pkg-config protobuf-c-compiler libprotobuf-c-dev libcap-dev
-      libnl-3-dev libnl-route-3-dev criu python3 util-linux procps"
+      libnl-3-dev libnl-route-3-dev libnftables-dev nftables criu python3 util-linux procps"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -70,12 +70,13 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-asan "$here/build/unit/ima
 run zdtm-selfcheck "$here/build/runner" -m selfcheck -w "$work/selfcheck" -T "$timeout"
 run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout"
 # the runner's own flow, with a fake ferry that restarts each test with its PID
-run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/plumbing" \
+run zdtm-plumbing "$here/build/runner" -C -P -f "$here/build/ferry-fake" -w "$work/plumbing" \
 	-T "$timeout"
 run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
 run cli-unsupported python3 "$here/cli/unsupported_test.py" "$ferry" "$here/build/cli/ticker" \
 	"$work/unsupported"
+run cli-sockets python3 "$here/cli/sockets_test.py" "$ferry" "$here/build/cli/sockholder" "$work/sockets"
 run cli-files-images python3 "$here/cli/files_images_test.py" "$ferry" "$here/build/cli/ticker" \
 	"$work/files-images"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"

@@ -9,8 +9,16 @@
 #include "log.h"
 #include "cli.h"
 #include "dump.h"
+#include "sockets.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_GHOST_LIMIT, OPT_FILE_LOCKS };
+enum {
+	OPT_LEAVE_STOPPED = 1000,
+	OPT_TCP_ESTABLISHED,
+	OPT_GHOST_LIMIT,
+	OPT_FILE_LOCKS,
+	OPT_TCP_CLOSE,
+	OPT_EXT_UNIX_SK,
+};
 
 #define DEFAULT_GHOST_LIMIT (1ULL << 20)
 
@@ -27,7 +35,12 @@ static const char dump_help[] =
 	"      --ghost-limit SIZE  largest unlinked-but-open file whose contents are saved\n"
 	"                        (bytes, or with K, M, G; default 1M)\n"
 	"      --file-locks      save and restore flock, POSIX and OFD locks (without it a\n"
-	"                        tree holding locks is refused)\n" COMMON_HELP;
+	"                        tree holding locks is refused)\n"
+	"      --tcp-established keep established TCP connections (TCP repair; the\n"
+	"                        connections are blocked from the freeze until restored)\n"
+	"      --tcp-close       dump established TCP connections as closed sockets\n"
+	"      --ext-unix-sk     allow unix sockets connected to a peer outside the tree\n"
+	"                        (reconnected by name on restore)\n" COMMON_HELP;
 
 static int parse_pid(const char *s, pid_t *pid)
 {
@@ -74,6 +87,9 @@ int cmd_dump(int argc, char **argv)
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
 		{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dump_opts opts = { .release = DUMP_KILL, .ghost_limit = DEFAULT_GHOST_LIMIT };
@@ -107,6 +123,15 @@ int cmd_dump(int argc, char **argv)
 			break;
 		case OPT_FILE_LOCKS:
 			opts.file_locks = true;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			opts.sk_flags |= SK_TCP_ESTABLISHED;
+			break;
+		case OPT_TCP_CLOSE:
+			opts.sk_flags |= SK_TCP_CLOSE;
+			break;
+		case OPT_EXT_UNIX_SK:
+			opts.sk_flags |= SK_EXT_UNIX;
 			break;
 		default:
 			return cli_usage_error("dump", "unknown option");

@@ -14,7 +14,8 @@
 #include "restore.h"
 #include "timens.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS };
+enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_TCP_ESTABLISHED, OPT_TCP_CLOSE,
+       OPT_EXT_UNIX_SK };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR] [OPTIONS]\n\n"
@@ -30,7 +31,12 @@ static const char restore_help[] =
 	"      --timens MODE       auto (default): when the images come from another boot\n"
 	"                          (a kexec), restore into a new time namespace whose\n"
 	"                          CLOCK_MONOTONIC and CLOCK_BOOTTIME go on from the dumped\n"
-	"                          values, so they never go backwards; on: always; off: never\n" COMMON_HELP;
+	"                          values, so they never go backwards; on: always; off: never\n"
+	"      --tcp-established   accepted for CRIU compatibility: connections saved with\n"
+	"                          dump --tcp-established are always restored\n"
+	"      --tcp-close         accepted for CRIU compatibility (see dump --tcp-close)\n"
+	"      --ext-unix-sk       accepted for CRIU compatibility (see dump --ext-unix-sk)\n"
+	COMMON_HELP;
 
 static int write_pidfile(const char *path, pid_t pid)
 {
@@ -72,6 +78,9 @@ int cmd_restore(int argc, char **argv)
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "timens", required_argument, NULL, OPT_TIMENS },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct restore_opts opts = { 0 };
@@ -103,6 +112,10 @@ int cmd_restore(int argc, char **argv)
 			if (timens_parse_mode(optarg, &opts.timens))
 				return cli_usage_error("restore", "--timens takes auto, on or off, not '%s'",
 						       optarg);
+			break;
+		case OPT_TCP_ESTABLISHED:
+		case OPT_TCP_CLOSE:
+		case OPT_EXT_UNIX_SK:
 			break;
 		default:
 			return cli_usage_error("restore", "unknown option");

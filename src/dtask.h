@@ -22,6 +22,7 @@
 #include "seccomp.pb-c.h"
 
 struct arena_blk;
+struct sk_dump;
 struct pipe_dump;
 struct ghost_dump;
 struct lock_dump;
@@ -63,6 +64,7 @@ struct dfiles {
 	size_t n_memfds, memfds_cap;
 	struct dshmem *shmems;		/* vma.c: shared anonymous objects */
 	size_t n_shmems, shmems_cap;
+	struct sk_dump *sk;		/* sockets.c: the sockets of every task */
 };
 
 /* One run of pages to copy: [vaddr, vaddr + nr * 4096), read through /proc/PID/mem when mem. */
@@ -91,6 +93,8 @@ struct dtask {
 	bool zombie;			/* dead, not reaped: only pstree and core are dumped */
 	int exit_code;			/* a zombie's wait status (/proc/PID/stat exit_code) */
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
+	unsigned int sk_flags;		/* SK_* of sockets.h: --tcp-established... */
+	struct sk_dump *sk;		/* sockets.c, NULL until the first socket */
 	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved */
 	bool file_locks;		/* --file-locks: save locks (else a lock refuses the dump) */
 	struct arena_blk *arena;

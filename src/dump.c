@@ -27,6 +27,7 @@
 #include "thread.h"
 #include "timens.h"
 #include "timer.h"
+#include "sockets.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -204,7 +205,8 @@ static void remove_images(struct dtree *tr, int dirfd)
 						  "ipcns-shm-1.img", "ipcns-sem-1.img",
 						  "ipcns-msg-1.img", "pipes-data.img",
 						  "fifo-data.img", "file-locks.img",
-						  "remap-fpath.img", "memfd.img" };
+						  "remap-fpath.img", "memfd.img",
+						  "sk-queues.img" };
 	static const char *const task_names[] = { "core-%d.img", "ids-%d.img", "mm-%d.img",
 						  "pagemap-%d.img", "fs-%d.img" };
 	char name[64];
@@ -247,6 +249,23 @@ static int collect_task(struct dtask *t)
 	return ret;
 }
 
+/* Unix peers are resolved across the tree once every task's sockets are known. */
+static int collect_sockets(struct dtree *tr)
+{
+	size_t i;
+
+	if (!tr->files.sk)
+		return 0;
+	for (i = 0; i < tr->n; i++)
+		tr->tasks[i]->sk = tr->files.sk;
+	if (tr->n > 1 && sk_dump_has_tcp(tr->tasks[0])) {
+		pr_err("established TCP connections in a tree of %zu processes: only a single "
+		       "process with connections can be dumped for now", tr->n);
+		return -EOPNOTSUPP;
+	}
+	return sk_dump_finish(tr->tasks[0]);
+}
+
 /* Every task, root first; they share the tree's files (ids global, descriptions shared). */
 static int collect(struct dtree *tr, const struct dump_opts *opts)
 {
@@ -256,6 +275,7 @@ static int collect(struct dtree *tr, const struct dump_opts *opts)
 
 	for (i = 0; i < tr->n; i++) {
 		tr->tasks[i]->fx = &tr->files;
+		tr->tasks[i]->sk_flags = opts->sk_flags;
 		tr->tasks[i]->ghost_limit = opts->ghost_limit;
 		tr->tasks[i]->file_locks = opts->file_locks;
 	}
@@ -277,7 +297,7 @@ static int collect(struct dtree *tr, const struct dump_opts *opts)
 		seccomp_task = t->seccomp ? t : seccomp_task;
 	}
 	tr->seccomp_task = seccomp_task;
-	return 0;
+	return collect_sockets(tr);
 }
 
 static int write_task(struct dtask *t, int dirfd)
@@ -349,14 +369,22 @@ int dump_tree(const struct dump_opts *opts)
 	ret = write_images(&tr, opts->dirfd, &tm);
 	if (ret)
 		goto out_remove;
+	if (opts->release != DUMP_KILL)
+		sk_dump_fini(tr.tasks[0], false);
 	ret = pstree_release(&tr, opts->release);
+	if (opts->release == DUMP_KILL)
+		sk_dump_fini(tr.tasks[0], true);
 	log_done(&tr, opts, tm.start);
 	pstree_free(&tr);
 	return ret;
 
 out_remove:
 	remove_images(&tr, opts->dirfd);
+	if (tr.n)
+		sk_dump_remove_images(tr.tasks[0], opts->dirfd);
 out_abort:
+	if (tr.n)
+		sk_dump_fini(tr.tasks[0], false);
 	pstree_abort(&tr);
 	pstree_free(&tr);
 	return ret;

@@ -23,6 +23,7 @@ struct dump_opts {
 	const char *images_dir;		/* its path, for messages */
 	enum dump_release release;
 	bool shell_job;			/* -j: the tree may sit on the caller's terminal */
+	unsigned int sk_flags;		/* SK_* of sockets.h */
 	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved, bytes */
 	bool file_locks;		/* --file-locks: save and restore file locks */
 };

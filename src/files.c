@@ -20,6 +20,7 @@
 #include "log.h"
 #include "image.h"
 #include "files.h"
+#include "sockets.h"
 
 #define FDINFO_MAX (64 << 10)	/* an epoll with ~800 targets */
 
@@ -44,6 +45,10 @@ static const struct fd_kind {
 	{ 0, "anon_inode:[eventpoll]", &eventpoll_ops },
 	{ 0, "anon_inode:inotify", &inotify_ops },
 	{ 0, "anon_inode:[fanotify]", &fanotify_ops },
+	{ S_IFSOCK, NULL, &unix_sk_ops },	/* every family: sockets.c looks */
+	{ S_IFSOCK, "never", &inet_sk_ops },	/* only found by type, for restore */
+	{ S_IFSOCK, "never", &packet_sk_ops },
+	{ S_IFSOCK, "never", &netlink_sk_ops },
 };
 
 static const struct fd_ops *fd_ops_find(const struct stat *st, const char *link)

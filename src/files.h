@@ -50,6 +50,8 @@ const struct fd_ops *fd_ops_by_type(FdTypes type);
 
 /* The files.img id of a file opened by path, shared by equal dev/ino/flags; or -errno. */
 int files_add_path(struct dtask *t, const char *path, const struct stat *st, unsigned int flags);
+int files_add_entry(struct dtask *t, FileEntry *fe, const struct stat *st, unsigned int flags,
+		    int fd);
 int files_dump_fds(struct dtask *t);
 int files_dump_fs(struct dtask *t, unsigned int umask);
 int files_dump_exe(struct dtask *t);
@@ -76,6 +78,10 @@ extern const struct fd_ops eventfd_ops;
 extern const struct fd_ops signalfd_ops;
 extern const struct fd_ops timerfd_ops;
 extern const struct fd_ops eventpoll_ops;
+extern const struct fd_ops unix_sk_ops;	/* sockets.c */
+extern const struct fd_ops inet_sk_ops;
+extern const struct fd_ops packet_sk_ops;
+extern const struct fd_ops netlink_sk_ops;
 extern const struct fd_ops inotify_ops;
 extern const struct fd_ops fanotify_ops;
 

@@ -46,6 +46,8 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_IPC_SEM] = { "ipcns-sem-%u.img", 0x59573019, IMG_COMMON_MAGIC },
 	[IMG_IPC_MSG] = { "ipcns-msg-%u.img", 0x55453737, IMG_COMMON_MAGIC },
 	[IMG_SECCOMP] = { "seccomp.img", 0x64413049, IMG_COMMON_MAGIC },
+	[IMG_SK_QUEUES] = { "sk-queues.img", 0x56264026, IMG_COMMON_MAGIC },
+	[IMG_TCP_STREAM] = { "tcp-stream-%x.img", 0x51465506, IMG_COMMON_MAGIC },
 };
 
 #define IMG_BUF_SIZE (64 << 10)

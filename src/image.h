@@ -42,6 +42,8 @@ enum img_type {
 	IMG_IPC_SEM,	/* ipcns-sem-<id>.img: IpcSemEntry + values, per set */
 	IMG_IPC_MSG,	/* ipcns-msg-<id>.img: IpcMsgEntry + messages, per queue */
 	IMG_SECCOMP,	/* seccomp.img: SeccompEntry */
+	IMG_SK_QUEUES,	/* sk-queues.img: SkPacketEntry + raw data per queued message */
+	IMG_TCP_STREAM,	/* tcp-stream-<ino hex>.img: TcpStreamEntry + queues */
 	IMG_NR_TYPES,
 };
 

@@ -422,6 +422,8 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 out:
 	if (ret)
 		pr_err("cannot restore from %s", opts->images_dir);
+	if (tr.nr_tasks == 1)	/* TCP repair: single-process trees only (dump.c) */
+		rst_sk_done(&tr.tasks[0], !ret);
 	rst_plan_free(&tr);
 	return ret;
 }

@@ -3,7 +3,7 @@
  * Open file descriptions shared between the tasks of a tree, restore side: plans, in the
  * controller, which task opens each description used by several tasks. The objects that
  * must be created together form a group (both ends of a pipe, the descriptions of one
- * FIFO or memfd inode, otherwise one description); its owner is the lowest common
+ * FIFO or memfd inode, all the sockets of the tree, otherwise one description); its owner is the lowest common
  * ancestor of the tasks using it (through an fd, or a mapping for a memfd). The owner opens the group before it clones its
  * children (rst_files_open_shared()), which inherit the fds through fork; each task then
  * dup()s what it uses and closes the rest before its jump. No kernel interface here.
@@ -19,11 +19,19 @@
 #define NO_TASK (-1)
 #define MANY_TASKS (-2)
 
+static bool is_socket(const FileEntry *f)
+{
+	return f->type == FD_TYPES__UNIXSK || f->type == FD_TYPES__INETSK ||
+	       f->type == FD_TYPES__PACKETSK || f->type == FD_TYPES__NETLINKSK;
+}
+
 /* Do files a and b belong to one group (created together)? */
 static bool same_group(const FileEntry *a, const FileEntry *b)
 {
 	if (a == b)
 		return true;
+	if (is_socket(a) && is_socket(b))
+		return true;	/* the first socket opened builds every socket (sockets.c) */
 	if (a->type != b->type)
 		return false;
 	switch (a->type) {
@@ -80,7 +88,7 @@ static size_t file_index(const struct rst_tree *tr, const FileEntry *f)
 static bool grouped(const FileEntry *f)
 {
 	return f->type == FD_TYPES__PIPE || f->type == FD_TYPES__FIFO ||
-	       f->type == FD_TYPES__MEMFD;
+	       f->type == FD_TYPES__MEMFD || is_socket(f);
 }
 
 static void add_user(const struct rst_tree *tr, size_t k, int i, int *user, int *anc)

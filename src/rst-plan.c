@@ -500,6 +500,8 @@ static int load_task(struct rst_tree *tr, struct rst_task *t)
 		ret = img_read_one(t->dirfd, IMG_FS, &fs_entry__descriptor, (void **)&t->fs, t->pid);
 	if (!ret)
 		ret = check_fs(t);
+	if (!ret)
+		ret = rst_sk_load(t);
 	return ret;
 }
 
@@ -551,6 +553,7 @@ static void free_task(struct rst_task *t)
 		img_free_pb(t->pm[i]);
 	thread_plan_free(t);
 	seccomp_plan_free(t);
+	rst_sk_free(t);
 	free(t->pm);
 	free(t->fds);
 	file_locks_free(t);

@@ -24,6 +24,7 @@
 #include "seccomp.pb-c.h"
 #include "restore.h"
 #include "restorer.h"
+#include "sockets.h"
 
 #define RST_TASK_SIZE 0x7ffffffff000UL
 #define RST_PAGE 4096UL
@@ -67,6 +68,7 @@ struct rst_task {
 	struct rst_fd *fds;
 	size_t nr_fds;
 	int max_fd;
+	struct rst_sk sk;		/* sockets.c: queues; sockets built in the new task */
 	int *file_fds;			/* per files[] entry, its fd until rst_files_install() */
 	FileLockEntry **locks;		/* file-locks.img entries on this task's fds */
 	size_t nr_locks;

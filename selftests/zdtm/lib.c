@@ -116,6 +116,13 @@ void zt_dump_option(const char *opt)
 	zt_dump_opt = opt;
 }
 
+static const char *zt_flavours;
+
+void zt_only_flavours(const char *list)
+{
+	zt_flavours = list;
+}
+
 static void zt_write_ready(const char *path, const char *text)
 {
 	char tmp[4096];
@@ -157,15 +164,16 @@ void zt_expect_dump_failure(void)
 void zt_ready(void)
 {
 	const char *path = getenv("ZT_READY");
-	char text[256];
+	char text[384];
 
 	zt_wait_kids_ready();
 	if (!path)
 		path = "ready";
-	snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s%s%s", getpid(),
+	snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s%s%s%s%s%s", getpid(),
 		 (unsigned long)zt_exp_addr, zt_exp_len, zt_dump_fails ? "dump fails\n" : "",
 		 zt_dump_opt ? "dump-opt " : "", zt_dump_opt ? zt_dump_opt : "",
-		 zt_dump_opt ? "\n" : "");
+		 zt_dump_opt ? "\n" : "", zt_flavours ? "only-flavours " : "",
+		 zt_flavours ? zt_flavours : "", zt_flavours ? "\n" : "");
 	zt_write_ready(path, text);
 }
 

@@ -25,6 +25,9 @@ void zt_init(int argc, char **argv);
 void zt_expose(const void *addr, size_t len);
 /* Ask the runner to add one option ("--file-locks") to `ferry dump`; before zt_ready(). */
 void zt_dump_option(const char *opt);
+/* Run only in these runner flavours (comma-separated, e.g. "dump,vdso-proxy"): the test
+ * holds something a second life would break, like a TCP peer outside it. */
+void zt_only_flavours(const char *list);
 /* The state is built: tell the runner (records getpid() and the exposed region). */
 void zt_ready(void);
 /* Sleep in short nanosleeps until SIGTERM. */

@@ -61,6 +61,7 @@ struct opts {
 	int budget;		/* seconds for the whole suite, 0: no limit */
 	bool keep;		/* keep the work dirs of passing runs */
 	bool no_crit;		/* -C: do not decode the images */
+	bool plumbing;		/* -P: ferry is the fake: tests needing real state are skipped */
 };
 
 /* One test program run in one flavour. */
@@ -475,6 +476,20 @@ static int start_test(struct run *r)
 	return 0;
 }
 
+/* Whether name is one of the comma-separated words of list (which ends at a newline). */
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name), n;
+
+	while (*list && *list != '\n') {
+		n = strcspn(list, ",\n");
+		if (n == len && !strncmp(list, name, len))
+			return true;
+		list += n + (list[n] == ',');
+	}
+	return false;
+}
+
 /* Wait for the ready file; a test that exits first failed (or skipped: status 77). */
 static int wait_ready(struct run *r)
 {
@@ -517,6 +532,15 @@ static int wait_ready(struct run *r)
 	if (opt && sscanf(opt, "\ndump-opt %63s", r->dump_opt) == 1 && strncmp(r->dump_opt, "--", 2)) {
 		free(text);
 		return failf(r, "bad dump-opt in the ready file %s", r->ready);
+	}
+	opt = strstr(text, "\nonly-flavours ");
+	if (opt && !in_list(opt + strlen("\nonly-flavours "),
+			    r->o->plumbing ? "plumbing" : r->label)) {
+		r->skip = true;
+		snprintf(r->why, sizeof(r->why), "the test runs in flavours %.*s only",
+			 (int)strcspn(opt + 15, "\n"), opt + 15);
+		free(text);
+		return -1;
 	}
 	free(text);
 	return 0;
@@ -1021,6 +1045,8 @@ static const char usage[] =
 	"  -T SECS     timeout of each step (default 60)\n"
 	"  -B SECS     time budget of the whole suite: later runs fail unrun\n"
 	"  -C          do not decode the images with crit\n"
+	"  -P          plumbing: FERRY is the fake, which restarts tests afresh; a test that\n"
+	"              names its flavours runs only if it names \"plumbing\"\n"
 	"  -k          keep the work dirs of passing runs\n"
 	"  -l          list the tests\n";
 
@@ -1034,7 +1060,7 @@ int main(int argc, char **argv)
 	bool list = false;
 	char **tests;
 
-	while ((c = getopt(argc, argv, "f:m:F:d:w:T:B:Cklh")) != -1) {
+	while ((c = getopt(argc, argv, "f:m:F:d:w:T:B:CPklh")) != -1) {
 		switch (c) {
 		case 'f':
 			if (!realpath(optarg, ferry)) {
@@ -1066,6 +1092,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			o.budget = atoi(optarg);
+			break;
+		case 'P':
+			o.plumbing = true;
 			break;
 		case 'C':
 			o.no_crit = true;
