@@ -5,7 +5,7 @@
 # FAIL when their memory is damaged; plumbing: the runner's flow with a fake ferry), then
 # the ZDTM suite with FERRY and again with FERRY_ASAN.
 # Usage: selftests/run.sh FERRY [FERRY_ASAN]   (as root)
-# ZDTM_TIMEOUT: seconds per step (30); ZDTM_BUDGET: seconds per ZDTM suite run (200).
+# ZDTM_TIMEOUT: seconds per step (30); ZDTM_BUDGET: seconds per ZDTM suite run (400).
 set -eu -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +36,7 @@ fi
 make -s -C "$here" PROTO_DIR="$root/build/proto"
 
 timeout=${ZDTM_TIMEOUT:-30}	# per step (start, dump, restore, verify)
-budget=${ZDTM_BUDGET:-400}	# per ferry suite (~100 runs; ~150 s on a busy 2-core box): hung engines cannot stall `make check`
+budget=${ZDTM_BUDGET:-800}	# per ferry suite (~130 runs; ~300 s on a busy 2-core box): hung engines cannot stall `make check`
 work=$here/build/run
 rm -rf "$work"
 mkdir -p "$work"

@@ -4,7 +4,7 @@
 # restore without -j, and restored with -j onto the restoring ferry's (new) terminal,
 # where it continues counting; a job blocked in read(2) on its terminal reads on from the
 # new one. Usage: shell_job_test.py FERRY TICKER WORKDIR
-import os, pty, select, signal, subprocess, sys, time
+import ctypes, os, pty, select, signal, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
 img = os.path.join(work, "img")

@@ -246,8 +246,9 @@ void zt_collect(void)
 {
 	int i, st;
 
+	/* SIGCONT too: a task wrongly left stopped (already reported) must not hang us */
 	for (i = 0; i < zt_nkids; i++)
-		if (kill(zt_kids[i], SIGTERM))
+		if (kill(zt_kids[i], SIGTERM) || kill(zt_kids[i], SIGCONT))
 			zt_fail("cannot signal task %d: %m", zt_kids[i]);
 	for (i = 0; i < zt_nkids; i++) {
 		if (waitpid(zt_kids[i], &st, 0) != zt_kids[i]) {

@@ -126,7 +126,7 @@ static void sleep_ms(int ms)
 
 /* ---- reaping: we are a subreaper; every exit is collected here at once --------------- */
 
-#define REAPED_MAX 256
+#define REAPED_MAX 8192	/* a dumped tree of thousands is reaped here too */
 static struct {
 	pid_t pid;
 	int status;

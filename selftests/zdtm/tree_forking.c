@@ -15,7 +15,7 @@
 
 #include "lib.h"
 
-#define MAX 150
+#define MAX 60
 
 static pid_t kids[MAX]; /* exposed */
 static int nkids;
