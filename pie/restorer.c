@@ -183,13 +183,10 @@ static void set_caps(struct rst_creds *c)
 }
 
 /* Order matters: ids while still privileged, keep caps over the uid change, caps last. */
-static void set_creds(struct restorer_args *a)
+static void set_creds(struct rst_creds *c)
 {
-	struct rst_creds *c = &a->creds;
 	unsigned int n;
 
-	if (!a->has_creds)
-		return;
 	CHECK(RST_STEP_CREDS, sys2(__NR_setgroups, c->nr_groups, c->groups));
 	CHECK(RST_STEP_CREDS, sys3(__NR_setresgid, c->gid, c->egid, c->sgid));
 	sys1(__NR_setfsgid, c->fsgid);
@@ -205,7 +202,7 @@ static void set_creds(struct restorer_args *a)
 	sys2(__NR_prctl, PR_SET_KEEPCAPS, c->keepcaps);
 }
 
-static void set_creds(struct restorer_args *a);
+static void set_creds(struct rst_creds *c);
 
 /* A new thread: everything per thread, then its own rt_sigreturn (the controller waits). */
 static void __attribute__((noreturn)) thread_entry(struct rst_thread_args *th)
@@ -223,7 +220,10 @@ static void __attribute__((noreturn)) thread_entry(struct rst_thread_args *th)
 		      sys4(__NR_rt_tgsigqueueinfo, pid, th->tid, si[i].signo, si[i].info));
 	set_sched(th->has_sched, th->sched_policy, th->sched_prio, th->sched_nice);
 	sys2(__NR_prctl, PR_SET_NAME, th->comm);
-	set_creds((struct restorer_args *)th->args);
+	if (th->has_creds)
+		set_creds(&th->creds);
+	else if (((struct restorer_args *)th->args)->has_creds)
+		set_creds(&((struct restorer_args *)th->args)->creds);
 	if (((struct restorer_args *)th->args)->no_new_privs)
 		CHECK(RST_STEP_PRCTL, sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, th->pdeath_sig));
@@ -359,7 +359,8 @@ restorer_entry(struct restorer_args *a)
 	set_seccomp(a);
 	create_threads(a);
 	set_timers(a);
-	set_creds(a);
+	if (a->has_creds)
+		set_creds(&a->creds);
 	if (a->no_new_privs)
 		CHECK(RST_STEP_PRCTL, sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	if (a->thp_disabled)

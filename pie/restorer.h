@@ -131,6 +131,8 @@ struct rst_thread_args {
 	int has_sched;
 	int sched_policy, sched_prio, sched_nice;
 	char comm[16];
+	int has_creds;			/* else the leader's */
+	struct rst_creds creds;
 	unsigned long fs_base;
 	unsigned long gs_base;
 	unsigned long sigframe;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Credentials, dump side: uids/gids (real, effective, saved, fs) and groups from
- * /proc/PID/status, permitted/effective/inheritable capabilities through libcap
+ * Credentials, dump side, of the leader or any thread: uids/gids (real, effective, saved,
+ * fs) and groups from /proc/TID/status, permitted/effective/inheritable capabilities through libcap
  * (cap_get_pid), the bounding set from status, securebits from an injected
  * prctl(PR_GET_SECUREBITS). Capability sets are stored as two 32-bit words, low first.
  */
@@ -39,12 +39,12 @@ static uint64_t cap_mask(cap_t caps, cap_flag_t which)
 	return mask;
 }
 
-static int fill_caps(struct dtask *t, CredsEntry *c, const struct proc_status *s)
+static int fill_caps(struct dtask *t, pid_t tid, CredsEntry *c, const struct proc_status *s)
 {
-	cap_t caps = cap_get_pid(t->pid);
+	cap_t caps = cap_get_pid(tid);
 
 	if (!caps) {
-		pr_perror("cannot read the capabilities of %d", t->pid);
+		pr_perror("cannot read the capabilities of %d", tid);
 		return -errno;
 	}
 	c->cap_inh = cap_words(t, cap_mask(caps, CAP_INHERITABLE));
@@ -60,8 +60,11 @@ static int fill_caps(struct dtask *t, CredsEntry *c, const struct proc_status *s
 
 int creds_dump(struct dtask *t, const struct proc_status *s)
 {
-	CredsEntry *c = t->thc.creds;
+	return creds_dump_tid(t, t->pid, s, t->thc.creds);
+}
 
+int creds_dump_tid(struct dtask *t, pid_t tid, const struct proc_status *s, CredsEntry *c)
+{
 	c->uid = s->uid[0], c->euid = s->uid[1], c->suid = s->uid[2], c->fsuid = s->uid[3];
 	c->gid = s->gid[0], c->egid = s->gid[1], c->sgid = s->gid[2], c->fsgid = s->gid[3];
 	if (s->n_groups) {
@@ -71,7 +74,7 @@ int creds_dump(struct dtask *t, const struct proc_status *s)
 		memcpy(c->groups, s->groups, s->n_groups * sizeof(*c->groups));
 		c->n_groups = s->n_groups;
 	}
-	return fill_caps(t, c, s);
+	return fill_caps(t, tid, c, s);
 }
 
 /* Allocates thread_core.creds: call before creds_dump(). */

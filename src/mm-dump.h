@@ -27,5 +27,7 @@ SignalQueueEntry *sigact_dump_queue(struct dtask *t, pid_t tid, unsigned int fla
 
 int creds_dump(struct dtask *t, const struct proc_status *s);
 int creds_dump_inject(struct dtask *t);
+/* The same for thread tid of t into c (secbits already set), from its status s. */
+int creds_dump_tid(struct dtask *t, pid_t tid, const struct proc_status *s, CredsEntry *c);
 
 #endif

@@ -139,17 +139,13 @@ static unsigned int last_cap(void)
 	return buf[0] ? (unsigned int)atoi(buf) : 40;
 }
 
-static int set_creds(struct rst_task *t)
+int rst_creds_fill(struct rst_task *t, const CredsEntry *ce, struct rst_creds *c, pid_t tid)
 {
-	CredsEntry *ce = t->core->thread_core ? t->core->thread_core->creds : NULL;
-	struct rst_creds *c = &t->args->creds;
 	uint32_t *groups;
 
-	if (!ce)
-		return 0;
 	if (ce->n_cap_inh != 2 || ce->n_cap_prm != 2 || ce->n_cap_eff != 2 || ce->n_cap_bnd != 2 ||
 	    ce->n_groups > 65536) {
-		pr_err("core-%u.img: capabilities must be two 32-bit words each", t->pid);
+		pr_err("core-%d.img: capabilities must be two 32-bit words each", tid);
 		return -EINVAL;
 	}
 	groups = rst_args_alloc(t, ce->n_groups * 4 + 4);
@@ -167,8 +163,17 @@ static int set_creds(struct rst_task *t)
 	c->cap_bnd = ce->cap_bnd[0] | (unsigned long long)ce->cap_bnd[1] << 32;
 	c->last_cap = last_cap();
 	c->keepcaps = !!(ce->secbits & (1 << 4)); /* SECBIT_KEEP_CAPS */
-	t->args->has_creds = 1;
 	return 0;
+}
+
+static int set_creds(struct rst_task *t)
+{
+	CredsEntry *ce = t->core->thread_core ? t->core->thread_core->creds : NULL;
+
+	if (!ce)
+		return 0;
+	t->args->has_creds = 1;
+	return rst_creds_fill(t, ce, &t->args->creds, t->pid);
 }
 
 static int set_mm(struct rst_task *t)

@@ -174,6 +174,8 @@ void rst_pid_in_use(pid_t pid);
 
 /* rst-task.c: the rest of the blob's arguments; the final jump. */
 int rst_task_args(struct rst_task *t);
+/* Credentials of thread tid's core image into c (groups in the argument area). */
+int rst_creds_fill(struct rst_task *t, const CredsEntry *ce, struct rst_creds *c, pid_t tid);
 int rst_task_prepare(struct rst_task *t);
 void rst_jump(struct rst_task *t) __attribute__((noreturn));
 

@@ -3,8 +3,9 @@
  * Threads other than the leader, both directions. Dump: PTRACE_SEIZE + PTRACE_INTERRUPT
  * of every TID in /proc/PID/task (rescanned until stable), then per thread its registers
  * and xsave area, blocked mask, private pending signals (PTRACE_PEEKSIGINFO), rseq
- * (PTRACE_GET_RSEQ_CONFIGURATION), robust list, scheduling, comm, and by injected
- * syscalls sigaltstack, PR_GET_TID_ADDRESS and PR_GET_PDEATHSIG; one core-TID.img each.
+ * (PTRACE_GET_RSEQ_CONFIGURATION), robust list, scheduling, comm, credentials, and by
+ * injected syscalls sigaltstack, PR_GET_TID_ADDRESS, PR_GET_PDEATHSIG and
+ * PR_GET_SECUREBITS; one core-TID.img each.
  * Restore: core-TID.img checked and turned into the restorer's struct rst_thread_args;
  * pie/restorer.c creates the threads (clone3 with set_tid) and each restores itself.
  */
@@ -64,7 +65,8 @@ static int wait_thread_stop(pid_t tid, bool stopped)
 		if (status >> 16 == PTRACE_EVENT_STOP) {
 			if ((sig == SIGTRAP) != stopped)
 				return 0;
-			pr_err("thread %d is %sin a group stop (signal %d) and its leader is %s: the "
+			pr_err("thread %d is %sin a group stop (signal %d) and its leader is %s: "
+			       "the "
 			       "process was stopped or continued while being seized",
 			       tid, stopped ? "not " : "", sig, stopped ? "stopped" : "running");
 			return -EAGAIN;
@@ -171,6 +173,11 @@ int thread_seize_all(struct dtask *t)
 		pr_err("process %d keeps creating threads while being seized", t->pid);
 		return -EAGAIN;
 	}
+	if (t->n_thr + 1 > THREAD_MAX) {
+		pr_err("process %d has %zu threads: ferry restores at most %d", t->pid,
+		       t->n_thr + 1, THREAD_MAX);
+		return -EOPNOTSUPP;
+	}
 	for (i = 0; i < t->n_thr; i++) {
 		ret = save_thread(&t->thr[i]);
 		if (ret)
@@ -201,6 +208,30 @@ static int thread_query(struct dtask *t, struct dthread *th, long nr, uint64_t a
 	return inject_scratch_read(t, off, val, len);
 }
 
+/* The creds entry of th, with its securebits (prctl returns them) */
+static int dump_securebits(struct dtask *t, struct dthread *th)
+{
+	uint64_t args[6] = {PR_GET_SECUREBITS};
+	CredsEntry *c = dtask_alloc(t, sizeof(*c));
+	long bits;
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	ret = inject_syscall_on(t, th->tid, &th->regs, SYS_prctl, &bits, args);
+	if (!ret && bits < 0) {
+		errno = -bits;
+		pr_perror("prctl(PR_GET_SECUREBITS) in thread %d failed", th->tid);
+		ret = bits;
+	}
+	if (ret)
+		return ret;
+	creds_entry__init(c);
+	c->secbits = bits;
+	th->thc.creds = c;
+	return 0;
+}
+
 static int dump_injected(struct dtask *t, struct dthread *th)
 {
 	ThreadSasEntry *sas = dtask_alloc(t, sizeof(*sas));
@@ -217,6 +248,8 @@ static int dump_injected(struct dtask *t, struct dthread *th)
 	if (!ret)
 		ret = thread_query(t, th, SYS_prctl, PR_GET_PDEATHSIG, SCR_THR_PDEATH, &pdeath,
 				   sizeof(pdeath));
+	if (!ret)
+		ret = dump_securebits(t, th);
 	if (ret)
 		return ret;
 	thread_sas_entry__init(sas);
@@ -264,13 +297,10 @@ static int dump_comm(struct dtask *t, struct dthread *th)
 	return 0;
 }
 
-/* The credential lines of /proc/PID/task/TID/status, one after the other. */
-static int read_cred_lines(pid_t pid, pid_t tid, char *out, size_t size)
+/* The NoNewPrivs: value of /proc/PID/task/TID/status. */
+static int read_no_new_privs(pid_t pid, pid_t tid)
 {
-	static const char *const keys[] = {"Uid:",    "Gid:",	 "Groups:", "CapInh:",	  "CapPrm:",
-					   "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:"};
-	char name[64], buf[4096], *line;
-	size_t used = 0, k;
+	char name[64], buf[4096], *p;
 	ssize_t n;
 
 	snprintf(name, sizeof(name), "task/%d/status", tid);
@@ -278,43 +308,43 @@ static int read_cred_lines(pid_t pid, pid_t tid, char *out, size_t size)
 	if (n < 0)
 		return n;
 	buf[n] = '\0';
-	out[0] = '\0';
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			if (!strncmp(line, keys[k], strlen(keys[k])) && used < size)
-				used += snprintf(out + used, size - used, "%s\n", line);
-	return 0;
+	p = strstr(buf, "\nNoNewPrivs:");
+	return p ? atoi(p + 12) : 0;
 }
 
-/* ferry restores the leader's credentials in every thread: refuse threads that differ. */
-static int check_same_creds(struct dtask *t, struct dthread *th)
+/*
+ * The thread's own credentials (/proc/TID/status, capget, and the securebits dump_injected
+ * read); ferry restores the leader's no_new_privs in every thread, so that must agree.
+ */
+static int dump_creds(struct dtask *t, struct dthread *th)
 {
-	char leader[1024], mine[1024];
+	struct proc_status s;
+	int lead = read_no_new_privs(t->pid, t->pid), mine = read_no_new_privs(t->pid, th->tid);
 	int ret;
 
-	ret = read_cred_lines(t->pid, t->pid, leader, sizeof(leader));
-	if (!ret)
-		ret = read_cred_lines(t->pid, th->tid, mine, sizeof(mine));
-	if (ret)
-		return ret;
-	if (strcmp(leader, mine)) {
-		pr_err("thread %d of %d has credentials of its own: per-thread credentials are "
-		       "not supported yet",
-		       th->tid, t->pid);
+	if (lead < 0 || mine < 0)
+		return lead < 0 ? lead : mine;
+	if (lead != mine) {
+		pr_err("thread %d of %d has a no_new_privs of its own: not supported yet", th->tid,
+		       t->pid);
 		return -EOPNOTSUPP;
 	}
-	return 0;
+	ret = proc_read_status(th->tid, &s);
+	if (!ret)
+		ret = creds_dump_tid(t, th->tid, &s, th->thc.creds);
+	free(s.groups);
+	return ret;
 }
 
 static int dump_one(struct dtask *t, struct dthread *th)
 {
 	int ret;
 
-	ret = check_same_creds(t, th);
-	if (!ret)
-		ret = arch_dump_regs(t, th->tid, &th->regs, &th->ti);
+	ret = arch_dump_regs(t, th->tid, &th->regs, &th->ti);
 	if (!ret)
 		ret = dump_injected_blocked(t, th);
+	if (!ret)
+		ret = dump_creds(t, th);
 	if (!ret)
 		ret = task_dump_rseq(t, th->tid, &th->thc);
 	if (!ret)
@@ -362,7 +392,6 @@ int thread_write_images(struct dtask *t, int dirfd)
 		th->core.mtype = CORE_ENTRY__MARCH__X86_64;
 		th->core.thread_info = th->ti;
 		th->core.thread_core = &th->thc;
-		th->thc.creds = t->thc.creds;
 		ret = img_write_one(dirfd, IMG_CORE, &th->core.base, th->tid);
 		if (ret)
 			return ret;
@@ -545,9 +574,12 @@ size_t thread_args_size(const struct rst_task *t)
 {
 	size_t i, n = t->nr_thr * sizeof(struct rst_thread_args) + 64;
 
-	for (i = 0; i < t->nr_thr; i++)
+	for (i = 0; i < t->nr_thr; i++) {
+		const CredsEntry *c = t->thr[i].core->thread_core->creds;
+
 		n += nr_signals(t->thr[i].core) * sizeof(struct rst_siginfo) + sigframe_size() +
-		     THREAD_STACK + 3 * 64;
+		     THREAD_STACK + 4 * 64 + (c ? c->n_groups * 4 + 4 : 0);
+	}
 	return n;
 }
 
@@ -611,6 +643,11 @@ static int thread_one_args(struct rst_task *t, const struct rst_thread *th,
 	a->sched_prio = tc->has_sched_prio ? tc->sched_prio : 0;
 	a->sched_nice = tc->sched_nice;
 	snprintf(a->comm, sizeof(a->comm), "%s", tc->comm ? tc->comm : "");
+	if (tc->creds) {
+		a->has_creds = 1;
+		if (rst_creds_fill(t, tc->creds, &a->creds, th->tid))
+			return -EINVAL;
+	}
 	a->fs_base = ti->gpregs->fs_base;
 	a->gs_base = ti->gpregs->gs_base;
 	blocked &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));

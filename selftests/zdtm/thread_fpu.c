@@ -119,6 +119,10 @@ int main(int argc, char **argv)
 			return zt_result();
 		}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* ready only once every thread holds its values in its registers */
+	for (i = 0; i < NTHREADS; i++)
+		while (!*(volatile unsigned long *)&loops[i])
+			nanosleep(&step, NULL);
 	zt_expose(ref, sizeof(ref));
 	zt_ready();
 	zt_wait();
