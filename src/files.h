@@ -64,6 +64,8 @@ FileEntry *files_new(struct dtask *t, FdTypes type, const struct stat *st, unsig
 const char *fd_parms_field(const struct fd_parms *p, const char *key);
 /* A zeroed fown_entry (F_SETOWN is not saved yet); NULL: no memory. */
 FownEntry *files_fown(struct dtask *t);
+/* The fown_entry of a files.img entry and its saved open flags, or NULL (no such field). */
+FownEntry *files_entry_fown(const FileEntry *fe, uint32_t *flags);
 /* A copy of the task's fd in ferry (pidfd_getfd), O_CLOEXEC; or -errno, logged. */
 int files_getfd(struct dtask *t, int fd);
 
