@@ -119,6 +119,63 @@ FownEntry *files_fown(struct dtask *t)
 	return fown;
 }
 
+FownEntry *files_entry_fown(const FileEntry *fe, uint32_t *flags)
+{
+#define FOWN_OF(m) ((m) ? (*flags = (m)->flags, (m)->fown) : NULL)
+	*flags = 0;
+	switch (fe->type) {
+	case FD_TYPES__REG:
+		return FOWN_OF(fe->reg);
+	case FD_TYPES__PIPE:
+		return FOWN_OF(fe->pipe);
+	case FD_TYPES__EVENTFD:
+		return FOWN_OF(fe->efd);
+	case FD_TYPES__EVENTPOLL:
+		return FOWN_OF(fe->epfd);
+	case FD_TYPES__SIGNALFD:
+		return FOWN_OF(fe->sgfd);
+	case FD_TYPES__TIMERFD:
+		return FOWN_OF(fe->tfd);
+	case FD_TYPES__INOTIFY:
+		return FOWN_OF(fe->ify);
+	case FD_TYPES__FANOTIFY:
+		return FOWN_OF(fe->ffy);
+	case FD_TYPES__MEMFD:
+		return FOWN_OF(fe->memfd);
+	default:
+		return NULL;
+	}
+#undef FOWN_OF
+}
+
+/* F_GETOWN_EX and F_GETSIG of the description, through a copy of the fd in ferry. */
+static int dump_fown(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
+{
+	struct f_owner_ex owner = { 0 };
+	uint32_t flags;
+	FownEntry *fown = files_entry_fown(fe, &flags);
+	int copy, sig;
+
+	if (!fown)
+		return 0;
+	copy = files_getfd(t, p->fd);
+	if (copy == -ENOSYS)
+		return 0;	/* no pidfd_getfd (Linux < 5.6): owners are not saved */
+	if (copy < 0)
+		return copy;
+	sig = fcntl(copy, F_GETSIG);
+	if (fcntl(copy, F_GETOWN_EX, &owner) || sig < 0) {
+		pr_perror("process %d fd %d: cannot read its owner (F_GETOWN_EX)", t->pid, p->fd);
+		close(copy);
+		return -errno;
+	}
+	close(copy);
+	fown->pid_type = owner.type;
+	fown->pid = owner.pid;
+	fown->signum = sig;
+	return 0;
+}
+
 int files_getfd(struct dtask *t, int fd)
 {
 	int pidfd = syscall(SYS_pidfd_open, t->pid, 0), copy;
@@ -253,6 +310,8 @@ static int dump_fd_text(struct dtask *t, int fd, char *path, char *text)
 		if (!fe)
 			return -ENOMEM;
 		ret = ops->dump(t, &p, fe);
+		if (!ret)
+			ret = dump_fown(t, &p, fe);
 		if (ret)
 			return ret;
 		id = fe->id;

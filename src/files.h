@@ -4,6 +4,10 @@
  * (files.img, one entry per description, ids global), exe/cwd/root by path, fs-PID.img.
  * Each kind of fd is a struct fd_ops, dump and restore halves in its own src file, found
  * through the one table in src/files.c (by st_mode and the /proc/PID/fd link text).
+ * To add a kind: write src/<kind>.c with its `const struct fd_ops <kind>_ops`, declare it
+ * below, and add one row to fd_kinds[] in src/files.c (e.g. { S_IFSOCK, NULL, &x_ops }).
+ * Restore calls open() once per description in fd order (late kinds after the others);
+ * the descriptions stay open (rst_file_fd()) until rst_files_install() puts the fds in place.
  */
 #ifndef FERRY_FILES_H
 #define FERRY_FILES_H
@@ -66,6 +70,8 @@ FileEntry *files_new(struct dtask *t, FdTypes type, const struct stat *st, unsig
 const char *fd_parms_field(const struct fd_parms *p, const char *key);
 /* A zeroed fown_entry (F_SETOWN is not saved yet); NULL: no memory. */
 FownEntry *files_fown(struct dtask *t);
+/* The fown_entry of a files.img entry and its saved open flags, or NULL (no such field). */
+FownEntry *files_entry_fown(const FileEntry *fe, uint32_t *flags);
 /* A copy of the task's fd in ferry (pidfd_getfd), O_CLOEXEC; or -errno, logged. */
 int files_getfd(struct dtask *t, int fd);
 

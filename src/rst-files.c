@@ -3,9 +3,10 @@
  * Restore of a task's files, in the new task, generic part: root and cwd (chroot/chdir by
  * path), umask; then every open file description its fds use is opened once by its kind
  * (struct fd_ops, files.h) at a temporary number above all target fds, dup()ed for every
- * fd sharing it, and finally dup3()ed into place, file locks last. Kernel interfaces:
- * fcntl, dup3. Descriptions shared with other tasks are opened once by the task that owns
- * them (rst-fshare.c) before it creates its children, and inherited.
+ * fd sharing it (with its owner, F_SETOWN_EX/F_SETSIG, and O_ASYNC), and finally dup3()ed
+ * into place, file locks last. Kernel interfaces: fcntl, dup3. Descriptions shared with
+ * other tasks are opened once by the task that owns them (rst-fshare.c) before it creates
+ * its children, and inherited.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -116,16 +117,50 @@ static void close_file_fds(struct rst_task *t)
 	t->file_fds = NULL;
 }
 
+/* O_ASYNC, the owner and the signal of the description (F_SETFL, F_SETOWN_EX, F_SETSIG). */
+static int apply_fown(int fd, const FileEntry *fe)
+{
+	uint32_t flags;
+	const FownEntry *fown = files_entry_fown(fe, &flags);
+	struct f_owner_ex owner;
+	int fl;
+
+	if (!fown)
+		return 0;
+	if (fown->pid_type > F_OWNER_PGRP || fown->signum > 64 || fown->pid > INT32_MAX) {
+		pr_err("files.img: file id %u has a bad owner (type %u, pid %u, signal %u)", fe->id,
+		       fown->pid_type, fown->pid, fown->signum);
+		return -EINVAL;
+	}
+	owner = (struct f_owner_ex){ .type = fown->pid_type, .pid = fown->pid };
+	if (fown->pid && fcntl(fd, F_SETOWN_EX, &owner))
+		goto fail;
+	if (fown->signum && fcntl(fd, F_SETSIG, fown->signum))
+		goto fail;
+	fl = fcntl(fd, F_GETFL);
+	if ((flags & O_ASYNC) && (fl < 0 || fcntl(fd, F_SETFL, fl | O_ASYNC)))
+		goto fail;
+	return 0;
+fail:
+	pr_perror("cannot give file id %u its owner %u (type %u), signal %u or O_ASYNC", fe->id,
+		  fown->pid, fown->pid_type, fown->signum);
+	return -errno;
+}
+
 /* Open the description f of fd (once, through its kind) at a temporary number. */
 static int open_file(struct rst_task *t, struct rst_fd *f)
 {
 	const struct fd_ops *ops = fd_ops_by_type(f->file->type);
 	ssize_t i = file_index(t, f->file->id);
-	int fd;
+	int fd, ret;
 
 	if (t->file_fds[i] >= 0)
 		return 0;
 	fd = ops->open(t, f->file);
+	if (fd >= 0 && (ret = apply_fown(fd, f->file))) {
+		close(fd);
+		fd = ret;
+	}
 	if (fd < 0) {
 		pr_err("cannot restore fd %d (%s, file id %u)", f->fd, ops->name, f->file->id);
 		return fd;
