@@ -432,12 +432,18 @@ static bool is_pair(const struct rst_task *t, const UnixSkEntry *u, const FileEn
 	return u->type != SOCK_DGRAM || (!u->name.len && !p->usk->name.len);
 }
 
+/* The sockaddr of a name checked by rst_unix_check(); no name: just the family. */
 static socklen_t make_addr(const UnixSkEntry *u, struct sockaddr_un *sa)
 {
+	size_t len;
+
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
+	if (!u->name.len)
+		return offsetof(struct sockaddr_un, sun_path);
 	memcpy(sa->sun_path, u->name.data, u->name.len);
-	return offsetof(struct sockaddr_un, sun_path) + u->name.len + (u->name.data[0] ? 1 : 0);
+	len = offsetof(struct sockaddr_un, sun_path) + u->name.len + (u->name.data[0] ? 1 : 0);
+	return len < sizeof(*sa) ? len : sizeof(*sa);
 }
 
 /* A connected socket whose peer was closed: a pair, its queue sent, the other end closed. */

@@ -131,7 +131,7 @@ static void peer_loop(int lfd[NR_CONN])
 	struct conn p[NR_CONN] = { 0 };
 	char why[160];
 	bool done[NR_CONN] = { false };
-	long long idle_until = now_ms() + 120000;
+	long long idle_until = now_ms() + 120000, last[NR_CONN], gap[NR_CONN] = { 0 };
 	int i, left = NR_CONN, small = 32 << 10;
 
 	for (i = 0; i < NR_CONN; i++) {
@@ -140,6 +140,8 @@ static void peer_loop(int lfd[NR_CONN])
 			_exit(1);
 	}
 	setsockopt(p[BULK].fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	for (i = 0; i < NR_CONN; i++)
+		last[i] = now_ms();
 	while (left && now_ms() < idle_until) {
 		struct pollfd pf[NR_CONN];
 
@@ -151,15 +153,23 @@ static void peer_loop(int lfd[NR_CONN])
 				continue;
 			if (i == BULK && access("peer-drain", F_OK))
 				continue; /* not reading: the test's send queue fills */
+			uint64_t rx0 = p[i].rx;
+
 			if (pump_rx(&p[i], 0, why, sizeof(why)) ||
 			    (i != BULK && !p[i].eof && pump_tx(&p[i], 1, ~0ULL))) {
 				peer_verdict(i, "FAIL %s", why[0] ? why : strerror(errno));
 				done[i] = true, left--;
 			} else if (p[i].eof) {
-				peer_verdict(i, "OK rx %llu tx %llu", (unsigned long long)p[i].rx,
-					     (unsigned long long)p[i].tx);
+				peer_verdict(i, "OK rx %llu tx %llu pause %lld ms",
+					     (unsigned long long)p[i].rx,
+					     (unsigned long long)p[i].tx, gap[i]);
 				shutdown(p[i].fd, SHUT_WR);
 				done[i] = true, left--;
+			}
+			if (p[i].rx != rx0) { /* the longest time without a byte from the test */
+				if (now_ms() - last[i] > gap[i])
+					gap[i] = now_ms() - last[i];
+				last[i] = now_ms();
 			}
 		}
 	}
@@ -283,6 +293,9 @@ static void check_verdicts(void)
 		zt_check(text && sscanf(text, "OK rx %llu", &rx) == 1 && rx == c[i].tx,
 			 "peer on connection %d: %s (we sent %llu)", i, text ? text : "no verdict",
 			 (unsigned long long)c[i].tx);
+		if (text && i != BULK && strstr(text, "pause "))
+			zt_msg("connection %d (%s): the peer's longest pause %s", i,
+			       families[i] == AF_INET ? "v4" : "v6", strstr(text, "pause ") + 6);
 	}
 }
 
