@@ -22,9 +22,9 @@
 #define C_W 25
 #define IN_FLIGHT 5000
 
-static char before[3][32] = { "A: in flight at dump", "B: in flight at dump",
-			      "C: in flight at dump" }; /* exposed */
-static const char *const tails[3] = { "A: tail", "B: tail", "C: tail" };
+static const char before[3][32] = { "A: in flight at dump", "B: in flight at dump",
+				    "C: in flight at dump" };
+static char tails[3][16] = { "A: tail", "B: tail", "C: tail" }; /* exposed: the root writes A, C */
 
 /* The pipe's data, then its tail, then EOF; name is 0, 1, 2 for A, B, C. */
 static void expect_stream(int fd, int name)
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	close(B_R);
 	close(B_W);
 	close(C_R);
-	zt_expose(before, sizeof(before));
+	zt_expose(tails, sizeof(tails));
 	zt_ready();
 	zt_wait();
 	finish(A_W, 0);
