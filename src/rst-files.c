@@ -147,8 +147,11 @@ fail:
 	return -errno;
 }
 
-/* Open the description f of fd (once, through its kind) at a temporary number. */
-static int open_file(struct rst_task *t, struct rst_fd *f)
+/*
+ * Open the description f of fd (once, through its kind) at a temporary number. early:
+ * for descendants, which may not exist yet: each user gives it its owner (shared_fown()).
+ */
+static int open_file(struct rst_task *t, struct rst_fd *f, bool early)
 {
 	const struct fd_ops *ops = fd_ops_by_type(f->file->type);
 	ssize_t i = file_index(t, f->file->id);
@@ -157,7 +160,7 @@ static int open_file(struct rst_task *t, struct rst_fd *f)
 	if (t->file_fds[i] >= 0)
 		return 0;
 	fd = ops->open(t, f->file);
-	if (fd >= 0 && (ret = apply_fown(fd, f->file))) {
+	if (fd >= 0 && !early && (ret = apply_fown(fd, f->file))) {
 		close(fd);
 		fd = ret;
 	}
@@ -206,7 +209,7 @@ int rst_files_open_shared(struct rst_task *t)
 		struct rst_fd f = { .fd = -1, .file = tr->files[i] };
 
 		if (tr->file_owner[i] == idx)
-			ret = open_file(t, &f);
+			ret = open_file(t, &f, true);
 	}
 	for (i = 0; !ret && i < tr->nr_files; i++)
 		tr->shared_fds[i] = t->file_fds[i];
@@ -217,6 +220,17 @@ int rst_files_open_shared(struct rst_task *t)
 	return ret;
 }
 
+/* The owner (F_SETOWN_EX...) of a description an ancestor opened early for us. */
+static int shared_fown(struct rst_task *t, const FileEntry *f)
+{
+	ssize_t i = file_index(t, f->id);
+
+	if (!t->tree || !t->tree->file_owner || t->tree->file_owner[i] < 0 ||
+	    t->file_fds[i] < 0)
+		return 0;
+	return apply_fown(t->file_fds[i], f);
+}
+
 static int open_pass(struct rst_task *t, bool late)
 {
 	size_t i;
@@ -225,7 +239,9 @@ static int open_pass(struct rst_task *t, bool late)
 	for (i = 0; i < t->nr_fds; i++) {
 		if (fd_ops_by_type(t->fds[i].file->type)->late != late)
 			continue;
-		ret = open_file(t, &t->fds[i]);
+		ret = shared_fown(t, t->fds[i].file);
+		if (!ret)
+			ret = open_file(t, &t->fds[i], false);
 		if (ret)
 			return ret;
 	}
