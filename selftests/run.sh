@@ -5,7 +5,7 @@
 # FAIL when their memory is damaged; plumbing: the runner's flow with a fake ferry), then
 # the ZDTM suite with FERRY and again with FERRY_ASAN.
 # Usage: selftests/run.sh FERRY [FERRY_ASAN]   (as root)
-# ZDTM_TIMEOUT: seconds per step (30); ZDTM_BUDGET: seconds per ZDTM suite run (400).
+# ZDTM_TIMEOUT: seconds per step (60); ZDTM_BUDGET: seconds per ZDTM suite run (800).
 set -eu -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +35,7 @@ if ! ls "$root"/build/proto/*.pb-c.c >/dev/null 2>&1; then
 fi
 make -s -C "$here" PROTO_DIR="$root/build/proto"
 
-timeout=${ZDTM_TIMEOUT:-30}	# per step (start, dump, restore, verify)
+timeout=${ZDTM_TIMEOUT:-60}	# per step (start, dump, restore, verify): anon256m on a loaded box
 budget=${ZDTM_BUDGET:-800}	# per ferry suite (~130 runs; ~300 s on a busy 2-core box): hung engines cannot stall `make check`
 work=$here/build/run
 rm -rf "$work"
