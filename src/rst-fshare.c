@@ -3,12 +3,13 @@
  * Open file descriptions shared between the tasks of a tree, restore side: plans, in the
  * controller, which task opens each description used by several tasks. The objects that
  * must be created together form a group (both ends of a pipe, the descriptions of one
- * FIFO or memfd inode, all the sockets of the tree, otherwise one description); its owner is the lowest common
- * ancestor of the tasks using it (through an fd, or a mapping for a memfd). The owner opens the group before it clones its
- * children (rst_files_open_shared()), which inherit the fds through fork; each task then
- * dup()s what it uses and closes the rest before its jump. The owner opens them before
- * its own chroot/chdir (rst_fs_restore()): paths are taken from the restoring ferry's root.
- * An epoll used by several tasks is refused (its targets must be the opener's fds).
+ * FIFO or memfd inode, all the sockets of the tree, otherwise one description); its
+ * owner is the lowest common ancestor of the tasks using it (through an fd, or a mapping
+ * for a memfd). The owner opens the group before it clones its children
+ * (rst_files_open_shared()), which inherit the fds through fork; each task then dup()s
+ * what it uses and closes the rest before its jump. The owner opens them before its own
+ * chroot/chdir (rst_fs_restore()): paths are taken from the restoring ferry's root. An
+ * epoll used by several tasks is refused (its targets must be the opener's fds).
  * No kernel interface here.
  */
 #include <stdlib.h>
