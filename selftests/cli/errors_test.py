@@ -155,13 +155,13 @@ check("... kills every task it created (%d, %d) and leaves the images unchanged"
       "still there: %s %s" % (left, [open("/proc/%d/stat" % p).read() for p in left]))
 
 # 1d. the task of 1. with 8 more threads: every thread is let go untraced, and each keeps running
-img = os.path.join(work, "pidfd-threads-img")
+thr_img = os.path.join(work, "pidfd-threads-img")  # img stays the tree's, for 1e
 pidfd = os.pidfd_open(os.getpid())
 task = subprocess.Popen([ticker, "8"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL, pass_fds=[pidfd], start_new_session=True)
 os.close(pidfd)
 time.sleep(0.5)
-r = ferry_run("dump", "-t", str(task.pid), "-D", img, "-v4")
+r = ferry_run("dump", "-t", str(task.pid), "-D", thr_img, "-v4")
 check("dump of a multi-threaded task holding a pidfd fails, naming it",
       r.returncode == 1 and "[pidfd]" in r.stderr and "seized 8 more threads" in r.stderr,
       r.stderr[-2000:])
