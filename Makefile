@@ -8,9 +8,10 @@ CC ?= gcc
 SAN ?=
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
+NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_COMMON := -std=gnu11 -g -O2 -D_GNU_SOURCE -DFERRY_VERSION='"0.1-$(VERSION)"' \
-	-I$(B)/proto -Isrc -Iarch/x86/include -Ipie -Imemfs -Ikexec $(WARN)
+	-I$(B)/proto -Isrc -Iarch/x86/include -Ipie -Imemfs -Ikexec $(NL_CFLAGS) $(WARN)
 ifeq ($(SAN),1)
 CFLAGS_COMMON += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=address,undefined
@@ -18,7 +19,7 @@ endif
 NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0)
 NL_LIBS := $(shell pkg-config --libs libnl-route-3.0)
 CFLAGS_COMMON += $(NL_CFLAGS)
-LIBS := -lprotobuf-c -lcap -lpthread -lxxhash $(NL_LIBS)
+LIBS := -lprotobuf-c -lcap -lpthread -lxxhash $(NL_LIBS) -lnftables
 
 PROTOS := $(wildcard proto/*.proto)
 PROTO_C := $(patsubst proto/%.proto,$(B)/proto/%.pb-c.c,$(PROTOS))

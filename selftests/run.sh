@@ -5,7 +5,7 @@
 # FAIL when their memory is damaged; plumbing: the runner's flow with a fake ferry), then
 # the ZDTM suite with FERRY and again with FERRY_ASAN.
 # Usage: selftests/run.sh FERRY [FERRY_ASAN]   (as root)
-# ZDTM_TIMEOUT: seconds per step (30); ZDTM_BUDGET: seconds per ZDTM suite run (400).
+# ZDTM_TIMEOUT: seconds per step (60); ZDTM_BUDGET: seconds per ZDTM suite run (800).
 set -eu -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +35,7 @@ if ! ls "$root"/build/proto/*.pb-c.c >/dev/null 2>&1; then
 fi
 make -s -C "$here" PROTO_DIR="$root/build/proto"
 
-timeout=${ZDTM_TIMEOUT:-30}	# per step (start, dump, restore, verify)
+timeout=${ZDTM_TIMEOUT:-60}	# per step (start, dump, restore, verify): anon256m on a loaded box
 budget=${ZDTM_BUDGET:-900}	# per ferry suite: hung engines cannot stall `make check` (a hang guard, not a timing test)
 work=$here/build/run
 rm -rf "$work"
@@ -73,10 +73,15 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run unit-kexec "$here/build/unit/ke
 run zdtm-selfcheck "$here/build/runner" -m selfcheck -w "$work/selfcheck" -T "$timeout"
 run zdtm-corrupt "$here/build/runner" -m corrupt -w "$work/corrupt" -T "$timeout"
 # the runner's own flow, with a fake ferry that restarts each test with its PID
-run zdtm-plumbing "$here/build/runner" -C -f "$here/build/ferry-fake" -w "$work/plumbing" \
+run zdtm-plumbing "$here/build/runner" -C -P -f "$here/build/ferry-fake" -w "$work/plumbing" \
 	-T "$timeout"
 run zdtm "$here/build/runner" -f "$ferry" -w "$work/ferry" -T "$timeout" -B "$budget"
 run cli-errors python3 "$here/cli/errors_test.py" "$ferry" "$here/build/cli/ticker" "$work/errors"
+run cli-unsupported python3 "$here/cli/unsupported_test.py" "$ferry" "$here/build/cli/ticker" \
+	"$work/unsupported"
+run cli-sockets python3 "$here/cli/sockets_test.py" "$ferry" "$here/build/cli/sockholder" "$work/sockets"
+run cli-files-images python3 "$here/cli/files_images_test.py" "$ferry" "$here/build/cli/ticker" \
+	"$work/files-images"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwatch" "$work/timens"
 run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"

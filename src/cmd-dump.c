@@ -10,8 +10,21 @@
 #include "cli.h"
 #include "dump.h"
 #include "memfs.h"
+#include "sockets.h"
 
-enum { OPT_LEAVE_STOPPED = 1000, OPT_TCP_ESTABLISHED, OPT_STORE, OPT_EXTERNAL, OPT_FREEZE_CGROUP };
+enum {
+	OPT_LEAVE_STOPPED = 1000,
+	OPT_TCP_ESTABLISHED,
+	OPT_GHOST_LIMIT,
+	OPT_FILE_LOCKS,
+	OPT_TCP_CLOSE,
+	OPT_EXT_UNIX_SK,
+	OPT_STORE,
+	OPT_EXTERNAL,
+	OPT_FREEZE_CGROUP,
+};
+
+#define DEFAULT_GHOST_LIMIT (1ULL << 20)
 
 static const char dump_help[] =
 	"Usage: ferry dump -t PID [-D DIR | --store SPEC] [OPTIONS]\n\n"
@@ -35,7 +48,17 @@ static const char dump_help[] =
 	"                        while it is seized, so that it cannot fork or change; PATH\n"
 	"                        must contain the root's cgroup. Thawed once ptrace holds\n"
 	"                        every task; a cgroup that was frozen before is frozen again\n"
-	"                        at the end. Every task's cgroup v2 path is dumped in any case\n" COMMON_HELP;
+	"                        at the end. Every task's cgroup v2 path is dumped in any case\n"
+
+	"      --ghost-limit SIZE  largest unlinked-but-open file whose contents are saved\n"
+	"                        (bytes, or with K, M, G; default 1M)\n"
+	"      --file-locks      save and restore flock, POSIX and OFD locks (without it a\n"
+	"                        tree holding locks is refused)\n"
+	"      --tcp-established keep established TCP connections (TCP repair; the\n"
+	"                        connections are blocked from the freeze until restored)\n"
+	"      --tcp-close       dump established TCP connections as closed sockets\n"
+	"      --ext-unix-sk     allow unix sockets connected to a peer outside the tree\n"
+	"                        (reconnected by name on restore)\n" COMMON_HELP;
 
 static int parse_pid(const char *s, pid_t *pid)
 {
@@ -95,6 +118,28 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
+/* "1048576", "512K", "1M", "2G" */
+static int parse_size(const char *s, uint64_t *size)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30, end++;
+	if (*end || v > (1ULL << 40))
+		return -1;
+	*size = v;
+	return 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -106,9 +151,14 @@ int cmd_dump(int argc, char **argv)
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ "freeze-cgroup", required_argument, NULL, OPT_FREEZE_CGROUP },
+		{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
+		{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dump_opts opts = { .release = DUMP_KILL };
+	struct dump_opts opts = { .release = DUMP_KILL, .ghost_limit = DEFAULT_GHOST_LIMIT };
 	const char *store = NULL;
 	bool have_dir = false;
 	struct common_opts co;
@@ -146,6 +196,22 @@ int cmd_dump(int argc, char **argv)
 			break;
 		case OPT_FREEZE_CGROUP:
 			opts.freeze_cgroup = optarg;
+			break;
+		case OPT_GHOST_LIMIT:
+			if (parse_size(optarg, &opts.ghost_limit))
+				return cli_usage_error("dump", "bad --ghost-limit '%s'", optarg);
+			break;
+		case OPT_FILE_LOCKS:
+			opts.file_locks = true;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			opts.sk_flags |= SK_TCP_ESTABLISHED;
+			break;
+		case OPT_TCP_CLOSE:
+			opts.sk_flags |= SK_TCP_CLOSE;
+			break;
+		case OPT_EXT_UNIX_SK:
+			opts.sk_flags |= SK_EXT_UNIX;
 			break;
 		default:
 			return cli_usage_error("dump", "unknown option");

@@ -16,7 +16,7 @@
 #include "memfs.h"
 
 enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT,
-       OPT_EXTERNAL, OPT_MANAGE_CGROUPS };
+       OPT_EXTERNAL, OPT_MANAGE_CGROUPS, OPT_TCP_ESTABLISHED, OPT_TCP_CLOSE, OPT_EXT_UNIX_SK };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR | --store SPEC [--checkpoint ID]] [OPTIONS]\n\n"
@@ -50,7 +50,13 @@ static const char restore_help[] =
 	"      --manage-cgroups MODE  soft (default): each task goes back into its dumped\n"
 	"                          cgroup v2, created (empty of limits) when missing; strict:\n"
 	"                          a missing cgroup fails the restore; ignore: the tree stays\n"
-	"                          in ferry's cgroup\n" COMMON_HELP;
+	"                          in ferry's cgroup\n"
+
+	"      --tcp-established   accepted for CRIU compatibility: connections saved with\n"
+	"                          dump --tcp-established are always restored\n"
+	"      --tcp-close         accepted for CRIU compatibility (see dump --tcp-close)\n"
+	"      --ext-unix-sk       accepted for CRIU compatibility (see dump --ext-unix-sk)\n"
+	COMMON_HELP;
 
 static int write_pidfile(const char *path, const pid_t *pids, unsigned int n)
 {
@@ -169,6 +175,9 @@ int cmd_restore(int argc, char **argv)
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ "manage-cgroups", required_argument, NULL, OPT_MANAGE_CGROUPS },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 		{ NULL, 0, NULL, 0 },
 	};
 	static pid_t roots[MEMFS_MAX_TREES];
@@ -223,6 +232,10 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case OPT_CHECKPOINT:
 			ckpt = optarg;
+			break;
+		case OPT_TCP_ESTABLISHED:
+		case OPT_TCP_CLOSE:
+		case OPT_EXT_UNIX_SK:
 			break;
 		default:
 			return cli_usage_error("restore", "unknown option");

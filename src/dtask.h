@@ -22,6 +22,11 @@
 #include "seccomp.pb-c.h"
 
 struct arena_blk;
+struct sk_dump;
+struct pipe_dump;
+struct ghost_dump;
+struct lock_dump;
+struct memfd_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -30,6 +35,36 @@ struct dfile {
 	ino_t ino;
 	unsigned int flags;
 	int fd;				/* first fd using it, for kcmp; -1: opened by path */
+	pid_t pid;			/* the task of that fd */
+};
+
+/* A MAP_SHARED|MAP_ANONYMOUS object and the first task mapping it (vma.c). */
+struct dshmem {
+	uint64_t shmid;
+	pid_t pid;
+};
+
+/*
+ * What the dump knows of the files of the whole tree, shared by its tasks so that
+ * every image of a kind is written once with the entries of every task: files.img
+ * ids are global (id = index + 1), an open file description used by several tasks
+ * (found with kcmp) has one id, a pipe's data is saved once. The arrays live in the
+ * arenas of the tasks that grew them, all released together (pstree_free()).
+ */
+struct dfiles {
+	struct dfile *files;		/* files.img, in id order (id = index + 1) */
+	size_t n_files, files_cap;
+	struct pipe_dump *pipes;	/* pipe.c: data in flight, once per pipe */
+	size_t n_pipes, pipes_cap;
+	struct ghost_dump *ghosts;	/* ghost.c: unlinked files to save */
+	size_t n_ghosts, ghosts_cap;
+	struct lock_dump *locks;	/* file-lock.c */
+	size_t n_locks, locks_cap;
+	struct memfd_dump *memfds;	/* memfd.c: one per memfd inode */
+	size_t n_memfds, memfds_cap;
+	struct dshmem *shmems;		/* vma.c: shared anonymous objects */
+	size_t n_shmems, shmems_cap;
+	struct sk_dump *sk;		/* sockets.c: the sockets of every task */
 };
 
 /* One run of pages to copy: [vaddr, vaddr + nr * 4096), read through /proc/PID/mem when mem. */
@@ -57,11 +92,14 @@ struct dtask {
 	unsigned int idx;		/* position in the tree (pstree.img order), the root is 0 */
 	bool zombie;			/* dead, not reaped: only pstree and core are dumped */
 	int exit_code;			/* a zombie's wait status (/proc/PID/stat exit_code) */
-	uint32_t file_id_base;		/* files.img ids of this task start above it */
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
 	/* dump_opts.pages_digest: hash the pages while copying them (NULL: do not) */
 	int (*pages_digest)(void *arg, const char *file, uint64_t size, const uint64_t *segs);
 	void *pages_digest_arg;
+	unsigned int sk_flags;		/* SK_* of sockets.h: --tcp-established... */
+	struct sk_dump *sk;		/* sockets.c, NULL until the first socket */
+	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved */
+	bool file_locks;		/* --file-locks: save locks (else a lock refuses the dump) */
 	struct arena_blk *arena;
 
 	/* seize: what to put back */
@@ -93,8 +131,7 @@ struct dtask {
 	SeccompEntry *seccomp;		/* seccomp.img, or NULL */
 	struct dthread *thr;		/* the other threads, in seize order */
 	size_t n_thr, thr_cap;
-	struct dfile *files;		/* files.img, in id order (id = index + 1) */
-	size_t n_files, files_cap;
+	struct dfiles *fx;		/* the tree's files (shared by every task) */
 	FdinfoEntry **fds;		/* fdinfo-N.img */
 	size_t n_fds, fds_cap;
 

@@ -29,6 +29,7 @@
 #include "timens.h"
 #include "net.h"
 #include "timer.h"
+#include "sockets.h"
 #include "vma-dump.h"
 #include "inventory.pb-c.h"
 #include "stats.pb-c.h"
@@ -207,7 +208,10 @@ static void remove_images(struct dtree *tr, int dirfd)
 						  "ipcns-var-1.img",
 						  "ipcns-shm-1.img", "ipcns-sem-1.img",
 						  "ipcns-msg-1.img", "netdev-1.img",
-						  "netns-1.img", "cgroup.img" };
+						  "netns-1.img", "cgroup.img", "pipes-data.img",
+						  "fifo-data.img", "file-locks.img",
+						  "remap-fpath.img", "memfd.img",
+						  "sk-queues.img" };
 	static const char *const task_names[] = { "core-%d.img", "ids-%d.img", "mm-%d.img",
 						  "pagemap-%d.img", "fs-%d.img" };
 	char name[64];
@@ -228,6 +232,10 @@ static void remove_images(struct dtree *tr, int dirfd)
 		remove_image(dirfd, name);
 		thread_remove_images(t, dirfd);
 	}
+	if (tr->n && tr->tasks[0]->fx) {
+		ghost_unlink_images(tr->tasks[0], dirfd);
+		memfd_unlink_images(tr->tasks[0], dirfd);
+	}
 }
 
 static int collect_task(struct dtask *t)
@@ -246,26 +254,46 @@ static int collect_task(struct dtask *t)
 	return ret;
 }
 
-/* Every task, root first; file ids continue from one task to the next. */
-static int collect(struct dtree *tr)
+/* Unix peers are resolved across the tree once every task's sockets are known. */
+static int collect_sockets(struct dtree *tr)
+{
+	size_t i;
+
+	if (!tr->files.sk)
+		return 0;
+	for (i = 0; i < tr->n; i++)
+		tr->tasks[i]->sk = tr->files.sk;
+	if (tr->n > 1 && sk_dump_has_tcp(tr->tasks[0])) {
+		pr_err("established TCP connections in a tree of %zu processes: only a single "
+		       "process with connections can be dumped for now", tr->n);
+		return -EOPNOTSUPP;
+	}
+	return sk_dump_finish(tr->tasks[0]);
+}
+
+/* Every task, root first; they share the tree's files (ids global, descriptions shared). */
+static int collect(struct dtree *tr, const struct dump_opts *opts)
 {
 	struct dtask *seccomp_task = NULL;
-	uint32_t file_ids = 0;
 	size_t i;
 	int ret;
 
+	for (i = 0; i < tr->n; i++) {
+		tr->tasks[i]->fx = &tr->files;
+		tr->tasks[i]->sk_flags = opts->sk_flags;
+		tr->tasks[i]->ghost_limit = opts->ghost_limit;
+		tr->tasks[i]->file_locks = opts->file_locks;
+	}
 	for (i = 0; i < tr->n; i++) {
 		struct dtask *t = tr->tasks[i];
 
 		if (t->zombie)
 			continue;
-		t->file_id_base = file_ids;
 		ret = collect_task(t);
 		if (ret) {
 			pr_err("cannot dump task %d (%zu of %zu in the tree)", t->pid, i + 1, tr->n);
 			return ret;
 		}
-		file_ids += t->n_files;
 		if (t->seccomp && seccomp_task && seccomp_task != t) {
 			pr_err("tasks %d and %d both run under seccomp filters: only one process "
 			       "of a tree may, for now", seccomp_task->pid, t->pid);
@@ -274,7 +302,7 @@ static int collect(struct dtree *tr)
 		seccomp_task = t->seccomp ? t : seccomp_task;
 	}
 	tr->seccomp_task = seccomp_task;
-	return 0;
+	return collect_sockets(tr);
 }
 
 static int write_task(struct dtask *t, int dirfd)
@@ -325,12 +353,10 @@ static int write_images(struct dtree *tr, int dirfd, const struct net_externals 
 static void log_done(struct dtree *tr, const struct dump_opts *opts, uint64_t start)
 {
 	uint64_t pages = 0;
-	size_t i, files = 0;
+	size_t i, files = tr->files.n_files;
 
-	for (i = 0; i < tr->n; i++) {
+	for (i = 0; i < tr->n; i++)
 		pages += tr->tasks[i]->nr_pages;
-		files += tr->tasks[i]->n_files;
-	}
 	pr_info("dumped %zu tasks under %d into %s: %lu pages, %zu files, %lu us", tr->n,
 		opts->pid, opts->images_dir, pages, files, now_us() - start);
 }
@@ -365,7 +391,7 @@ int dump_tree(const struct dump_opts *opts)
 		goto out_abort;
 	set_task_opts(&tr, opts);
 	tm.seized = now_us();
-	ret = collect(&tr);
+	ret = collect(&tr, opts);
 	if (!ret)
 		ret = pstree_check(&tr);
 	if (!ret && opts->dry_run)	/* the namespace's refusals, nothing written */
@@ -378,15 +404,23 @@ int dump_tree(const struct dump_opts *opts)
 	if (ret)
 		goto out_remove;
 	freezer_put_back(&fz);
+	if (opts->release != DUMP_KILL)
+		sk_dump_fini(tr.tasks[0], false);
 	ret = pstree_release(&tr, opts->release);
+	if (opts->release == DUMP_KILL)
+		sk_dump_fini(tr.tasks[0], true);
 	log_done(&tr, opts, tm.start);
 	pstree_free(&tr);
 	return ret;
 
 out_remove:
 	remove_images(&tr, opts->dirfd);
+	if (tr.n)
+		sk_dump_remove_images(tr.tasks[0], opts->dirfd);
 out_abort:
 	freezer_put_back(&fz);
+	if (tr.n)
+		sk_dump_fini(tr.tasks[0], false);
 	pstree_abort(&tr);
 	pstree_free(&tr);
 	return ret;

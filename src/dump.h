@@ -42,6 +42,9 @@ struct dump_opts {
 	 */
 	int (*pages_digest)(void *arg, const char *file, uint64_t size, const uint64_t *segs);
 	void *pages_digest_arg;
+	unsigned int sk_flags;		/* SK_* of sockets.h */
+	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved, bytes */
+	bool file_locks;		/* --file-locks: save and restore file locks */
 };
 
 int dump_tree(const struct dump_opts *opts);

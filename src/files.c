@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * Files, dump side: walks /proc/PID/fd (readlink for the path, stat for the object,
- * fdinfo for flags and position), folds fds sharing one open file description with
- * kcmp(KCMP_FILE), and records exe, cwd and root by path. Writes files.img,
- * fdinfo-N.img and fs-PID.img. Only regular files, directories and /dev/{null,zero,...}
- * (memory character devices) are handled; any other fd refuses the dump.
+ * Files, dump side, generic part: walks /proc/PID/fd (readlink, stat, fdinfo), picks the
+ * kind of each fd from the table below, folds fds sharing one open file description with
+ * kcmp(KCMP_FILE) within the task and across the tasks of the tree (one files.img id per
+ * description), records exe, cwd and root by path, and writes files.img and the kinds'
+ * images once per tree (struct dfiles), fdinfo-N.img and fs-PID.img per task. Kinds not
+ * in the table refuse the dump, naming the fd and the object.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
@@ -19,103 +19,221 @@
 #define LOG_PREFIX "files: "
 #include "log.h"
 #include "image.h"
-#include "proc-parse.h"
 #include "files.h"
+#include "sockets.h"
 
-#define MEM_CHR_MAJOR 1	/* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom */
+#define FDINFO_MAX (64 << 10)	/* an epoll with ~800 targets */
 
-static int new_reg(struct dtask *t, const char *path, const struct stat *st, unsigned int flags,
-		   uint64_t pos, int mnt_id, int fd)
+/*
+ * Which ops handle an fd: the first row whose file type (S_IFMT bits, 0 = anon inode or
+ * any) and link prefix (NULL = any) match. Add a kind here and nowhere else.
+ */
+static const struct fd_kind {
+	mode_t mode;
+	const char *link;
+	const struct fd_ops *ops;
+} fd_kinds[] = {
+	{ S_IFREG, "/memfd:", &memfd_ops },	/* before plain files: memfds look deleted */
+	{ S_IFREG, NULL, &reg_file_ops },
+	{ S_IFDIR, NULL, &reg_file_ops },
+	{ S_IFCHR, NULL, &reg_file_ops },	/* memory devices, -j terminals; others refused */
+	{ S_IFIFO, "pipe:", &pipe_ops },
+	{ S_IFIFO, "/", &fifo_ops },
+	{ 0, "anon_inode:[eventfd]", &eventfd_ops },
+	{ 0, "anon_inode:[signalfd]", &signalfd_ops },
+	{ 0, "anon_inode:[timerfd]", &timerfd_ops },
+	{ 0, "anon_inode:[eventpoll]", &eventpoll_ops },
+	{ 0, "anon_inode:inotify", &inotify_ops },
+	{ 0, "anon_inode:[fanotify]", &fanotify_ops },
+	{ S_IFSOCK, NULL, &unix_sk_ops },	/* every family: sockets.c looks */
+	{ S_IFSOCK, "never", &inet_sk_ops },	/* only found by type, for restore */
+	{ S_IFSOCK, "never", &packet_sk_ops },
+	{ S_IFSOCK, "never", &netlink_sk_ops },
+};
+
+static const struct fd_ops *fd_ops_find(const struct stat *st, const char *link)
 {
-	RegFileEntry *reg = dtask_alloc(t, sizeof(*reg));
+	size_t i;
+
+	for (i = 0; i < sizeof(fd_kinds) / sizeof(fd_kinds[0]); i++) {
+		const struct fd_kind *k = &fd_kinds[i];
+
+		if (k->mode && (st->st_mode & S_IFMT) != k->mode)
+			continue;
+		if (!k->mode && (st->st_mode & S_IFMT) && !k->link)
+			continue;
+		if (k->link && strncmp(link, k->link, strlen(k->link)))
+			continue;
+		return k->ops;
+	}
+	return NULL;
+}
+
+const struct fd_ops *fd_ops_by_type(FdTypes type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fd_kinds) / sizeof(fd_kinds[0]); i++)
+		if (fd_kinds[i].ops->type == type)
+			return fd_kinds[i].ops;
+	return NULL;
+}
+
+static const char *fd_kind_name(const struct stat *st, const char *link)
+{
+	switch (st->st_mode & S_IFMT) {
+	case S_IFIFO:
+		return strncmp(link, "pipe:", 5) ? "FIFO" : "pipe";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFBLK:
+		return "block device";
+	case S_IFCHR:
+		return "character device";
+	case 0:
+		return "anonymous inode";
+	}
+	return "special file";
+}
+
+const char *fd_parms_field(const struct fd_parms *p, const char *key)
+{
+	const char *s = p->fdinfo;
+	size_t len = strlen(key);
+
+	while (s && *s) {
+		if (!strncmp(s, key, len))
+			return s + len + strspn(s + len, " \t");
+		s = strchr(s, '\n');
+		s = s ? s + 1 : NULL;
+	}
+	return NULL;
+}
+
+FownEntry *files_fown(struct dtask *t)
+{
 	FownEntry *fown = dtask_alloc(t, sizeof(*fown));
+
+	if (fown)
+		fown_entry__init(fown);
+	return fown;
+}
+
+FownEntry *files_entry_fown(const FileEntry *fe, uint32_t *flags)
+{
+#define FOWN_OF(m) ((m) ? (*flags = (m)->flags, (m)->fown) : NULL)
+	*flags = 0;
+	switch (fe->type) {
+	case FD_TYPES__REG:
+		return FOWN_OF(fe->reg);
+	case FD_TYPES__PIPE:
+		return FOWN_OF(fe->pipe);
+	case FD_TYPES__EVENTFD:
+		return FOWN_OF(fe->efd);
+	case FD_TYPES__EVENTPOLL:
+		return FOWN_OF(fe->epfd);
+	case FD_TYPES__SIGNALFD:
+		return FOWN_OF(fe->sgfd);
+	case FD_TYPES__TIMERFD:
+		return FOWN_OF(fe->tfd);
+	case FD_TYPES__INOTIFY:
+		return FOWN_OF(fe->ify);
+	case FD_TYPES__FANOTIFY:
+		return FOWN_OF(fe->ffy);
+	case FD_TYPES__MEMFD:
+		return FOWN_OF(fe->memfd);
+	default:
+		return NULL;
+	}
+#undef FOWN_OF
+}
+
+/* F_GETOWN_EX and F_GETSIG of the description, through a copy of the fd in ferry. */
+static int dump_fown(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
+{
+	struct f_owner_ex owner = { 0 };
+	uint32_t flags;
+	FownEntry *fown = files_entry_fown(fe, &flags);
+	int copy, sig;
+
+	if (!fown)
+		return 0;
+	copy = files_getfd(t, p->fd);
+	if (copy == -ENOSYS)
+		return 0;	/* no pidfd_getfd (Linux < 5.6): owners are not saved */
+	if (copy < 0)
+		return copy;
+	sig = fcntl(copy, F_GETSIG);
+	if (fcntl(copy, F_GETOWN_EX, &owner) || sig < 0) {
+		pr_perror("process %d fd %d: cannot read its owner (F_GETOWN_EX)", t->pid, p->fd);
+		close(copy);
+		return -errno;
+	}
+	close(copy);
+	fown->pid_type = owner.type;
+	fown->pid = owner.pid;
+	fown->signum = sig;
+	return 0;
+}
+
+int files_getfd(struct dtask *t, int fd)
+{
+	int pidfd = syscall(SYS_pidfd_open, t->pid, 0), copy;
+
+	if (pidfd < 0) {
+		pr_perror("pidfd_open of process %d", t->pid);
+		return -errno;
+	}
+	copy = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (copy < 0)
+		pr_perror("cannot take a copy of fd %d of process %d", fd, t->pid);
+	close(pidfd);
+	return copy < 0 ? -errno : copy;
+}
+
+/* Append a files.img entry of the given type; its id is its index + 1. */
+FileEntry *files_new(struct dtask *t, FdTypes type, const struct stat *st, unsigned int flags,
+		     int fd)
+{
 	FileEntry *fe = dtask_alloc(t, sizeof(*fe));
 
-	if (!reg || !fown || !fe || dtask_grow(t, &t->files, t->n_files, &t->files_cap,
-					       sizeof(*t->files)))
-		return -ENOMEM;
-	fown_entry__init(fown);
-	reg_file_entry__init(reg);
+	if (!fe || dtask_grow(t, &t->fx->files, t->fx->n_files, &t->fx->files_cap, sizeof(*t->fx->files)))
+		return NULL;
 	file_entry__init(fe);
-	reg->id = fe->id = t->file_id_base + t->n_files + 1;
-	reg->flags = flags & ~O_CLOEXEC;
-	reg->pos = pos;
-	reg->fown = fown;
-	reg->name = dtask_strdup(t, path);
-	reg->has_mnt_id = mnt_id >= 0, reg->mnt_id = mnt_id;
-	reg->has_size = 1, reg->size = st->st_size;
-	reg->has_mode = 1, reg->mode = st->st_mode;
-	fe->type = FD_TYPES__REG;
-	fe->reg = reg;
-	if (!reg->name)
-		return -ENOMEM;
-	t->files[t->n_files++] = (struct dfile){ fe, st->st_dev, st->st_ino, flags, fd };
-	pr_debug("%d: file id %u: %s flags %#o pos %lu", t->pid, fe->id, path, reg->flags, pos);
-	return fe->id;
+	fe->id = t->fx->n_files + 1;
+	fe->type = type;
+	t->fx->files[t->fx->n_files++] =
+		(struct dfile){ fe, st->st_dev, st->st_ino, flags, fd, t->pid };
+	return fe;
 }
 
 int files_add_path(struct dtask *t, const char *path, const struct stat *st, unsigned int flags)
 {
 	size_t i;
 
-	for (i = 0; i < t->n_files; i++)
-		if (t->files[i].fd < 0 && t->files[i].dev == st->st_dev &&
-		    t->files[i].ino == st->st_ino && t->files[i].flags == flags)
-			return t->file_id_base + i + 1;
-	return new_reg(t, path, st, flags, 0, -1, -1);
+	for (i = 0; i < t->fx->n_files; i++)
+		if (t->fx->files[i].fd < 0 && t->fx->files[i].fe->type == FD_TYPES__REG &&
+		    t->fx->files[i].dev == st->st_dev && t->fx->files[i].ino == st->st_ino &&
+		    t->fx->files[i].flags == flags)
+			return i + 1;
+	return reg_file_new(t, path, st, flags);
 }
 
-static bool is_terminal(const struct stat *st)
-{
-	unsigned int maj = major(st->st_rdev);
-
-	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
-}
-
-static const char *fd_kind(const struct stat *st, const char *path)
-{
-	switch (st->st_mode & S_IFMT) {
-	case S_IFIFO:
-		return strncmp(path, "pipe:", 5) ? "FIFO" : "pipe";
-	case S_IFSOCK:
-		return "socket";
-	case S_IFBLK:
-		return "block device";
-	case S_IFCHR:
-		return is_terminal(st) ? "terminal" : "character device";
-	case S_IFREG:
-	case S_IFDIR:
-		return path[0] == '/' ? "deleted file" : "special file";
-	}
-	return "special file";
-}
-
-static bool fd_supported(const struct stat *st, const char *path)
-{
-	size_t len = strlen(path);
-	static const char deleted[] = " (deleted)";
-
-	if (S_ISCHR(st->st_mode))
-		return major(st->st_rdev) == MEM_CHR_MAJOR;
-	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
-		return false;
-	if (path[0] != '/')
-		return false;
-	return len < sizeof(deleted) || strcmp(path + len - sizeof(deleted) + 1, deleted);
-}
-
-/* The id of an open file description already seen through another fd, or 0. */
+/*
+ * The id of an open file description already seen through another fd of this task or
+ * of a task dumped before (dup, fork, SCM_RIGHTS), or 0.
+ */
 static int shared_id(struct dtask *t, int fd, const struct stat *st)
 {
 	size_t i;
 
-	for (i = 0; i < t->n_files; i++) {
-		struct dfile *f = &t->files[i];
+	for (i = 0; i < t->fx->n_files; i++) {
+		struct dfile *f = &t->fx->files[i];
 
 		if (f->fd < 0 || f->dev != st->st_dev || f->ino != st->st_ino)
 			continue;
-		if (syscall(SYS_kcmp, t->pid, t->pid, KCMP_FILE, f->fd, fd) == 0)
-			return t->file_id_base + i + 1;
+		if (syscall(SYS_kcmp, f->pid, t->pid, KCMP_FILE, f->fd, fd) == 0)
+			return i + 1;
 	}
 	return 0;
 }
@@ -129,53 +247,88 @@ static int add_fdinfo(struct dtask *t, int fd, int id, unsigned int flags)
 	fdinfo_entry__init(e);
 	e->fd = fd;
 	e->id = id;
-	e->type = FD_TYPES__REG;
+	e->type = t->fx->files[id - 1].fe->type;
 	e->flags = flags & O_CLOEXEC ? FD_CLOEXEC : 0;
 	t->fds[t->n_fds++] = e;
 	return 0;
 }
 
-static int dump_one_fd(struct dtask *t, int fd)
+static int read_parms(struct dtask *t, int fd, struct fd_parms *p, char *path, char *text)
 {
-	char link[64], path[PATH_MAX];
-	struct proc_fdinfo fi;
-	struct stat st;
+	char link[64], name[32];
 	ssize_t n;
-	int id, ret;
+	int ret;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n < 0 || stat(link, &st)) {
+	n = readlink(link, path, PATH_MAX - 1);
+	if (n < 0 || stat(link, &p->st)) {
 		pr_perror("cannot inspect fd %d of process %d", fd, t->pid);
 		return -errno;
 	}
 	path[n] = '\0';
-	if (is_terminal(&st) && !t->shell_job) {
-		pr_err("process %d fd %d is the terminal %s: dump it as a shell job with -j "
-		       "(restore then gives it the restoring shell's terminal)", t->pid, fd, path);
-		return -EOPNOTSUPP;
-	}
-	if (!is_terminal(&st) && !fd_supported(&st, path)) {
-		pr_err("process %d fd %d: %s '%s' is not supported yet", t->pid, fd,
-		       fd_kind(&st, path), path);
-		return -EOPNOTSUPP;
-	}
-	ret = proc_read_fdinfo(t->pid, fd, &fi);
+	p->fd = fd;
+	p->link = path;
+	ret = proc_read_fdinfo(t->pid, fd, &p->fi);
 	if (ret)
 		return ret;
-	id = shared_id(t, fd, &st);
-	if (!id) {
-		id = new_reg(t, path, &st, fi.flags, is_terminal(&st) ? 0 : fi.pos, fi.mnt_id, fd);
-		/* the terminal is external: the restoring ferry supplies its own (-j) */
-		if (id > 0 && is_terminal(&st)) {
-			RegFileEntry *reg = t->files[id - 1 - t->file_id_base].fe->reg;
-
-			reg->has_ext = reg->ext = 1;
-		}
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	n = proc_read_file(t->pid, name, text, FDINFO_MAX, false);
+	p->fdinfo = text;
+	if (n == FDINFO_MAX - 1) {
+		pr_err("process %d fd %d: /proc/%d/%s is longer than %d bytes", t->pid, fd, t->pid,
+		       name, FDINFO_MAX - 1);
+		return -E2BIG;
 	}
-	if (id < 0)
-		return id;
-	return add_fdinfo(t, fd, id, fi.flags);
+	return n < 0 ? n : 0;
+}
+
+static int dump_fd_text(struct dtask *t, int fd, char *path, char *text)
+{
+	const struct fd_ops *ops;
+	struct fd_parms p;
+	FileEntry *fe;
+	int id, ret;
+
+	ret = read_parms(t, fd, &p, path, text);
+	if (ret)
+		return ret;
+	ops = fd_ops_find(&p.st, path);
+	if (!ops) {
+		pr_err("process %d fd %d: %s '%s' is not supported yet", t->pid, fd,
+		       fd_kind_name(&p.st, path), path);
+		return -EOPNOTSUPP;
+	}
+	id = shared_id(t, fd, &p.st);
+	if (id && ops->late && t->fx->files[id - 1].pid != t->pid) {
+		pr_err("process %d fd %d: the %s '%s' is shared with process %d: ferry restores "
+		       "a %s in one process only", t->pid, fd, ops->name, path,
+		       t->fx->files[id - 1].pid, ops->name);
+		return -EOPNOTSUPP;
+	}
+	if (!id) {
+		fe = files_new(t, ops->type, &p.st, p.fi.flags, fd);
+		if (!fe)
+			return -ENOMEM;
+		ret = ops->dump(t, &p, fe);
+		if (!ret)
+			ret = dump_fown(t, &p, fe);
+		if (ret)
+			return ret;
+		id = fe->id;
+		pr_debug("%d: fd %d: %s file id %d: %s flags %#o", t->pid, fd, ops->name, id, path,
+			 p.fi.flags);
+	}
+	ret = file_locks_collect(t, &p, id);
+	return ret ? ret : add_fdinfo(t, fd, id, p.fi.flags);
+}
+
+static int dump_one_fd(struct dtask *t, int fd)
+{
+	char path[PATH_MAX], *text = malloc(FDINFO_MAX);
+	int ret = text ? dump_fd_text(t, fd, path, text) : -ENOMEM;
+
+	free(text);
+	return ret;
 }
 
 int files_dump_fds(struct dtask *t)
@@ -196,7 +349,7 @@ int files_dump_fds(struct dtask *t)
 			ret = dump_one_fd(t, atoi(de->d_name));
 	closedir(d);
 	if (!ret)
-		pr_info("%d: %zu fds, %zu files", t->pid, t->n_fds, t->n_files);
+		pr_info("%d: %zu fds, %zu files in the tree", t->pid, t->n_fds, t->fx->n_files);
 	return ret;
 }
 
@@ -214,7 +367,7 @@ static int add_link(struct dtask *t, const char *name, unsigned int flags)
 		return -errno;
 	}
 	path[n] = '\0';
-	if (!fd_supported(&st, path)) {
+	if (!reg_file_path_ok(&st, path)) {
 		pr_err("process %d: %s '%s' is not supported (deleted or not a path)", t->pid, name,
 		       path);
 		return -EOPNOTSUPP;
@@ -247,21 +400,49 @@ int files_dump_fs(struct dtask *t, unsigned int umask)
 	return 0;
 }
 
-/* files.img: the open file descriptions of every task, ids global within the dump. */
+static int write_kind_images(struct dtask *t, int dirfd)
+{
+	size_t i, j;
+	int ret;
+
+	for (i = 0; i < sizeof(fd_kinds) / sizeof(fd_kinds[0]); i++) {
+		const struct fd_ops *ops = fd_kinds[i].ops;
+
+		for (j = 0; j < i; j++)
+			if (fd_kinds[j].ops == ops)
+				break;
+		if (j < i || !ops->write)
+			continue;
+		ret = ops->write(t, dirfd);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* files.img and the images of every kind (pipes-data.img…), once for the whole tree. */
 int files_write_table(struct dtask *const *tasks, size_t n, int dirfd)
 {
+	struct dtask *t = n ? tasks[0] : NULL;	/* any task: they share t->fx */
 	struct img *files;
-	size_t i, k;
+	size_t i;
 	int ret = 0;
 
+	if (!t || !t->fx)
+		return -EINVAL;
 	files = img_open(dirfd, IMG_FILES, O_WRONLY);
 	if (!files)
 		return -EIO;
-	for (k = 0; !ret && k < n; k++)
-		for (i = 0; !ret && i < tasks[k]->n_files; i++)
-			ret = img_write_pb(files, &tasks[k]->files[i].fe->base);
+	for (i = 0; !ret && i < t->fx->n_files; i++)
+		ret = img_write_pb(files, &t->fx->files[i].fe->base);
 	if (img_close(files) && !ret)
 		ret = -EIO;
+	if (!ret)
+		ret = write_kind_images(t, dirfd);
+	if (!ret)
+		ret = ghost_write(t, dirfd);
+	if (!ret)
+		ret = file_locks_write(t, dirfd);
 	return ret;
 }
 

@@ -32,6 +32,13 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FILES] = { "files.img", 0x56303138, IMG_COMMON_MAGIC },
 	[IMG_FDINFO] = { "fdinfo-%u.img", 0x56213732, IMG_COMMON_MAGIC },
 	[IMG_FS] = { "fs-%u.img", 0x51403912, IMG_COMMON_MAGIC },
+	[IMG_PIPES_DATA] = { "pipes-data.img", 0x56453709, IMG_COMMON_MAGIC },
+	[IMG_FIFO_DATA] = { "fifo-data.img", 0x59333054, IMG_COMMON_MAGIC },
+	[IMG_REMAP_FPATH] = { "remap-fpath.img", 0x59133954, IMG_COMMON_MAGIC },
+	[IMG_GHOST_FILE] = { "ghost-file-%x.img", 0x52583605, IMG_COMMON_MAGIC },
+	[IMG_FILE_LOCKS] = { "file-locks.img", 0x54323616, IMG_COMMON_MAGIC },
+	[IMG_MEMFD_INODE] = { "memfd.img", 0x48453499, IMG_COMMON_MAGIC },
+	[IMG_SHMEM_PAGEMAP] = { "pagemap-shmem-%u.img", 0x56084025, IMG_COMMON_MAGIC },
 	[IMG_STATS] = { "stats-%s", 0x57093306, IMG_SERVICE_MAGIC },
 	[IMG_TIMENS] = { "timens-%u.img", 0x43114433, IMG_COMMON_MAGIC },
 	[IMG_IPC_VAR] = { "ipcns-var-%u.img", 0x53115007, IMG_COMMON_MAGIC },
@@ -42,6 +49,8 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_NETDEV] = { "netdev-%u.img", 0x57373951, IMG_COMMON_MAGIC },
 	[IMG_NETNS] = { "netns-%u.img", 0x55933752, IMG_COMMON_MAGIC },
 	[IMG_CGROUP] = { "cgroup.img", 0x59383330, IMG_COMMON_MAGIC },
+	[IMG_SK_QUEUES] = { "sk-queues.img", 0x56264026, IMG_COMMON_MAGIC },
+	[IMG_TCP_STREAM] = { "tcp-stream-%x.img", 0x51465506, IMG_COMMON_MAGIC },
 };
 
 #define IMG_BUF_SIZE (64 << 10)

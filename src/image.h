@@ -28,6 +28,13 @@ enum img_type {
 	IMG_FILES,	/* files.img: FileEntry per open file description */
 	IMG_FDINFO,	/* fdinfo-<files_id>.img: FdinfoEntry per fd */
 	IMG_FS,		/* fs-<pid>.img: FsEntry */
+	IMG_PIPES_DATA,	/* pipes-data.img: PipeDataEntry + raw bytes per pipe */
+	IMG_FIFO_DATA,	/* fifo-data.img: the same for FIFOs */
+	IMG_REMAP_FPATH,	/* remap-fpath.img: RemapFilePathEntry per deleted file */
+	IMG_GHOST_FILE,	/* ghost-file-<id %x>.img: GhostFileEntry + contents */
+	IMG_FILE_LOCKS,	/* file-locks.img: FileLockEntry per lock */
+	IMG_MEMFD_INODE,	/* memfd.img: MemfdInodeEntry per memfd inode */
+	IMG_SHMEM_PAGEMAP,	/* pagemap-shmem-<shmid>.img: PagemapHead, PagemapEntry... */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
 	IMG_TIMENS,	/* timens-<id>.img: TimensEntry, the tree's clocks at dump */
 	IMG_IPC_VAR,	/* ipcns-var-<id>.img: IpcVarEntry */
@@ -38,6 +45,8 @@ enum img_type {
 	IMG_NETDEV,	/* netdev-<id>.img: NetDeviceEntry per link of a net namespace */
 	IMG_NETNS,	/* netns-<id>.img: NetnsEntry, its sysctls and routes */
 	IMG_CGROUP,	/* cgroup.img: CgroupEntry, the tasks' cgroup sets */
+	IMG_SK_QUEUES,	/* sk-queues.img: SkPacketEntry + raw data per queued message */
+	IMG_TCP_STREAM,	/* tcp-stream-<ino hex>.img: TcpStreamEntry + queues */
 	IMG_NR_TYPES,
 };
 

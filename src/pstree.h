@@ -20,6 +20,7 @@ struct dtree {
 	struct dtask **tasks;		/* tasks[0] is the root */
 	size_t n, cap;
 	struct dtask *seccomp_task;	/* the one task with seccomp filters, if any */
+	struct dfiles files;		/* the files of every task (dtask.fx) */
 };
 
 int pstree_seize(struct dtree *tr, pid_t root, bool shell_job);

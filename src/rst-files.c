@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * Restore of a task's files, in the new task: --root (chroot), root and cwd (chroot/chdir
- * by path), umask, then every fd reopened by path with its flags and offset at a temporary
- * number above all target fds, and finally dup3()ed into place. Kernel interfaces: open, lseek, dup3,
- * close_range, fstat (size and mode are checked against the image, a change is reported).
+ * Restore of a task's files, in the new task, generic part: --root (chroot), root and cwd (chroot/chdir by
+ * path), umask; then every open file description its fds use is opened once by its kind
+ * (struct fd_ops, files.h) at a temporary number above all target fds, dup()ed for every
+ * fd sharing it (with its owner, F_SETOWN_EX/F_SETSIG, and O_ASYNC), and finally dup3()ed
+ * into place, file locks last. Kernel interfaces: fcntl, dup3. Descriptions shared with
+ * other tasks are opened once by the task that owns them (rst-fshare.c) before it creates
+ * its children, and inherited.
  */
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -15,6 +18,7 @@
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
+#include "files.h"
 #include "rst.h"
 
 int rst_fs_restore(struct rst_task *t)
@@ -40,133 +44,247 @@ int rst_fs_restore(struct rst_task *t)
 	return 0;
 }
 
-static void check_stat(int fd, const RegFileEntry *reg)
+static ssize_t file_index(const struct rst_task *t, uint32_t id)
 {
-	struct stat st;
+	size_t i;
 
-	if (fstat(fd, &st)) {
-		pr_perror("cannot stat %s", reg->name);
-		return;
-	}
-	if (reg->has_mode && ((st.st_mode ^ reg->mode) & S_IFMT))
-		pr_warn("%s changed type since the dump (mode %o, now %o)", reg->name, reg->mode,
-			st.st_mode);
-	else if (reg->has_mode && st.st_mode != reg->mode)
-		pr_warn("%s changed mode since the dump (%o, now %o)", reg->name, reg->mode,
-			st.st_mode);
-	if (reg->has_size && S_ISREG(st.st_mode) && (uint64_t)st.st_size != reg->size)
-		pr_warn("%s changed size since the dump (%llu bytes, now %lld)", reg->name,
-			(unsigned long long)reg->size, (long long)st.st_size);
+	for (i = 0; i < t->nr_files; i++)
+		if (t->files[i]->id == id)
+			return i;
+	return -1;
 }
 
-/* Open a regular file entry by path; flags are the open(2) flags to use. */
-int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check)
+/* Move fd above every target fd number; closes fd. */
+static int move_high(struct rst_task *t, int fd)
 {
+	int tmp = fcntl(fd, F_DUPFD_CLOEXEC, t->max_fd + 1);
+
+	if (tmp < 0)
+		pr_perror("cannot move fd %d above %d", fd, t->max_fd);
+	close(fd);
+	return tmp < 0 ? -errno : tmp;
+}
+
+int rst_file_provide(struct rst_task *t, uint32_t id, int fd)
+{
+	ssize_t i = file_index(t, id);
+
+	if (i < 0 || t->file_fds[i] >= 0) {
+		close(fd);
+		return 0;
+	}
+	fd = move_high(t, fd);
+	if (fd < 0)
+		return fd;
+	t->file_fds[i] = fd;
+	return 0;
+}
+
+int rst_file_fd(const struct rst_task *t, uint32_t id)
+{
+	ssize_t i = file_index(t, id);
+
+	return i < 0 || !t->file_fds ? -1 : t->file_fds[i];
+}
+
+int rst_file_map_fd(struct rst_task *t, const FileEntry *f)
+{
+	const struct fd_ops *ops = fd_ops_by_type(f->type);
+	ssize_t i = file_index(t, f->id);
 	int fd;
 
-	flags &= ~(O_CREAT | O_TRUNC | O_EXCL | O_TMPFILE | O_CLOEXEC);
-	fd = open(reg->name, flags | O_CLOEXEC);
-	if (fd < 0) {
-		pr_perror("cannot open %s", reg->name);
-		return -errno;
+	if (i < 0 || !t->file_fds)
+		return -EINVAL;
+	if (t->file_fds[i] < 0) {
+		fd = ops->open(t, f);
+		if (fd < 0)
+			return fd;
+		fd = move_high(t, fd);
+		if (fd < 0)
+			return fd;
+		t->file_fds[i] = fd;
 	}
-	if (check)
-		check_stat(fd, reg);
-	return fd;
+	fd = fcntl(t->file_fds[i], F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		pr_perror("cannot dup the fd of file id %u", f->id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Close the descriptions opened by rst_files_open() (the fds hold their own dups). */
+static void close_file_fds(struct rst_task *t)
+{
+	size_t i;
+
+	for (i = 0; t->file_fds && i < t->nr_files; i++)
+		if (t->file_fds[i] >= 0)
+			close(t->file_fds[i]);
+	free(t->file_fds);
+	t->file_fds = NULL;
+}
+
+/* O_ASYNC, the owner and the signal of the description (F_SETFL, F_SETOWN_EX, F_SETSIG). */
+static int apply_fown(int fd, const FileEntry *fe)
+{
+	uint32_t flags;
+	const FownEntry *fown = files_entry_fown(fe, &flags);
+	struct f_owner_ex owner;
+	int fl;
+
+	if (!fown)
+		return 0;
+	if (fown->pid_type > F_OWNER_PGRP || fown->signum > 64 || fown->pid > INT32_MAX) {
+		pr_err("files.img: file id %u has a bad owner (type %u, pid %u, signal %u)", fe->id,
+		       fown->pid_type, fown->pid, fown->signum);
+		return -EINVAL;
+	}
+	owner = (struct f_owner_ex){ .type = fown->pid_type, .pid = fown->pid };
+	if (fown->pid && fcntl(fd, F_SETOWN_EX, &owner))
+		goto fail;
+	if (fown->signum && fcntl(fd, F_SETSIG, fown->signum))
+		goto fail;
+	fl = fcntl(fd, F_GETFL);
+	if ((flags & O_ASYNC) && (fl < 0 || fcntl(fd, F_SETFL, fl | O_ASYNC)))
+		goto fail;
+	return 0;
+fail:
+	pr_perror("cannot give file id %u its owner %u (type %u), signal %u or O_ASYNC", fe->id,
+		  fown->pid, fown->pid_type, fown->signum);
+	return -errno;
 }
 
 /*
- * An external terminal (a shell job's, dumped with -j): open the terminal this ferry runs
- * on, found on its stdin/stdout/stderr, with the saved flags.
+ * Open the description f of fd (once, through its kind) at a temporary number. early:
+ * for descendants, which may not exist yet: each user gives it its owner (shared_fown()).
  */
-static int open_caller_tty(struct rst_task *t, const RegFileEntry *reg)
+static int open_file(struct rst_task *t, struct rst_fd *f, bool early)
 {
-	char link[32], path[PATH_MAX];
-	ssize_t n;
-	int fd;
+	const struct fd_ops *ops = fd_ops_by_type(f->file->type);
+	ssize_t i = file_index(t, f->file->id);
+	int fd, ret;
 
-	if (!t->opts->shell_job) {
-		pr_err("files.img: file %u is the terminal %s of a shell job: restore with -j", reg->id,
-		       reg->name);
-		return -EINVAL;
+	if (t->file_fds[i] >= 0)
+		return 0;
+	fd = ops->open(t, f->file);
+	if (fd >= 0 && !early && (ret = apply_fown(fd, f->file))) {
+		close(fd);
+		fd = ret;
 	}
-	for (fd = 0; fd < 3; fd++) {
-		if (!isatty(fd))
-			continue;
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, path, sizeof(path) - 1);
-		if (n <= 0)
-			continue;
-		path[n] = 0;
-		fd = open(path, (reg->flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
-			pr_perror("cannot open the terminal %s for %s", path, reg->name);
-		return fd < 0 ? -errno : fd;
+	if (fd < 0) {
+		pr_err("cannot restore fd %d (%s, file id %u)", f->fd, ops->name, f->file->id);
+		return fd;
 	}
-	pr_err("-j: ferry restore has no terminal on stdin, stdout or stderr to give the task "
-	       "(it had %s)", reg->name);
-	return -ENOTTY;
-}
-
-static int open_one(struct rst_task *t, struct rst_fd *f, int base)
-{
-	const RegFileEntry *reg = f->file->reg;
-	int fd, tmp;
-
-	if (reg->has_ext && reg->ext)
-		fd = open_caller_tty(t, reg);
-	else
-		fd = rst_file_open_reg(reg, reg->flags, true);
+	fd = move_high(t, fd);
 	if (fd < 0)
 		return fd;
-	if (reg->pos && lseek(fd, reg->pos, SEEK_SET) != (off_t)reg->pos) {
-		pr_perror("cannot seek %s to offset %llu", reg->name, (unsigned long long)reg->pos);
-		close(fd);
-		return -EIO;
+	t->file_fds[i] = fd;
+	return 0;
+}
+
+/* file_fds, with the descriptions inherited from the ancestor that opened them for us. */
+static int alloc_file_fds(struct rst_task *t)
+{
+	const int *shared = t->tree ? t->tree->shared_fds : NULL;
+	size_t i;
+
+	t->file_fds = malloc(t->nr_files * sizeof(*t->file_fds) + 1);
+	if (!t->file_fds)
+		return -ENOMEM;
+	for (i = 0; i < t->nr_files; i++)
+		t->file_fds[i] = shared ? shared[i] : -1;
+	return 0;
+}
+
+/*
+ * Before it creates its children: open the descriptions this task owns (used by several
+ * of its descendants, or by it and them) and publish every fd in tree->shared_fds, this
+ * task's copy, which its children inherit with the fds themselves.
+ */
+int rst_files_open_shared(struct rst_task *t)
+{
+	struct rst_tree *tr = t->tree;
+	int idx = t - tr->tasks, ret = 0;
+	size_t i;
+
+	for (i = 0; i < tr->nr_files && tr->file_owner[i] != idx; i++)
+		;
+	if (i == tr->nr_files)
+		return 0;
+	ret = alloc_file_fds(t);
+	for (i = 0; !ret && i < tr->nr_files; i++) {
+		struct rst_fd f = { .fd = -1, .file = tr->files[i] };
+
+		if (tr->file_owner[i] == idx)
+			ret = open_file(t, &f, true);
 	}
-	tmp = fcntl(fd, F_DUPFD_CLOEXEC, base);
-	if (tmp < 0) {
-		pr_perror("cannot move fd of %s above %d", reg->name, base);
-		close(fd);
-		return -errno;
+	for (i = 0; !ret && i < tr->nr_files; i++)
+		tr->shared_fds[i] = t->file_fds[i];
+	if (ret)
+		close_file_fds(t);
+	free(t->file_fds);
+	t->file_fds = NULL;
+	return ret;
+}
+
+/* The owner (F_SETOWN_EX...) of a description an ancestor opened early for us. */
+static int shared_fown(struct rst_task *t, const FileEntry *f)
+{
+	ssize_t i = file_index(t, f->id);
+
+	if (!t->tree || !t->tree->file_owner || t->tree->file_owner[i] < 0 ||
+	    t->file_fds[i] < 0)
+		return 0;
+	return apply_fown(t->file_fds[i], f);
+}
+
+static int open_pass(struct rst_task *t, bool late)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < t->nr_fds; i++) {
+		if (fd_ops_by_type(t->fds[i].file->type)->late != late)
+			continue;
+		ret = shared_fown(t, t->fds[i].file);
+		if (!ret)
+			ret = open_file(t, &t->fds[i], false);
+		if (ret)
+			return ret;
 	}
-	close(fd);
-	f->tmp = tmp;
 	return 0;
 }
 
 /*
  * Open every fd at a number above all target fds. Several fds of one open file
- * description are opened once and dup()ed, so that they share the offset.
+ * description are opened once and dup()ed, so that they share the offset and flags.
  */
 int rst_files_open(struct rst_task *t)
 {
 	struct rlimit rl;
-	size_t i, j;
+	size_t i;
 	int ret;
 
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	for (i = 0; i < t->nr_fds; i++) {
+	ret = alloc_file_fds(t);
+	if (ret)
+		return ret;
+	ret = open_pass(t, false);
+	if (!ret)
+		ret = open_pass(t, true);
+	for (i = 0; !ret && i < t->nr_fds; i++) {
 		struct rst_fd *f = &t->fds[i];
 
-		for (j = 0; j < i; j++)
-			if (t->fds[j].file == f->file)
-				break;
-		if (j < i) {
-			f->tmp = fcntl(t->fds[j].tmp, F_DUPFD_CLOEXEC, t->max_fd + 1);
-			ret = f->tmp < 0 ? -errno : 0;
-		} else {
-			ret = open_one(t, f, t->max_fd + 1);
-		}
-		if (ret) {
-			pr_err("cannot restore fd %d (file id %u)", f->fd, f->file->id);
-			return ret;
+		f->tmp = fcntl(rst_file_fd(t, f->file->id), F_DUPFD_CLOEXEC, t->max_fd + 1);
+		if (f->tmp < 0) {
+			pr_perror("cannot restore fd %d (file id %u)", f->fd, f->file->id);
+			ret = -errno;
 		}
 	}
-	return 0;
+	if (ret)
+		close_file_fds(t);
+	return ret;
 }
 
 /*
@@ -177,6 +295,7 @@ int rst_files_install(struct rst_task *t)
 {
 	size_t i;
 
+	close_file_fds(t);
 	for (i = 0; i < t->nr_fds; i++) {
 		struct rst_fd *f = &t->fds[i];
 
@@ -185,5 +304,5 @@ int rst_files_install(struct rst_task *t)
 	}
 	for (i = 0; i < t->nr_fds; i++)
 		close(t->fds[i].tmp);
-	return 0;
+	return file_locks_apply(t);
 }

@@ -40,6 +40,8 @@ struct seg {
 	off_t off;	/* in pages-N.img */
 };
 
+#define RST_MAX_SHMEM 64
+
 struct mem {
 	struct rst_task *t;
 	unsigned long *premap;	/* per mm VMA index: premapped address or 0 */
@@ -49,6 +51,11 @@ struct mem {
 	struct seg *segs;
 	size_t nr_segs;
 	int pages_fd;
+	struct shmem_obj {
+		uint64_t shmid;
+		int fd;
+	} shmem[RST_MAX_SHMEM];		/* premap_shmem(): one memfd per shared object */
+	size_t nr_shmem;
 };
 
 struct fill_job {
@@ -139,22 +146,81 @@ static int reserve_region(struct mem *m, size_t blob_size)
 	return 0;
 }
 
-static int premap_file(const struct rst_task *t, const VmaEntry *v, void *at, int prot)
+static int premap_file(struct rst_task *t, const VmaEntry *v, void *at, int prot)
 {
-	const RegFileEntry *reg = rst_file_by_id(t, v->fd)->reg;
+	const FileEntry *f = rst_file_by_id(t, v->fd);
 	bool shared = v->status & VMA_FILE_SHARED;
 	int fd, flags = shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
 	void *p;
 
-	fd = rst_file_open_reg(reg, flags, false);
+	/* a memfd: the one instance its fds and other mappings share */
+	fd = f->memfd ? rst_file_map_fd(t, f) : rst_file_open_reg(f->reg, flags, false);
 	if (fd < 0)
 		return fd;
 	p = mmap(at, v->end - v->start, prot, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd,
 		 v->pgoff);
 	close(fd);
 	if (p == MAP_FAILED) {
-		pr_perror("cannot map %s at offset %#lx for VMA %#lx", reg->name,
+		pr_perror("cannot map file id %u at offset %#lx for VMA %#lx", f->id,
 			  (unsigned long)v->pgoff, (unsigned long)v->start);
+		return -errno;
+	}
+	return 0;
+}
+
+/* The memfd standing for shared anonymous object shmid, sized for all its areas. */
+static int shmem_fd(struct mem *m, uint64_t shmid)
+{
+	const MmEntry *mm = m->t->mm;
+	uint64_t size = 0;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < m->nr_shmem; i++)
+		if (m->shmem[i].shmid == shmid)
+			return m->shmem[i].fd;
+	for (i = 0; i < mm->n_vmas; i++)
+		if ((mm->vmas[i]->status & VMA_ANON_SHARED) && mm->vmas[i]->shmid == shmid &&
+		    mm->vmas[i]->pgoff + mm->vmas[i]->end - mm->vmas[i]->start > size)
+			size = mm->vmas[i]->pgoff + mm->vmas[i]->end - mm->vmas[i]->start;
+	if (size > (1ULL << 40)) {
+		pr_err("mm-%u.img: shared anonymous object %#lx would span %lu bytes", m->t->pid,
+		       (unsigned long)shmid, (unsigned long)size);
+		return -EINVAL;
+	}
+	if (m->nr_shmem == RST_MAX_SHMEM) {
+		pr_err("mm-%u.img: more than %d shared anonymous objects", m->t->pid, RST_MAX_SHMEM);
+		return -E2BIG;
+	}
+	fd = memfd_create("ferry-shmem", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, size)) {
+		pr_perror("cannot create the shared anonymous object %#lx (%lu bytes)",
+			  (unsigned long)shmid, (unsigned long)size);
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	m->shmem[m->nr_shmem++] = (struct shmem_obj){ shmid, fd };
+	return fd;
+}
+
+/* Shared anonymous areas of one object map one memfd, so that they stay shared. */
+static int premap_shmem(struct mem *m, const VmaEntry *v, void *at, int extra)
+{
+	int fd = shmem_fd(m, v->shmid);
+	void *p;
+
+	if (fd < 0)
+		return fd;
+	if (v->pgoff % RST_PAGE) {
+		pr_err("mm-%u.img: shared VMA %#lx has an unaligned offset %#lx", m->t->pid,
+		       (unsigned long)v->start, (unsigned long)v->pgoff);
+		return -EINVAL;
+	}
+	p = mmap(at, v->end - v->start, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | extra, fd,
+		 v->pgoff);
+	if (p == MAP_FAILED) {
+		pr_perror("cannot premap the shared anonymous VMA %#lx", (unsigned long)v->start);
 		return -errno;
 	}
 	return 0;
@@ -171,9 +237,10 @@ static int premap_one(struct mem *m, const VmaEntry *v, unsigned long at)
 		return ipc_premap_shm(v, (void *)at);
 	if (v->status & VMA_FILE_PRIVATE)
 		return premap_file(m->t, v, (void *)at, rw);
+	if (v->status & VMA_ANON_SHARED)
+		return premap_shmem(m, v, (void *)at, extra);
 	p = mmap((void *)at, v->end - v->start, rw,
-		 ((v->status & VMA_ANON_SHARED) ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
-			 MAP_FIXED | extra, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | extra, -1, 0);
 	if (p == MAP_FAILED) {
 		pr_perror("cannot premap the anonymous VMA %#lx", (unsigned long)v->start);
 		return -errno;
@@ -188,18 +255,19 @@ static int premap_all(struct mem *m)
 	size_t i;
 	int ret;
 
-	for (i = 0; i < mm->n_vmas; i++) {
+	for (i = 0, ret = 0; !ret && i < mm->n_vmas; i++) {
 		const VmaEntry *v = mm->vmas[i];
 
 		if (!premapped(v))
 			continue;
 		ret = premap_one(m, v, at);
-		if (ret)
-			return ret;
 		m->premap[i] = at;
 		at += v->end - v->start;
 	}
-	return 0;
+	for (i = 0; i < m->nr_shmem; i++)
+		close(m->shmem[i].fd);
+	m->nr_shmem = 0;
+	return ret;
 }
 
 static long vma_index(const MmEntry *mm, uint64_t addr)

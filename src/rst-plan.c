@@ -15,6 +15,7 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "image.h"
+#include "files.h"
 #include "rst.h"
 #include "seccomp.h"
 #include "thread.h"
@@ -201,7 +202,7 @@ static int check_vma_file(struct rst_task *t, const VmaEntry *v, size_t i)
 	if (!(v->status & VMA_AREA_REGULAR) || !(v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
 		return 0;
 	f = v->fd >= 0 && v->fd <= UINT32_MAX ? rst_file_by_id(t, v->fd) : NULL;
-	if (!f || !f->reg) {
+	if (!f || (!f->reg && !(f->memfd && (v->status & VMA_AREA_MEMFD)))) {
 		pr_err("mm-%u.img: VMA %zu at %#lx maps file id %lld, not a regular file in files.img",
 		       t->pid, i, (unsigned long)v->start, (long long)v->fd);
 		return -EINVAL;
@@ -353,6 +354,18 @@ static int check_pagemap(struct rst_task *t)
 	return 0;
 }
 
+static int check_file(const FileEntry *f)
+{
+	const struct fd_ops *ops = fd_ops_by_type(f->type);
+
+	if (!ops) {
+		pr_err("files.img: file id %u is of type %d, which ferry cannot restore", f->id,
+		       f->type);
+		return -EOPNOTSUPP;
+	}
+	return ops->check(f);
+}
+
 static int load_files(struct rst_tree *tr)
 {
 	struct rst_task *t = &tr->tasks[0];	/* rst_file_by_id() reads the table there */
@@ -378,11 +391,9 @@ static int load_files(struct rst_tree *tr)
 			ret = -EINVAL;
 			break;
 		}
-		if (f->type == FD_TYPES__REG && (!f->reg || !f->reg->name[0])) {
-			pr_err("files.img: regular file id %u has no path", f->id);
-			ret = -EINVAL;
+		ret = check_file(f);
+		if (ret)
 			break;
-		}
 	}
 	img_close(img);
 	tr->files = t->files;
@@ -401,10 +412,10 @@ static int add_fd(struct rst_task *t, FdinfoEntry *e)
 		       t->ids->files_id, e->fd, e->id);
 		return -EINVAL;
 	}
-	if (f->type != FD_TYPES__REG || e->type != FD_TYPES__REG) {
-		pr_err("fdinfo-%u.img: fd %u is of type %d; ferry restores regular files only",
-		       t->ids->files_id, e->fd, f->type);
-		return -EOPNOTSUPP;
+	if (e->type != f->type) {
+		pr_err("fdinfo-%u.img: fd %u is of type %d but its file id %u of type %d",
+		       t->ids->files_id, e->fd, e->type, e->id, f->type);
+		return -EINVAL;
 	}
 	for (i = 0; i < t->nr_fds; i++)
 		if (t->fds[i].fd == (int)e->fd) {
@@ -484,9 +495,13 @@ static int load_task(struct rst_tree *tr, struct rst_task *t)
 	if (!ret)
 		ret = load_fds(t);
 	if (!ret)
+		ret = file_locks_load(t);
+	if (!ret)
 		ret = img_read_one(t->dirfd, IMG_FS, &fs_entry__descriptor, (void **)&t->fs, t->pid);
 	if (!ret)
 		ret = check_fs(t);
+	if (!ret)
+		ret = rst_sk_load(t);
 	return ret;
 }
 
@@ -525,6 +540,8 @@ int rst_plan_load(struct rst_tree *tr, const struct restore_opts *opts)
 		ret = load_task(tr, &tr->tasks[i]);
 	if (!ret)
 		ret = check_parents(tr);
+	if (!ret)
+		ret = rst_files_plan_shared(tr);
 	return ret;
 }
 
@@ -536,8 +553,10 @@ static void free_task(struct rst_task *t)
 		img_free_pb(t->pm[i]);
 	thread_plan_free(t);
 	seccomp_plan_free(t);
+	rst_sk_free(t);
 	free(t->pm);
 	free(t->fds);
+	file_locks_free(t);
 	img_free_pb(t->pst);
 	img_free_pb(t->core);
 	img_free_pb(t->ids);
@@ -554,6 +573,8 @@ void rst_plan_free(struct rst_tree *tr)
 	for (i = 0; i < tr->nr_files; i++)
 		img_free_pb(tr->files[i]);
 	free(tr->files);
+	free(tr->file_owner);
+	free(tr->shared_fds);
 	free(tr->tasks);
 	free(tr->helpers);
 	img_free_pb(tr->inv);

@@ -4,7 +4,8 @@
  * helper tasks for groups whose leader is gone; then creates every task with clone3
  * (set_tid) from its own parent, in three phases the controller paces over pipes:
  *
- *   create  setsid()/setpgid(0, 0) for leaders, create helpers and children  -> 'c'
+ *   create  setsid()/setpgid(0, 0) for leaders, open the files shared with the
+ *           descendants (rst-fshare.c), create helpers and children          -> 'c'
  *   join    setpgid(0, group) into groups led by others, check sid/pgid      -> 'j'
  *           zombies exit with their status here, unreaped by their parent
  *   go      (the controller has PTRACE_SEIZEd the live tasks) helpers exit and are
@@ -247,7 +248,7 @@ static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx)
 	size_t i;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (lead(t) || create_children(tr, idx))
+	if (lead(t) || rst_files_open_shared(t) || create_children(tr, idx))
 		task_fail(tr);
 	report(tr, 'c');
 	wait_phase(tr, tr->join[0]);

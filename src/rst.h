@@ -15,6 +15,7 @@
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "fs.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
@@ -23,6 +24,7 @@
 #include "seccomp.pb-c.h"
 #include "restore.h"
 #include "restorer.h"
+#include "sockets.h"
 
 #define RST_TASK_SIZE 0x7ffffffff000UL
 #define RST_PAGE 4096UL
@@ -67,6 +69,10 @@ struct rst_task {
 	struct rst_fd *fds;
 	size_t nr_fds;
 	int max_fd;
+	struct rst_sk sk;		/* sockets.c: queues; sockets built in the new task */
+	int *file_fds;			/* per files[] entry, its fd until rst_files_install() */
+	FileLockEntry **locks;		/* file-locks.img entries on this task's fds */
+	size_t nr_locks;
 
 	PagemapEntry **pm;
 	size_t nr_pm;
@@ -96,6 +102,8 @@ struct rst_tree {
 	InventoryEntry *inv;
 	FileEntry **files;		/* files.img, for every task */
 	size_t nr_files;
+	int *file_owner;		/* per files[]: the task that opens it for all, or -1 */
+	int *shared_fds;		/* per files[]: opened by an ancestor, inherited, or -1 */
 	struct rst_task *tasks;		/* pstree.img order: tasks[0] is the root */
 	size_t nr_tasks;
 	struct rst_helper *helpers;
@@ -129,8 +137,26 @@ FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id);
 /* rst-files.c: root, cwd, umask; open fds at temporary numbers; put them in place. */
 int rst_fs_restore(struct rst_task *t);
 int rst_files_open(struct rst_task *t);
+/* For a kind's open(): hand over fd as file id's description (closed when not used). */
+int rst_file_provide(struct rst_task *t, uint32_t id, int fd);
+/* The fd a file id is open at between rst_files_open() and rst_files_install(), or -1. */
+int rst_file_fd(const struct rst_task *t, uint32_t id);
+/* A new fd of f's description for mmap (opened through its kind if no fd has it). */
+int rst_file_map_fd(struct rst_task *t, const FileEntry *f);
 int rst_file_open_reg(const RegFileEntry *reg, int flags, bool check);
 int rst_files_install(struct rst_task *t);
+/*
+ * rst-files.c, sharing between tasks: plan which task opens each open file description
+ * used by several tasks (in the controller); open those in that task before it creates
+ * its children, which inherit them (rst-pstree.c).
+ */
+int rst_files_plan_shared(struct rst_tree *tr);
+int rst_files_open_shared(struct rst_task *t);
+
+/* file-lock.c: read and check file-locks.img; take the locks on the final fds; free. */
+int file_locks_load(struct rst_task *t);
+int file_locks_apply(struct rst_task *t);
+void file_locks_free(struct rst_task *t);
 
 /* rst-mem.c: reserve the region, premap and fill the VMAs, map the blob. */
 int rst_mem_prepare(struct rst_task *t);

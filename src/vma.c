@@ -2,7 +2,8 @@
 /*
  * Memory areas, dump side: turns /proc/PID/smaps (address range, protection, backing
  * file, VmFlags) into mm-PID.img's vma_entry list and asks pages.c to queue the pages
- * each area needs. File mappings are identified through /proc/PID/map_files.
+ * each area needs. File mappings are identified through /proc/PID/map_files; memfd
+ * mappings become MEMFD files.img entries (memfd.c).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,8 +80,10 @@ static int anon_status(const struct proc_vma *v, VmaEntry *e)
 	if (e->status & (VMA_AREA_VDSO | VMA_AREA_VVAR | VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE |
 			 VMA_ANON_SHARED))
 		e->flags |= MAP_ANONYMOUS;
-	if (e->status & VMA_ANON_SHARED)
+	if (e->status & VMA_ANON_SHARED) {
 		e->shmid = v->ino;
+		e->pgoff = v->pgoff;	/* where the area sits in its shmem object */
+	}
 	return 0;
 }
 
@@ -91,7 +94,9 @@ static int file_status(struct dtask *t, const struct proc_vma *v, VmaEntry *e)
 	unsigned int flags;
 	int id;
 
-	if (v->path[0] != '/' || strstr(v->path, " (deleted)")) {
+	bool memfd = !strncmp(v->path, "/memfd:", 7);
+
+	if (v->path[0] != '/' || (!memfd && strstr(v->path, " (deleted)"))) {
 		pr_err("process %d: area %#lx-%#lx of '%s' is not supported yet", t->pid, v->start,
 		       v->end, v->path);
 		return -EOPNOTSUPP;
@@ -102,33 +107,86 @@ static int file_status(struct dtask *t, const struct proc_vma *v, VmaEntry *e)
 			  v->path);
 		return -errno;
 	}
+	flags = is_shared(e) && (e->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+	if (memfd && S_ISREG(st.st_mode))
+		id = memfd_add_mapping(t, v->path, mf, &st, flags);
+	else
+		id = 0;
+	if (id < 0)
+		return id;
 	if (!S_ISREG(st.st_mode)) {
 		pr_err("process %d: mapping of '%s' (not a regular file) is not supported yet",
 		       t->pid, v->path);
 		return -EOPNOTSUPP;
 	}
-	flags = is_shared(e) && (e->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
-	id = files_add_path(t, v->path, &st, flags);
+	if (!id)
+		id = files_add_path(t, v->path, &st, flags);
 	if (id < 0)
 		return id;
 	e->fd = id;
 	e->has_fdflags = 1;
 	e->fdflags = flags;
 	e->pgoff = v->pgoff;
-	e->status = VMA_AREA_REGULAR | (is_shared(e) ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
+	e->status = VMA_AREA_REGULAR | (is_shared(e) ? VMA_FILE_SHARED : VMA_FILE_PRIVATE) |
+		    (memfd ? VMA_AREA_MEMFD : 0);
 	return 0;
+}
+
+/* A shared anonymous area whose pages an earlier area of the same object already covers. */
+static bool shmem_seen(const struct dtask *t, const VmaEntry *e)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < t->mm.n_vmas; i++) {
+		const VmaEntry *o = t->mm.vmas[i];
+
+		if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid && o->pgoff <= e->pgoff &&
+		    o->pgoff + (o->end - o->start) >= e->pgoff + (e->end - e->start))
+			return true;
+	}
+	return false;
 }
 
 static int vma_pages(struct vma_walk *w, const VmaEntry *e)
 {
 	bool mem = !(e->prot & PROT_READ);
 
+	/* each shared page once: restore maps one object for all its areas */
+	if ((e->status & VMA_ANON_SHARED) && shmem_seen(w->t, e))
+		return 0;
 	/* shared files keep their contents; SysV segments go whole into ipcns-shm */
 	if (e->status & (VMA_FILE_SHARED | VMA_AREA_SYSVIPC | VMA_AREA_VVAR | VMA_AREA_VSYSCALL))
 		return 0;
 	if (e->status & VMA_AREA_VDSO)
 		return pages_add_all(w->t, &w->ps, e->start, e->end);
 	return pages_scan(w->t, &w->ps, e->start, e->end, e->status & VMA_FILE_PRIVATE, mem);
+}
+
+/*
+ * A MAP_SHARED|MAP_ANONYMOUS object (inherited through fork) mapped by another task of
+ * the tree is refused: restore would give each task its own copy.
+ */
+static int shmem_not_shared(struct dtask *t, const VmaEntry *e)
+{
+	struct dfiles *fx = t->fx;
+	size_t i;
+
+	if (!fx)
+		return 0;
+	for (i = 0; i < fx->n_shmems; i++) {
+		if (fx->shmems[i].shmid != e->shmid)
+			continue;
+		if (fx->shmems[i].pid == t->pid)
+			return 0;
+		pr_err("process %d: the shared anonymous area %#lx-%#lx is shared with process %d "
+		       "too: memory shared between processes is not supported yet", t->pid,
+		       (unsigned long)e->start, (unsigned long)e->end, fx->shmems[i].pid);
+		return -EOPNOTSUPP;
+	}
+	if (dtask_grow(t, &fx->shmems, fx->n_shmems, &fx->shmems_cap, sizeof(*fx->shmems)))
+		return -ENOMEM;
+	fx->shmems[fx->n_shmems++] = (struct dshmem){ e->shmid, t->pid };
+	return 0;
 }
 
 static int vma_one(const struct proc_vma *v, void *arg)
@@ -150,6 +208,8 @@ static int vma_one(const struct proc_vma *v, void *arg)
 		ret = ipc_shm_vma(t->pid, v, e);
 	if (ret > 0)
 		ret = file_status(t, v, e);
+	if (!ret && (e->status & VMA_ANON_SHARED))
+		ret = shmem_not_shared(t, e);
 	if (ret)
 		return ret;
 	if ((e->status & VMA_AREA_REGULAR) && (proc_vmflag(v, "io") || proc_vmflag(v, "pf"))) {

@@ -19,6 +19,7 @@
 #define VMA_AREA_SOCKET (1U << 11)
 #define VMA_AREA_VVAR (1U << 12)	/* [vvar] and [vvar_vclock] */
 #define VMA_AREA_AIORING (1U << 13)
+#define VMA_AREA_MEMFD (1U << 14)	/* a mapping of a memfd (fd: its MEMFD files.img id) */
 #define VMA_UNSUPP (1U << 31)
 
 #define PE_PARENT (1U << 0)

@@ -69,13 +69,17 @@ shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 print("TAP version 13")
 
-# 1. a failed dump (the task holds a pipe) leaves it running, untraced, with no images
-img = os.path.join(work, "pipe-img")
-task = start_ticker(subprocess.PIPE)
+# 1. a failed dump (the task holds a pidfd, which ferry cannot restore) leaves it running,
+# untraced, with no images
+img = os.path.join(work, "pidfd-img")
+pidfd = os.pidfd_open(os.getpid())
+task = subprocess.Popen([ticker], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, pass_fds=[pidfd], start_new_session=True)
+os.close(pidfd)
 time.sleep(0.3)
 r = ferry_run("dump", "-t", str(task.pid), "-D", img)
-check("dump of a task holding a pipe fails, naming the fd and the pipe",
-      r.returncode == 1 and "fd 1" in r.stderr and "pipe" in r.stderr, r.stderr)
+check("dump of a task holding a pidfd fails, naming the fd and the object",
+      r.returncode == 1 and "fd %d" % pidfd in r.stderr and "[pidfd]" in r.stderr, r.stderr)
 time.sleep(0.1)
 check("the task is still running and not traced",
       task.poll() is None and status_field(task.pid, "TracerPid") == "0"
@@ -151,12 +155,15 @@ check("... kills every task it created (%d, %d) and leaves the images unchanged"
       "still there: %s %s" % (left, [open("/proc/%d/stat" % p).read() for p in left]))
 
 # 1d. the task of 1. with 8 more threads: every thread is let go untraced, and each keeps running
-threads_img = os.path.join(work, "pipe-threads-img")
-task = start_ticker(subprocess.PIPE, threads=8)
+thr_img = os.path.join(work, "pidfd-threads-img")  # img stays the tree's, for 1e
+pidfd = os.pidfd_open(os.getpid())
+task = subprocess.Popen([ticker, "8"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, pass_fds=[pidfd], start_new_session=True)
+os.close(pidfd)
 time.sleep(0.5)
-r = ferry_run("dump", "-t", str(task.pid), "-D", threads_img, "-v4")
-check("dump of a multi-threaded task holding a pipe fails, naming the pipe",
-      r.returncode == 1 and "pipe" in r.stderr and "seized 8 more threads" in r.stderr,
+r = ferry_run("dump", "-t", str(task.pid), "-D", thr_img, "-v4")
+check("dump of a multi-threaded task holding a pidfd fails, naming it",
+      r.returncode == 1 and "[pidfd]" in r.stderr and "seized 8 more threads" in r.stderr,
       r.stderr[-2000:])
 time.sleep(0.1)
 states = thread_states(task.pid)

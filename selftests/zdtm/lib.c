@@ -110,6 +110,20 @@ void zt_expose(const void *addr, size_t len)
 	zt_exp_len = len;
 }
 
+static const char *zt_dump_opt;
+
+void zt_dump_option(const char *opt)
+{
+	zt_dump_opt = opt;
+}
+
+static const char *zt_flavours;
+
+void zt_only_flavours(const char *list)
+{
+	zt_flavours = list;
+}
+
 static void zt_write_ready(const char *path, const char *text)
 {
 	char tmp[4096];
@@ -163,9 +177,11 @@ void zt_ready(void)
 	zt_wait_kids_ready();
 	if (!path)
 		path = "ready";
-	snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s", getpid(),
+	snprintf(text, sizeof(text), "pid %d\nexpose %lx %zu\n%s%s%s%s%s%s%s%s", getpid(),
 		 (unsigned long)zt_exp_addr, zt_exp_len, zt_dump_fails ? "dump fails\n" : "",
-		 zt_dump_args);
+		 zt_dump_args, zt_dump_opt ? "dump-opt " : "", zt_dump_opt ? zt_dump_opt : "",
+		 zt_dump_opt ? "\n" : "", zt_flavours ? "only-flavours " : "",
+		 zt_flavours ? zt_flavours : "", zt_flavours ? "\n" : "");
 	zt_write_ready(path, text);
 }
 

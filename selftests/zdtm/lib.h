@@ -6,7 +6,8 @@
  *
  * Protocol with the runner: stdout/stderr are a regular file (<test>.out); readiness is a
  * file named by $ZT_READY, written to a temporary name and renamed, so that nothing but
- * regular files and /dev/null stays open. SIGTERM means "verify now". Exit status 77 with
+ * regular files and /dev/null stays open; it may carry one extra dump option
+ * ("dump-opt --x"). SIGTERM means "verify now". Exit status 77 with
  * "SKIP: reason" means the test cannot run here.
  */
 #ifndef ZDTM_LIB_H
@@ -22,6 +23,11 @@ extern volatile sig_atomic_t zt_stop;	/* set by the SIGTERM handler */
 void zt_init(int argc, char **argv);
 /* A region the runner may damage (through /proc/PID/mem) to prove the checks can fail. */
 void zt_expose(const void *addr, size_t len);
+/* Ask the runner to add one option ("--file-locks") to `ferry dump`; before zt_ready(). */
+void zt_dump_option(const char *opt);
+/* Run only in these runner flavours (comma-separated, e.g. "dump,vdso-proxy"): the test
+ * holds something a second life would break, like a TCP peer outside it. */
+void zt_only_flavours(const char *list);
 /* The state is built: tell the runner (records getpid() and the exposed region). */
 void zt_ready(void);
 /* Sleep in short nanosleeps until SIGTERM. */

@@ -61,6 +61,7 @@ struct opts {
 	int budget;		/* seconds for the whole suite, 0: no limit */
 	bool keep;		/* keep the work dirs of passing runs */
 	bool no_crit;		/* -C: do not decode the images */
+	bool plumbing;		/* -P: ferry is the fake: tests needing real state are skipped */
 };
 
 /* One test program run in one flavour. */
@@ -76,6 +77,7 @@ struct run {
 	pid_t pid;
 	unsigned long exp_addr;
 	size_t exp_len;
+	char dump_opt[64];	/* one extra `ferry dump` option the test asked for, or "" */
 	bool skip;
 	bool dump_fails;	/* the test says ferry must refuse to dump it */
 	char dump_args[1024];	/* "dump-arg X" lines of the ready file, NUL-separated */
@@ -476,6 +478,20 @@ static int start_test(struct run *r)
 	return 0;
 }
 
+/* Whether name is one of the comma-separated words of list (which ends at a newline). */
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name), n;
+
+	while (*list && *list != '\n') {
+		n = strcspn(list, ",\n");
+		if (n == len && !strncmp(list, name, len))
+			return true;
+		list += n + (list[n] == ',');
+	}
+	return false;
+}
+
 /* Wait for the ready file; a test that exits first failed (or skipped: status 77). */
 /* Extra arguments for ferry dump that the test asks for (zt_dump_arg). */
 static void read_dump_args(struct run *r, const char *text)
@@ -513,15 +529,18 @@ static void dump_argv(struct run *r, char *pid, bool leave_running, char **argv)
 		argv[n++] = (char *)a;
 	if (leave_running)
 		argv[n++] = "-R";
+	if (r->dump_opt[0])
+		argv[n++] = r->dump_opt;
 	argv[n] = NULL;
 }
 
 static int wait_ready(struct run *r)
 {
 	long long end = now_ms() + r->o->timeout * 1000LL;
-	char desc[128], *text;
+	char desc[128], *text, *opt;
 	int status, pid;
 
+	r->dump_opt[0] = '\0';
 	while (access(r->ready, F_OK)) {
 		reap_all();
 		if (reap_take(r->pid, &status)) {
@@ -553,6 +572,20 @@ static int wait_ready(struct run *r)
 	}
 	r->dump_fails = strstr(text, "\ndump fails\n") != NULL;
 	read_dump_args(r, text);
+	opt = strstr(text, "\ndump-opt ");
+	if (opt && sscanf(opt, "\ndump-opt %63s", r->dump_opt) == 1 && strncmp(r->dump_opt, "--", 2)) {
+		free(text);
+		return failf(r, "bad dump-opt in the ready file %s", r->ready);
+	}
+	opt = strstr(text, "\nonly-flavours ");
+	if (opt && !in_list(opt + strlen("\nonly-flavours "),
+			    r->o->plumbing ? "plumbing" : r->label)) {
+		r->skip = true;
+		snprintf(r->why, sizeof(r->why), "the test runs in flavours %.*s only",
+			 (int)strcspn(opt + 15, "\n"), opt + 15);
+		free(text);
+		return -1;
+	}
 	free(text);
 	return 0;
 }
@@ -591,7 +624,7 @@ static int finish_test(struct run *r, bool expect_pass)
 
 static int ferry_dump(struct run *r, bool leave_running)
 {
-	char pid[16], err[PATH_MAX + 32], desc[128], *argv[24];
+	char pid[16], err[PATH_MAX + 32], desc[128], *argv[26];
 	int status;
 
 	snprintf(pid, sizeof(pid), "%d", r->pid);
@@ -1049,6 +1082,8 @@ static const char usage[] =
 	"  -T SECS     timeout of each step (default 60)\n"
 	"  -B SECS     time budget of the whole suite: later runs fail unrun\n"
 	"  -C          do not decode the images with crit\n"
+	"  -P          plumbing: FERRY is the fake, which restarts tests afresh; a test that\n"
+	"              names its flavours runs only if it names \"plumbing\"\n"
 	"  -k          keep the work dirs of passing runs\n"
 	"  -l          list the tests\n";
 
@@ -1062,7 +1097,7 @@ int main(int argc, char **argv)
 	bool list = false;
 	char **tests;
 
-	while ((c = getopt(argc, argv, "f:m:F:d:w:T:B:Cklh")) != -1) {
+	while ((c = getopt(argc, argv, "f:m:F:d:w:T:B:CPklh")) != -1) {
 		switch (c) {
 		case 'f':
 			if (!realpath(optarg, ferry)) {
@@ -1094,6 +1129,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			o.budget = atoi(optarg);
+			break;
+		case 'P':
+			o.plumbing = true;
 			break;
 		case 'C':
 			o.no_crit = true;

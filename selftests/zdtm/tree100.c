@@ -2,14 +2,13 @@
 /*
  * A tree of 100 processes: the root, 9 children, 10 grandchildren under each. Every
  * task checks its PID, its parent and a memory pattern of its own after the restore.
- * Built with TREE_FAIL (tree100_fail.c), the last task holds a socket, which ferry does
+ * Built with TREE_FAIL (tree100_fail.c), the last task holds a pidfd, which ferry does
  * not dump: the dump must refuse the tree and leave all 100 running, none stopped or
  * traced, which every task checks of itself and of its children.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -85,8 +84,8 @@ static void check(void)
 static int grandchild(void *arg)
 {
 	build();
-	if (TREE_FAIL && (long)arg && socket(AF_INET, SOCK_DGRAM, 0) < 0)
-		zt_fail("socket: %m");
+	if (TREE_FAIL && (long)arg && syscall(SYS_pidfd_open, getpid(), 0) < 0)
+		zt_fail("pidfd_open: %m");
 	zt_task_ready();
 	zt_wait();
 	check();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * tree100 with a socket in its last task: the dump refuses the tree, and all 100 tasks
+ * tree100 with a pidfd in its last task: the dump refuses the tree, and all 100 tasks
  * must still run as before (see tree100.c).
  */
 #define TREE_FAIL 1

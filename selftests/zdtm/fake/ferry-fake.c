@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *dir = ".";
@@ -196,6 +197,33 @@ static int dump_root(pid_t pid)
 	return 0;
 }
 
+/*
+ * Like a real restore, return only once the task is back in its own code: here, once it
+ * catches SIGTERM again (zt_init ran), so that the runner's SIGTERM cannot kill it early.
+ */
+static void wait_handler(pid_t pid)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	char path[64], buf[4096], *p;
+	unsigned long long caught;
+	int i, fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	for (i = 0; i < 2000; i++) {
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			return;
+		buf[n] = 0;
+		p = strstr(buf, "SigCgt:");
+		if (p && sscanf(p + 7, "%llx", &caught) == 1 && (caught & (1ULL << (SIGTERM - 1))))
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int restore(const char *pidfile)
 {
 	static char env[1 << 16];
@@ -237,6 +265,7 @@ static int restore(const char *pidfile)
 		execve(exe, (char *[]){ base, NULL }, envp);
 		_exit(127);
 	}
+	wait_handler(pid);
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "w");
 

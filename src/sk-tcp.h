@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP repair, the small library behind --tcp-established (kernel: TCP_REPAIR and
+ * friends, Documentation/networking/tcp.rst). The lifecycle of one connection:
+ *
+ *   dump (ferry's copy of the task's socket, task frozen)
+ *     netlock_add()             its packets are dropped both ways from now on
+ *     TCP_REPAIR on             the socket sends nothing, not even on close
+ *     read: TCP_INFO options and window scales, TCP_MAXSEG (mss_clamp), TCP_TIMESTAMP,
+ *           TCP_REPAIR_WINDOW, per queue (TCP_REPAIR_QUEUE) TCP_QUEUE_SEQ, its length
+ *           (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD) and its bytes (MSG_PEEK)
+ *     -> tcp-stream-<ino>.img
+ *     the task is killed: the socket closes silently (repair). A failed or -R dump
+ *     turns repair off (window probe) and unlocks instead.
+ *
+ *   restore (in the new task)
+ *     socket, TCP_REPAIR on, bind to the old address (repair forces reuse)
+ *     TCP_QUEUE_SEQ of both queues to where each queue starts
+ *     connect: in repair no SYN is sent, the socket is ESTABLISHED at once
+ *     TCP_REPAIR_OPTIONS (mss, wscale, sack, timestamps), TCP_TIMESTAMP
+ *     the receive queue and the sent part of the send queue written back
+ *     TCP_REPAIR_WINDOW; then, once all sockets are built, TCP_REPAIR off and the unsent
+ *     part of the send queue sent normally. The controller unlocks after the restore.
+ */
+#ifndef FERRY_SK_TCP_H
+#define FERRY_SK_TCP_H
+
+#include "sockets.h"
+#include "tcp-stream.pb-c.h"
+
+/* One connection read from tcp-stream-<ino>.img. */
+struct tcp_stream {
+	uint32_t id;			/* files.img id */
+	TcpStreamEntry *e;
+	uint8_t *inq, *outq;
+	int sk;				/* built in the new task, repair still on */
+};
+
+#endif
