@@ -145,6 +145,58 @@ int pages_add_all(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64
 	return 0;
 }
 
+/*
+ * The pages a shared anonymous object has in [pgoff, pgoff + end - start), found with
+ * SEEK_DATA/SEEK_HOLE on the object itself (/proc/PID/map_files): the pagemap of one area
+ * misses the pages whose entries only another area has, or none (reclaim, MADV_DONTNEED).
+ */
+static int shmem_extents(struct dtask *t, struct pages_scan *ps, int fd, uint64_t start,
+			 uint64_t end, uint64_t pgoff, bool through_mem)
+{
+	uint64_t last = pgoff + (end - start);
+	off_t data, hole;
+
+	ps->new_run = true;
+	for (data = pgoff; (uint64_t)data < last; data = hole) {
+		data = lseek(fd, data, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+		if (hole < 0) {
+			pr_perror("cannot find the pages of the shared area %#lx of %d", start,
+				  t->pid);
+			return -errno;
+		}
+		data &= ~(PAGE_SZ - 1);
+		hole = (uint64_t)hole < last ? (off_t)((hole + PAGE_SZ - 1) & ~(PAGE_SZ - 1))
+					     : (off_t)last;
+		for (off_t off = data; off < hole; off += PAGE_SZ)
+			if ((uint64_t)off < last &&
+			    add_page(t, ps, start + (off - pgoff), through_mem))
+				return -ENOMEM;
+	}
+	t->pages_scanned += (end - start) / PAGE_SZ;
+	return 0;
+}
+
+int pages_scan_shmem(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t end,
+		     uint64_t pgoff, bool through_mem)
+{
+	char path[96];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", t->pid, start, end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot open the shared anonymous object mapped at %#lx by %d", start,
+			  t->pid);
+		return -errno;
+	}
+	ret = shmem_extents(t, ps, fd, start, end, pgoff, through_mem);
+	close(fd);
+	return ret;
+}
+
 struct copy_job {
 	struct dtask *t;
 	int mem_fd;			/* /proc/PID/mem */

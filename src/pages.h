@@ -30,6 +30,10 @@ void pages_scan_fini(struct pages_scan *ps);
 int pages_add_all(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t end);
 int pages_scan(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t end,
 	       bool anon_only, bool through_mem);
+/* Every page the shared anonymous object mapped at [start, end) (from object offset pgoff)
+ * holds in that range, in memory or swap, whichever area's page tables map it. */
+int pages_scan_shmem(struct dtask *t, struct pages_scan *ps, uint64_t start, uint64_t end,
+		     uint64_t pgoff, bool through_mem);
 int pages_dump(struct dtask *t, int dirfd);
 
 #endif

@@ -151,9 +151,12 @@ static int vma_pages(struct vma_walk *w, const VmaEntry *e)
 {
 	bool mem = !(e->prot & PROT_READ);
 
-	/* each shared page once: restore maps one object for all its areas */
+	/* each shared page once: restore maps one object for all its areas; the object's own
+	 * pages, since a page may be mapped only through another area or through none */
 	if ((e->status & VMA_ANON_SHARED) && shmem_seen(w->t, e))
 		return 0;
+	if (e->status & VMA_ANON_SHARED)
+		return pages_scan_shmem(w->t, &w->ps, e->start, e->end, e->pgoff, mem);
 	/* shared files keep their contents; SysV segments go whole into ipcns-shm */
 	if (e->status & (VMA_FILE_SHARED | VMA_AREA_SYSVIPC | VMA_AREA_VVAR | VMA_AREA_VSYSCALL))
 		return 0;

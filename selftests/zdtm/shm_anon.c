@@ -5,6 +5,11 @@
  * shared area. After restore the second area shows the data (its pages are dumped once,
  * through the first), a write through one area after restore shows through the other, and
  * the separate area stays separate.
+ *
+ * Regression: the object's pages must be dumped whether or not the dumped area has them in
+ * its page tables. MADV_DONTNEED on a shared mapping drops only its page table entries; the
+ * data stays in the object. So some pages are left mapped through neither area, some only
+ * through the second, at several offsets (a pagemap-only dump of one area misses them).
  */
 #include <stdint.h>
 #include <string.h>
@@ -12,7 +17,8 @@
 
 #include "lib.h"
 
-#define SIZE (64 * 1024)
+#define SIZE (256 * 1024)
+#define PAGE 4096
 
 struct expect {
 	uint64_t seed;
@@ -40,7 +46,13 @@ static int setup(void)
 	for (i = 0; i < SIZE; i++)
 		a[i] = byte_at(i);
 	memset(other, 0x5a, SIZE);
-	return b[100] == a[100] ? 0 : -1;
+	/* no area has a page table entry for any page of the object now */
+	if (madvise(a, SIZE, MADV_DONTNEED) || madvise(b, SIZE, MADV_DONTNEED))
+		return -1;
+	/* a few pages come back through the second area only, one byte each (no fault-around) */
+	for (i = 5 * PAGE + 7; i < SIZE; i += 13 * PAGE)
+		b[i] = byte_at(i);
+	return b[100] == byte_at(100) ? 0 : -1;
 }
 
 static void check(void)
