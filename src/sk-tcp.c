@@ -213,7 +213,8 @@ void sk_tcp_dump_fini(struct dtask *t, bool killed)
 			pr_perror("cannot take TCP socket back out of repair");
 		close(sk);
 	}
-	if (!killed && netlock_remove(t->pid))
+	/* only a dump that locked connections has a table to remove (nf_tables may be absent) */
+	if (!killed && t->sk && t->sk->n_tcp && netlock_remove(t->pid))
 		pr_err("the connections of process %d stay blocked: remove the nftables table "
 		       "inet ferry_lock_%d by hand", t->pid, t->pid);
 }

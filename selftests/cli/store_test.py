@@ -141,9 +141,11 @@ r = ferry_run("store", "ls", "dir:" + os.path.join(work, "nothing"))
 check("store ls of a missing store fails, saying how to make one",
       r.returncode == 1 and "store init" in r.stderr, r.stderr)
 
-# 2. a failed dump into the store (the task holds a pipe) leaves no checkpoint behind
+# 2. a failed dump into the store (the task holds a pidfd) leaves no checkpoint behind
+pidfd = os.pidfd_open(os.getpid())
 task = subprocess.Popen([ticker], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                        stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+                        stderr=subprocess.DEVNULL, pass_fds=[pidfd], start_new_session=True)
+os.close(pidfd)
 time.sleep(0.3)
 r = ferry_run("dump", "-t", str(task.pid), "--store", spec)
 time.sleep(0.1)
