@@ -215,13 +215,34 @@ bool memfs_store_dax(struct memfs_store *s)
 	return s->dax;
 }
 
+/*
+ * An unreadable checkpoint (state 0) is dated by its directory's mtime, which
+ * the kernel takes from its coarse clock, up to a tick behind the
+ * CLOCK_REALTIME of the manifests: one tick later is when it was made at the
+ * latest, so that a damaged newest checkpoint is never taken for older than
+ * the one dumped just before it.
+ */
+static uint64_t sort_time(const struct memfs_ckpt_info *info)
+{
+	static uint64_t tick_ns;
+	struct timespec res;
+
+	if (info->state)
+		return info->created_ns;
+	if (!tick_ns)
+		tick_ns = clock_getres(CLOCK_REALTIME_COARSE, &res) ? 10000000ULL :
+			  (uint64_t)res.tv_sec * 1000000000ULL + res.tv_nsec;
+	return info->created_ns + tick_ns;
+}
+
 static int cmp_info(const void *a, const void *b)
 {
-	const struct memfs_ckpt_info *x = a, *y = b;
+	uint64_t x = sort_time(a), y = sort_time(b);
 
-	if (x->created_ns != y->created_ns)
-		return x->created_ns < y->created_ns ? -1 : 1;
-	return strcmp(x->id, y->id);
+	if (x != y)
+		return x < y ? -1 : 1;
+	return strcmp(((const struct memfs_ckpt_info *)a)->id,
+		      ((const struct memfs_ckpt_info *)b)->id);
 }
 
 static void fill_info(int rootfd, const char *dname, struct memfs_ckpt_info *info)
