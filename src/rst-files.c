@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Restore of a task's files, in the new task, generic part: --root (chroot), root and cwd (chroot/chdir by
- * path), umask; then every open file description its fds use is opened once by its kind
- * (struct fd_ops, files.h) at a temporary number above all target fds, dup()ed for every
- * fd sharing it (with its owner, F_SETOWN_EX/F_SETSIG, and O_ASYNC), and finally dup3()ed
- * into place, file locks last. Kernel interfaces: fcntl, dup3. Descriptions shared with
- * other tasks are opened once by the task that owns them (rst-fshare.c) before it creates
- * its children, and inherited.
+ * Restore of a task's files, in the new task, generic part: --root (chroot, in the tree's
+ * first task), root and cwd (chroot/chdir by path), umask; then every open file
+ * description its fds use is opened once by its kind (struct fd_ops, files.h) at a
+ * temporary number above all target fds, dup()ed for every fd sharing it (with its owner,
+ * F_SETOWN_EX/F_SETSIG, and O_ASYNC), and finally dup3()ed into place, file locks last.
+ * Kernel interfaces: fcntl, dup3. Descriptions shared with other tasks are opened once by
+ * the task that owns them (rst-fshare.c) before it creates its children, and inherited.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,16 +21,24 @@
 #include "files.h"
 #include "rst.h"
 
+/*
+ * --root, in the tree's first task before it opens anything or creates its
+ * children (which inherit it): every path of the images is resolved below it.
+ */
+int rst_enter_root(struct rst_task *t)
+{
+	if (t->opts->root && (chroot(t->opts->root) || chdir("/"))) {
+		pr_perror("cannot enter the root %s", t->opts->root);
+		return -errno;
+	}
+	return 0;
+}
+
 int rst_fs_restore(struct rst_task *t)
 {
 	const char *root = rst_file_by_id(t, t->fs->root_id)->reg->name;
 	const char *cwd = rst_file_by_id(t, t->fs->cwd_id)->reg->name;
 
-	/* --root: every path of the images is resolved below it from here on */
-	if (t->opts->root && (chroot(t->opts->root) || chdir("/"))) {
-		pr_perror("cannot enter the root %s", t->opts->root);
-		return -errno;
-	}
 	if (strcmp(root, "/") && chroot(root)) {
 		pr_perror("cannot chroot to %s (fs-%u.img)", root, t->pid);
 		return -errno;

@@ -8,7 +8,7 @@
  * for a memfd). The owner opens the group before it clones its children
  * (rst_files_open_shared()), which inherit the fds through fork; each task then dup()s
  * what it uses and closes the rest before its jump. The owner opens them before its own
- * chroot/chdir (rst_fs_restore()): paths are taken from the restoring ferry's root. An
+ * chroot/chdir (rst_fs_restore()): paths are taken from --root (rst_enter_root()). An
  * epoll used by several tasks is refused (its targets must be the opener's fds).
  * No kernel interface here.
  */

@@ -248,7 +248,8 @@ static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx)
 	size_t i;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (lead(t) || rst_files_open_shared(t) || create_children(tr, idx))
+	if ((!idx && rst_enter_root(t)) || lead(t) || rst_files_open_shared(t) ||
+	    create_children(tr, idx))
 		task_fail(tr);
 	report(tr, 'c');
 	wait_phase(tr, tr->join[0]);

@@ -3,7 +3,8 @@
  * Internals of the restore engine shared by src/restore.c and src/rst-*.c: the plan of
  * the tree (its validated images, one struct rst_task per process) and the per-stage
  * entry points, in call order: rst_plan_load() and rst_pstree_plan() in the controller,
- * rst_pstree_create() for the tasks; then in each new task rst_fs_restore(),
+ * rst_pstree_create() for the tasks (rst_enter_root() in the first); then in each new
+ * task rst_fs_restore(),
  * rst_files_open(), rst_mem_prepare(), rst_task_args(), rst_files_install(), rst_jump().
  */
 #ifndef FERRY_RST_H
@@ -135,6 +136,7 @@ void rst_plan_free(struct rst_tree *tr);
 FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id);
 
 /* rst-files.c: root, cwd, umask; open fds at temporary numbers; put them in place. */
+int rst_enter_root(struct rst_task *t);
 int rst_fs_restore(struct rst_task *t);
 int rst_files_open(struct rst_task *t);
 /* For a kind's open(): hand over fd as file id's description (closed when not used). */
