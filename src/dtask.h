@@ -25,6 +25,7 @@ struct pipe_dump;
 struct ghost_dump;
 struct lock_dump;
 struct memfd_dump;
+struct tty_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -86,6 +87,8 @@ struct dtask {
 	size_t n_locks, locks_cap;
 	struct memfd_dump *memfds;	/* memfd.c: one per memfd inode */
 	size_t n_memfds, memfds_cap;
+	struct tty_dump *ttys;		/* tty.c: one per pty whose master the task holds */
+	size_t n_ttys, ttys_cap;
 
 	/* memory (pages.c) */
 	struct page_run *runs;

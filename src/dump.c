@@ -165,7 +165,8 @@ static void remove_images(struct dtask *t, int dirfd)
 	char names[][32] = { "inventory.img", "pstree.img", "files.img", "stats-dump",
 			     "pages-1.img", "fdinfo-1.img", "core-%d.img", "ids-%d.img",
 			     "mm-%d.img", "pagemap-%d.img", "fs-%d.img", "pipes-data.img",
-			     "fifo-data.img", "file-locks.img" };
+			     "fifo-data.img", "file-locks.img", "tty-info.img",
+			     "tty-data.img" };
 	char name[64];
 	size_t i;
 

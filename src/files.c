@@ -33,6 +33,8 @@ static const struct fd_kind {
 	{ S_IFREG, "/memfd:", &memfd_ops },	/* before plain files: memfds look deleted */
 	{ S_IFREG, NULL, &reg_file_ops },
 	{ S_IFDIR, NULL, &reg_file_ops },
+	{ S_IFCHR, "/dev/pts/", &tty_ops },	/* pty slaves, devpts' ptmx */
+	{ S_IFCHR, "/dev/ptmx", &tty_ops },	/* pty masters */
 	{ S_IFCHR, NULL, &reg_file_ops },	/* memory devices, -j terminals; others refused */
 	{ S_IFIFO, "pipe:", &pipe_ops },
 	{ S_IFIFO, "/", &fifo_ops },

@@ -39,6 +39,8 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FILE_LOCKS] = { "file-locks.img", 0x54323616, IMG_COMMON_MAGIC },
 	[IMG_MEMFD_INODE] = { "memfd.img", 0x48453499, IMG_COMMON_MAGIC },
 	[IMG_SHMEM_PAGEMAP] = { "pagemap-shmem-%u.img", 0x56084025, IMG_COMMON_MAGIC },
+	[IMG_TTY_INFO] = { "tty-info.img", 0x59453036, IMG_COMMON_MAGIC },
+	[IMG_TTY_DATA] = { "tty-data.img", 0x59413026, IMG_COMMON_MAGIC },
 	[IMG_STATS] = { "stats-%s", 0x57093306, IMG_SERVICE_MAGIC },
 };
 
