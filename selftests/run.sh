@@ -78,6 +78,7 @@ run cli-unsupported python3 "$here/cli/unsupported_test.py" "$ferry" "$here/buil
 	"$work/unsupported"
 run cli-files-images python3 "$here/cli/files_images_test.py" "$ferry" "$here/build/cli/ticker" \
 	"$work/files-images"
+run cli-pty python3 "$here/cli/pty_test.py" "$ferry" "$here/build/cli/ticker" "$work/pty"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
