@@ -95,7 +95,7 @@ static TtyInfoEntry *info_new(struct dtask *t, uint32_t index, bool master)
 }
 
 /* The state of the pty's slave side, read through the master m. */
-static int slave_state_dump(struct dtask *t, int m, TtyInfoEntry *si)
+static int slave_state_dump(struct dtask *t, int fd, int m, TtyInfoEntry *si)
 {
 	struct termios2 k, lk;
 	struct winsize ws;
@@ -119,9 +119,9 @@ static int slave_state_dump(struct dtask *t, int m, TtyInfoEntry *si)
 	si->sid = sid > 0 ? sid : 0;
 	si->pgrp = pgrp > 0 ? pgrp : 0;
 	if (si->sid && si->sid != (uint32_t)t->pid) {
-		pr_err("process %d: pty %u is the controlling terminal of session %u, whose leader "
-		       "is not the dumped process (not supported yet)", t->pid, si->pty->index,
-		       si->sid);
+		pr_err("process %d fd %d: pty %u is the controlling terminal of session %u, whose "
+		       "leader is not the dumped process (not supported yet)", t->pid, fd,
+		       si->pty->index, si->sid);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -315,7 +315,7 @@ static int master_dump(struct dtask *t, int m, const struct fd_parms *p, TtyFile
 	e->tty_info_id = td->master->id;
 	ret = master_state_dump(t, m, td);
 	if (!ret)
-		ret = slave_state_dump(t, m, td->slave);
+		ret = slave_state_dump(t, p->fd, m, td->slave);
 	if (!ret && !td->master->locked)
 		ret = slave_side_dump(t, m, td);
 	if (!ret)
@@ -512,7 +512,7 @@ static int open_index(uint32_t index, int flags)
 	if (!extra)
 		return -ENOMEM;
 	while (n < PTY_OPEN_MAX) {
-		fd = open("/dev/ptmx", flags | O_RDWR | O_NOCTTY | O_CLOEXEC);
+		fd = open("/dev/ptmx", flags | O_NOCTTY | O_CLOEXEC);
 		if (fd < 0 || ioctl(fd, TIOCGPTN, &got)) {
 			pr_perror("cannot open /dev/ptmx for pty %u", index);
 			fd = -errno;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Ptys, the refusals: a task holding a pty slave whose master stays outside the dump is
-# refused without -j (and keeps running); a task holding a whole pty is dumped; a restore
+# refused without -j (and keeps running), so is one whose pty is another session's
+# controlling terminal; a task holding a whole pty is dumped; a restore
 # while its pty index is taken by someone else, or with tty-info.img truncated, is refused
 # naming the cause, kills what it created and leaves the images unchanged; once the index
 # is free the images restore a task that runs on with the same /dev/pts/N.
@@ -87,6 +88,25 @@ check("a pty slave whose master is outside is refused without -j, naming it",
 check("... and the task runs on", task.poll() is None)
 task.kill()
 task.wait()
+
+m, s = os.openpty()
+path = os.ttyname(s)
+os.close(s)
+leader = subprocess.Popen([sys.executable, "-c", "import os, sys, time; os.open(sys.argv[1], "
+                           "os.O_RDWR); print('ctty', flush=True); "
+                           "time.sleep(60)", path], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, start_new_session=True)
+leader.stdout.readline()        # it opened the slave as a session leader: its ctty
+task = start([m], subprocess.DEVNULL)
+r = subprocess.run([ferry, "dump", "-t", str(task.pid), "-D", os.path.join(work, "ctty")],
+                   capture_output=True, text=True)
+check("a pty that is another session's controlling terminal is refused, naming it",
+      r.returncode == 1 and "process %d fd %d" % (task.pid, m) in r.stderr and
+      "controlling terminal of session %d" % leader.pid in r.stderr, r.stderr)
+check("... and the task runs on", task.poll() is None)
+for p in (task, leader):
+    p.kill()
+    p.wait()
 
 m, s = os.openpty()
 index = pty_index(s)

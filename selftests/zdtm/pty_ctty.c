@@ -18,8 +18,8 @@
 
 #include "lib.h"
 
-#define FD_M 40
-#define FD_S 41
+#define FD_S 40	/* below the master: restore opens the master for the slave first */
+#define FD_M 41
 
 struct expect {
 	int index;
