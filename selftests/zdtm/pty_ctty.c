@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "pty-lib.h"
 
 #define FD_S 40	/* below the master: restore opens the master for the slave first */
 #define FD_M 41
@@ -51,15 +52,11 @@ static ssize_t read_now(int fd, char *buf, size_t len)
 
 static int setup(void)
 {
-	int m = posix_openpt(O_RDWR | O_NOCTTY), s;
 	struct stat st;
 
 	if (getsid(0) != getpid())
 		zt_skip("not a session leader (the runner starts tests with setsid)");
-	if (m < 0 || unlockpt(m) || dup2(m, FD_M) != FD_M || close(m))
-		return -1;
-	s = open(ptsname(FD_M), O_RDWR | O_NOCTTY);
-	if (s < 0 || dup2(s, FD_S) != FD_S || close(s))
+	if (zt_open_master(FD_M) || zt_open_slave(FD_M, FD_S, O_RDWR | O_NOCTTY))
 		return -1;
 	if (ioctl(FD_S, TIOCSCTTY, 0) || tcsetpgrp(FD_S, getpgrp()) || fstat(FD_S, &st) ||
 	    ioctl(FD_M, TIOCGPTN, &want.index))

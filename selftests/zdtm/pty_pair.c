@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "pty-lib.h"
 
 #define FD_CM 40	/* canonical pty: master, slave */
 #define FD_CS 41
@@ -43,15 +44,9 @@ static struct expect want = {
 
 static int open_pty(int mfd, int sfd, bool unlock)
 {
-	int m = posix_openpt(O_RDWR | O_NOCTTY), s;
-
-	if (m < 0 || dup2(m, mfd) != mfd || close(m))
+	if (zt_open_master(mfd))
 		return -1;
-	if (!unlock)
-		return 0;
-	if (unlockpt(mfd) || (s = open(ptsname(mfd), O_RDWR | O_NOCTTY)) < 0)
-		return -1;
-	return dup2(s, sfd) == sfd && !close(s) ? 0 : -1;
+	return unlock ? zt_open_slave(mfd, sfd, O_RDWR | O_NOCTTY) : 0;
 }
 
 static int setup_cooked(void)
