@@ -5,6 +5,7 @@
  * queued to be read from either side are read out and put back with TIOCSTI. Restore opens
  * /dev/ptmx until the kernel gives the same index, sets it all again, reopens slaves with
  * TIOCGPTPEER and makes the slave the session leader's controlling terminal (TIOCSCTTY).
+ * A master whose slave is not in the task comes back with its slave side closed (hung up).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -238,16 +239,75 @@ static int take_master_queue(struct dtask *t, int m, struct tty_dump *td, char *
 	return 0;
 }
 
-/* Through a slave of its own: the slave's exclusive flag and what is queued both ways. */
+/* Is fd of the task the master of pty index (a ptmx whose fdinfo has its tty-index)? */
+static bool fd_is_master(struct dtask *t, int fd, uint32_t index)
+{
+	char name[32], text[1024], *idx;
+
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	if (proc_read_file(t->pid, name, text, sizeof(text), true) < 0)
+		return false;
+	idx = strstr(text, "tty-index:");
+	return idx && strtoul(idx + 10, NULL, 10) == index;
+}
+
+/* The lowest fd of the task on the master (or a slave) of pty index, or -1. */
+static int task_pty_fd(struct dtask *t, uint32_t index, bool master)
+{
+	int fd, found = -1;
+	struct dirent *de;
+	struct stat st;
+	char path[64];
+	uint32_t n;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		fd = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
+		if (de->d_name[0] == '.' || (found >= 0 && fd > found) || stat(path, &st))
+			continue;
+		if (master ? is_master(st.st_rdev) && fd_is_master(t, fd, index) :
+			     is_slave(st.st_rdev, &n) && n == index)
+			found = fd;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/*
+ * A slave of pty index to read through: a copy of the task's own, else, if the slave side
+ * was closed (the master polls POLLHUP), a new one: opening and closing it changes nothing
+ * then. A slave never opened stays so (-ENOENT); opening it would hang up the master.
+ */
+static int slave_for_dump(struct dtask *t, int m, uint32_t index)
+{
+	struct pollfd pfd = { .fd = m, .events = POLLIN };
+	int fd = task_pty_fd(t, index, false), s;
+
+	if (fd >= 0)
+		return files_getfd(t, fd);
+	if (poll(&pfd, 1, 0) < 0 || !(pfd.revents & POLLHUP)) {
+		pr_info("process %d: pty %u: its slave is open nowhere in the process and was "
+			"never closed: bytes queued on it are not saved", t->pid, index);
+		return -ENOENT;
+	}
+	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		pr_perror("process %d: cannot open the slave of pty %u", t->pid, index);
+	return s < 0 ? -errno : s;
+}
+
+/* Through a slave: the slave's exclusive flag and what is queued both ways. */
 static int slave_side_dump(struct dtask *t, int m, struct tty_dump *td)
 {
-	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), excl = 0, ret = 0;
+	int s = slave_for_dump(t, m, td->index), excl = 0, ret = 0;
 	char *buf = NULL;
 
-	if (s < 0) {
-		pr_perror("process %d: cannot open the slave of pty %u", t->pid, td->index);
-		return -errno;
-	}
+	if (s < 0)
+		return s == -ENOENT ? 0 : s;
 	if (!ioctl(s, TIOCGEXCL, &excl))
 		td->slave->exclusive = excl;
 	if (!ioctl(s, TIOCSTI, NULL) || errno != EFAULT) {
@@ -325,34 +385,6 @@ static int master_dump(struct dtask *t, int m, const struct fd_parms *p, TtyFile
 	return ret;
 }
 
-/* Does the task hold the master of pty index (a ptmx fd whose fdinfo has its tty-index)? */
-static bool task_holds_master(struct dtask *t, uint32_t index)
-{
-	char path[64], text[1024], *idx;
-	struct dirent *de;
-	struct stat st;
-	bool found = false;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
-	d = opendir(path);
-	while (d && !found && (de = readdir(d))) {
-		int fd = atoi(de->d_name);
-
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
-		if (de->d_name[0] == '.' || stat(path, &st) || !is_master(st.st_rdev))
-			continue;
-		snprintf(path, sizeof(path), "fdinfo/%d", fd);
-		if (proc_read_file(t->pid, path, text, sizeof(text), true) < 0)
-			continue;
-		idx = strstr(text, "tty-index:");
-		found = idx && strtoul(idx + 10, NULL, 10) == index;
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
 static int tty_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 {
 	bool master = is_master(p->st.st_rdev);
@@ -360,7 +392,7 @@ static int tty_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 	TtyFileEntry *e;
 	int m, ret;
 
-	if (!master && (!is_slave(p->st.st_rdev, &index) || !task_holds_master(t, index))) {
+	if (!master && (!is_slave(p->st.st_rdev, &index) || task_pty_fd(t, index, true) < 0)) {
 		/* a terminal from outside: the caller's with -j, else refused (reg-file.c) */
 		fe->type = FD_TYPES__REG;
 		return reg_file_ops.dump(t, p, fe);

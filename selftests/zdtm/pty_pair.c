@@ -3,8 +3,9 @@
  * Unix98 ptys held by the process: a canonical one in packet mode with an exclusive slave,
  * custom termios and window size, two lines and a partial one written to the master and
  * output written by the slave, none of it read before the dump; a raw one with bytes a
- * cooked tty would have eaten; a master never unlocked. After restore the indexes,
- * termios, window size and modes are the same and the queued bytes read back exactly.
+ * cooked tty would have eaten; a master never unlocked; a master whose slave wrote and
+ * was closed. After restore the indexes, termios, window size and modes are the same, the
+ * queued bytes read back exactly and the last master reads EIO after its bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,21 +26,23 @@
 #define FD_RM 42	/* raw pty */
 #define FD_RS 43
 #define FD_LM 44	/* locked master */
+#define FD_HM 45	/* a master whose slave wrote and was closed (hung up) */
+#define FD_TMP 46
 
 struct expect {
-	int index[3];
+	int index[4];
 	tcflag_t c_iflag, c_oflag, c_lflag;
 	speed_t speed;
 	cc_t verase, vmin;
 	struct winsize ws;
-	char lines[2][8], part[8], out[8], raw[8];
+	char lines[2][8], part[8], out[8], raw[8], bye[8];
 };
 
 static struct expect want = {
 	.c_iflag = ICRNL | IUTF8, .c_oflag = 0, .c_lflag = ICANON | ISIG | IEXTEN,
 	.speed = B19200, .verase = 0x08, .vmin = 1,
 	.ws = { 31, 97, 640, 480 },
-	.lines = { "line1\n", "line2\n" }, .part = "part", .out = "out!", .raw = "\x03raw\r\x7f",
+	.lines = { "line1\n", "line2\n" }, .part = "part", .out = "out!", .raw = "\x03raw\r\x7f", .bye = "bye",
 };
 
 static int open_pty(int mfd, int sfd, bool unlock)
@@ -81,14 +84,26 @@ static int setup_raw(void)
 	return write(FD_RM, want.raw, strlen(want.raw)) == (ssize_t)strlen(want.raw) ? 0 : -1;
 }
 
+static int setup_hung_up(void)
+{
+	struct termios tio;
+
+	if (open_pty(FD_HM, FD_TMP, true) || tcgetattr(FD_TMP, &tio))
+		return -1;
+	tio.c_oflag &= ~OPOST;
+	if (tcsetattr(FD_TMP, TCSANOW, &tio) || dprintf(FD_TMP, "%s", want.bye) < 0)
+		return -1;
+	return close(FD_TMP);
+}
+
 static int setup(void)
 {
-	int fds[3] = { FD_CM, FD_RM, FD_LM }, i;
+	int fds[4] = { FD_CM, FD_RM, FD_LM, FD_HM }, i;
 
 	if (open_pty(FD_CM, FD_CS, true) || open_pty(FD_RM, FD_RS, true) ||
-	    open_pty(FD_LM, -1, false))
+	    open_pty(FD_LM, -1, false) || setup_hung_up())
 		return -1;
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (ioctl(fds[i], TIOCGPTN, &want.index[i]))
 			return -1;
 	return setup_cooked() || setup_raw() ? -1 : 0;
@@ -129,15 +144,20 @@ static void check_queued(void)
 	n = read_now(FD_RS, buf, sizeof(buf));
 	zt_check(n == (ssize_t)strlen(want.raw) && !memcmp(buf, want.raw, n),
 		 "the raw pty read %zd bytes", n);
+	n = read_now(FD_HM, buf, sizeof(buf));
+	zt_check(n == (ssize_t)strlen(want.bye) && !memcmp(buf, want.bye, n),
+		 "the hung-up master read %zd bytes", n);
+	zt_check(read_now(FD_HM, buf, sizeof(buf)) < 0 && errno == EIO,
+		 "the hung-up master is not hung up after its bytes: %m");
 }
 
 static void check_state(void)
 {
-	int fds[3] = { FD_CM, FD_RM, FD_LM }, i, v;
+	int fds[4] = { FD_CM, FD_RM, FD_LM, FD_HM }, i, v;
 	struct termios tio;
 	struct winsize ws;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		zt_check(!ioctl(fds[i], TIOCGPTN, &v) && v == want.index[i],
 			 "pty %d has index %d, was %d", i, v, want.index[i]);
 	zt_check(!tcgetattr(FD_CS, &tio), "tcgetattr: %m");
