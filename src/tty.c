@@ -278,18 +278,17 @@ static int task_pty_fd(struct dtask *t, uint32_t index, bool master)
 }
 
 /*
- * A slave of pty index to read through: a copy of the task's own, else, if the slave side
- * was closed (the master polls POLLHUP), a new one: opening and closing it changes nothing
- * then. A slave never opened stays so (-ENOENT); opening it would hang up the master.
+ * A new slave of pty index to read through, when opening and closing it changes nothing:
+ * the task holds a slave too, or the slave side was closed (the master polls POLLHUP).
+ * A slave never opened stays so (-ENOENT): closing ours would hang up the master.
  */
 static int slave_for_dump(struct dtask *t, int m, uint32_t index)
 {
 	struct pollfd pfd = { .fd = m, .events = POLLIN };
-	int fd = task_pty_fd(t, index, false), s;
+	int s;
 
-	if (fd >= 0)
-		return files_getfd(t, fd);
-	if (poll(&pfd, 1, 0) < 0 || !(pfd.revents & POLLHUP)) {
+	if (task_pty_fd(t, index, false) < 0 &&
+	    (poll(&pfd, 1, 0) < 0 || !(pfd.revents & POLLHUP))) {
 		pr_info("process %d: pty %u: its slave is open nowhere in the process and was "
 			"never closed: bytes queued on it are not saved", t->pid, index);
 		return -ENOENT;
