@@ -299,11 +299,34 @@ static int slave_for_dump(struct dtask *t, int m, uint32_t index)
 	return s < 0 ? -errno : s;
 }
 
+/* Both queues, with no termios bit locked meanwhile (TIOCSLCKTRMIOS, put back after). */
+static int take_queues(struct dtask *t, int m, int s, struct tty_dump *td)
+{
+	struct termios2 lk, none;
+	char *buf = malloc(TTY_QUEUE_MAX);
+	int ret = 0;
+
+	memset(&none, 0, sizeof(none));
+	if (!buf)
+		return -ENOMEM;
+	if (ioctl(m, TIOCGLCKTRMIOS, &lk) || ioctl(m, TIOCSLCKTRMIOS, &none)) {
+		ret = -errno;
+		goto out_free;
+	}
+	ret = take_slave_queue(t, s, td, buf);
+	if (!ret)
+		ret = take_master_queue(t, m, td, buf);
+	if (ioctl(m, TIOCSLCKTRMIOS, &lk) && !ret)
+		ret = -errno;
+out_free:
+	free(buf);
+	return ret;
+}
+
 /* Through a slave: the slave's exclusive flag and what is queued both ways. */
 static int slave_side_dump(struct dtask *t, int m, struct tty_dump *td)
 {
 	int s = slave_for_dump(t, m, td->index), excl = 0, ret = 0;
-	char *buf = NULL;
 
 	if (s < 0)
 		return s == -ENOENT ? 0 : s;
@@ -314,15 +337,11 @@ static int slave_side_dump(struct dtask *t, int m, struct tty_dump *td)
 			"are not saved", t->pid, td->index);
 		goto out;
 	}
-	buf = malloc(TTY_QUEUE_MAX);
-	ret = buf ? take_slave_queue(t, s, td, buf) : -ENOMEM;
-	if (!ret)
-		ret = take_master_queue(t, m, td, buf);
+	ret = take_queues(t, m, s, td);
 	if (ret)
 		pr_err("process %d: cannot save the bytes queued on pty %u: %s", t->pid,
 		       td->index, strerror(-ret));
 out:
-	free(buf);
 	close(s);
 	return ret;
 }
@@ -626,6 +645,14 @@ static int slave_state_restore(int m, const TtyInfoEntry *si)
 		pr_perror("cannot set the termios of pty %u", si->pty->index);
 		return -errno;
 	}
+	return 0;
+}
+
+/* Last: locked termios bits would keep put_back() from turning echo off. */
+static int termios_lock_restore(int m, const TtyInfoEntry *si)
+{
+	struct termios2 k;
+
 	if (!si->termios_locked)
 		return 0;
 	termios_load(si->termios_locked, &k);
@@ -673,6 +700,8 @@ static int master_open(struct rst_task *t, const FileEntry *fe, const TtyInfoEnt
 		ret = slave_side_restore(t, m, si);
 	if (!ret)
 		ret = master_state_restore(t, m, mi);
+	if (!ret)
+		ret = termios_lock_restore(m, si);
 	if (ret) {
 		close(m);
 		m = ret;

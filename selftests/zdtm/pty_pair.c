@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unix98 ptys held by the process: a canonical one in packet mode with an exclusive slave,
- * custom termios and window size, two lines and a partial one written to the master and
- * output written by the slave, none of it read before the dump; a raw one with bytes a
- * cooked tty would have eaten; a master never unlocked; a master whose slave wrote and
- * was closed. After restore the indexes, termios, window size and modes are the same, the
- * queued bytes read back exactly and the last master reads EIO after its bytes.
+ * custom termios (ICANON locked) and window size, two lines and a partial one written to
+ * the master and output written by the slave, none of it read before the dump; a raw one
+ * with bytes a cooked tty would have eaten; a master never unlocked; a master whose slave
+ * wrote and was closed. After restore the indexes, termios, window size and modes are the
+ * same, the queued bytes read back exactly and the last master reads EIO after its bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,7 @@
 struct expect {
 	int index[4];
 	tcflag_t c_iflag, c_oflag, c_lflag;
+	tcflag_t locked_lflag;		/* TIOCSLCKTRMIOS: ICANON may not change */
 	speed_t speed;
 	cc_t verase, vmin;
 	struct winsize ws;
@@ -40,6 +41,7 @@ struct expect {
 
 static struct expect want = {
 	.c_iflag = ICRNL | IUTF8, .c_oflag = 0, .c_lflag = ICANON | ISIG | IEXTEN,
+	.locked_lflag = ICANON,
 	.speed = B19200, .verase = 0x08, .vmin = 1,
 	.ws = { 31, 97, 640, 480 },
 	.lines = { "line1\n", "line2\n" }, .part = "part", .out = "out!", .raw = "\x03raw\r\x7f", .bye = "bye",
@@ -54,7 +56,7 @@ static int open_pty(int mfd, int sfd, bool unlock)
 
 static int setup_cooked(void)
 {
-	struct termios tio;
+	struct termios tio, lk;
 	int one = 1;
 
 	if (tcgetattr(FD_CS, &tio))
@@ -62,7 +64,10 @@ static int setup_cooked(void)
 	tio.c_iflag = want.c_iflag, tio.c_oflag = want.c_oflag, tio.c_lflag = want.c_lflag;
 	tio.c_cc[VERASE] = want.verase;
 	cfsetspeed(&tio, want.speed);
-	if (tcsetattr(FD_CS, TCSANOW, &tio) || ioctl(FD_CS, TIOCSWINSZ, &want.ws) ||
+	memset(&lk, 0, sizeof(lk));
+	lk.c_lflag = want.locked_lflag;
+	if (tcsetattr(FD_CS, TCSANOW, &tio) || ioctl(FD_CS, TIOCSLCKTRMIOS, &lk) ||
+	    ioctl(FD_CS, TIOCSWINSZ, &want.ws) ||
 	    ioctl(FD_CM, TIOCPKT, &one) || ioctl(FD_CS, TIOCEXCL))
 		return -1;
 	if (dprintf(FD_CM, "%s%s%s", want.lines[0], want.lines[1], want.part) < 0 ||
@@ -168,6 +173,11 @@ static void check_state(void)
 		 "speed %u, erase %#x", cfgetospeed(&tio), tio.c_cc[VERASE]);
 	zt_check(!ioctl(FD_CM, TIOCGWINSZ, &ws) && !memcmp(&ws, &want.ws, sizeof(ws)),
 		 "window %ux%u (%ux%u)", ws.ws_row, ws.ws_col, ws.ws_xpixel, ws.ws_ypixel);
+	memset(&tio, 0, sizeof(tio));
+	zt_check(!ioctl(FD_CS, TIOCGLCKTRMIOS, &tio) && tio.c_lflag == want.locked_lflag,
+		 "locked termios lflag %#x", tio.c_lflag);
+	memset(&tio, 0, sizeof(tio));
+	ioctl(FD_CS, TIOCSLCKTRMIOS, &tio);	/* check_queued() leaves canonical mode */
 	zt_check(!ioctl(FD_CM, TIOCGPKT, &v) && v == 1, "packet mode lost");
 	zt_check(!ioctl(FD_CS, TIOCGEXCL, &v) && v == 1, "exclusive mode lost");
 	zt_check(!ioctl(FD_LM, TIOCGPTLCK, &v) && v == 1, "the locked pty is unlocked");
