@@ -44,7 +44,8 @@ static struct expect want = {
 	.locked_lflag = ICANON,
 	.speed = B19200, .verase = 0x08, .vmin = 1,
 	.ws = { 31, 97, 640, 480 },
-	.lines = { "line1\n", "line2\n" }, .part = "part", .out = "out!", .raw = "\x03raw\r\x7f", .bye = "bye",
+	.lines = { "line1\n", "line2\n" }, .part = "part", .out = "out!",
+	.raw = "\x03raw\r\x7f", .bye = "bye",
 };
 
 static int open_pty(int mfd, int sfd, bool unlock)
