@@ -27,6 +27,7 @@ struct pipe_dump;
 struct ghost_dump;
 struct lock_dump;
 struct memfd_dump;
+struct tty_dump;
 
 /* One files.img entry and what identifies it for sharing its id. */
 struct dfile {
@@ -65,6 +66,8 @@ struct dfiles {
 	struct dshmem *shmems;		/* vma.c: shared anonymous objects */
 	size_t n_shmems, shmems_cap;
 	struct sk_dump *sk;		/* sockets.c: the sockets of every task */
+	struct tty_dump *ttys;		/* tty.c: one per pty whose master the tree holds */
+	size_t n_ttys, ttys_cap;
 };
 
 /* One run of pages to copy: [vaddr, vaddr + nr * 4096), read through /proc/PID/mem when mem. */

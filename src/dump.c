@@ -211,7 +211,8 @@ static void remove_images(struct dtree *tr, int dirfd)
 						  "netns-1.img", "cgroup.img", "pipes-data.img",
 						  "fifo-data.img", "file-locks.img",
 						  "remap-fpath.img", "memfd.img",
-						  "sk-queues.img" };
+						  "sk-queues.img", "tty-info.img",
+						  "tty-data.img" };
 	static const char *const task_names[] = { "core-%d.img", "ids-%d.img", "mm-%d.img",
 						  "pagemap-%d.img", "fs-%d.img" };
 	char name[64];

@@ -36,6 +36,8 @@ static const struct fd_kind {
 	{ S_IFREG, "/memfd:", &memfd_ops },	/* before plain files: memfds look deleted */
 	{ S_IFREG, NULL, &reg_file_ops },
 	{ S_IFDIR, NULL, &reg_file_ops },
+	{ S_IFCHR, "/dev/pts/", &tty_ops },	/* pty slaves, devpts' ptmx */
+	{ S_IFCHR, "/dev/ptmx", &tty_ops },	/* pty masters */
 	{ S_IFCHR, NULL, &reg_file_ops },	/* memory devices, -j terminals; others refused */
 	{ S_IFIFO, "pipe:", &pipe_ops },
 	{ S_IFIFO, "/", &fifo_ops },
@@ -142,6 +144,8 @@ FownEntry *files_entry_fown(const FileEntry *fe, uint32_t *flags)
 		return FOWN_OF(fe->ffy);
 	case FD_TYPES__MEMFD:
 		return FOWN_OF(fe->memfd);
+	case FD_TYPES__TTY:
+		return FOWN_OF(fe->tty);
 	default:
 		return NULL;
 	}

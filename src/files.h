@@ -90,6 +90,7 @@ extern const struct fd_ops packet_sk_ops;
 extern const struct fd_ops netlink_sk_ops;
 extern const struct fd_ops inotify_ops;
 extern const struct fd_ops fanotify_ops;
+extern const struct fd_ops tty_ops;
 
 /* inotify.c, for fanotify too: fill fh from fdinfo's handle (hex) and resolve it to a path
  * on a mount of device sdev (kernel encoding); 0 or -errno (-ENOENT: file gone). */

@@ -35,6 +35,8 @@ enum img_type {
 	IMG_FILE_LOCKS,	/* file-locks.img: FileLockEntry per lock */
 	IMG_MEMFD_INODE,	/* memfd.img: MemfdInodeEntry per memfd inode */
 	IMG_SHMEM_PAGEMAP,	/* pagemap-shmem-<shmid>.img: PagemapHead, PagemapEntry... */
+	IMG_TTY_INFO,	/* tty-info.img: TtyInfoEntry per side of a pty */
+	IMG_TTY_DATA,	/* tty-data.img: TtyDataEntry per side with bytes queued */
 	IMG_STATS,	/* stats-dump / stats-restore: StatsEntry (service magic) */
 	IMG_TIMENS,	/* timens-<id>.img: TimensEntry, the tree's clocks at dump */
 	IMG_IPC_VAR,	/* ipcns-var-<id>.img: IpcVarEntry */

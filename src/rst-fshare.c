@@ -3,7 +3,8 @@
  * Open file descriptions shared between the tasks of a tree, restore side: plans, in the
  * controller, which task opens each description used by several tasks. The objects that
  * must be created together form a group (both ends of a pipe, the descriptions of one
- * FIFO or memfd inode, all the sockets of the tree, otherwise one description); its
+ * FIFO or memfd inode, the master and slaves of one pty, all the sockets of the tree,
+ * otherwise one description); its
  * owner is the lowest common ancestor of the tasks using it (through an fd, or a mapping
  * for a memfd). The owner opens the group before it clones its children
  * (rst_files_open_shared()), which inherit the fds through fork; each task then dup()s
@@ -45,6 +46,8 @@ static bool same_group(const FileEntry *a, const FileEntry *b)
 		return a->fifo->pipe_id == b->fifo->pipe_id;
 	case FD_TYPES__MEMFD:
 		return a->memfd->inode_id == b->memfd->inode_id;
+	case FD_TYPES__TTY:	/* the master and the slaves of one pty (tty.c opens both) */
+		return a->tty->tty_info_id >> 1 == b->tty->tty_info_id >> 1;
 	default:
 		return false;
 	}
@@ -92,7 +95,7 @@ static size_t file_index(const struct rst_tree *tr, const FileEntry *f)
 static bool grouped(const FileEntry *f)
 {
 	return f->type == FD_TYPES__PIPE || f->type == FD_TYPES__FIFO ||
-	       f->type == FD_TYPES__MEMFD || is_socket(f);
+	       f->type == FD_TYPES__MEMFD || f->type == FD_TYPES__TTY || is_socket(f);
 }
 
 static void add_user(const struct rst_tree *tr, size_t k, int i, int *user, int *anc)

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Ptys, the refusals: a task holding a pty slave whose master stays outside the dump is
+# refused without -j (and keeps running), so is one whose pty is another session's
+# controlling terminal; a task holding a whole pty is dumped; a restore
+# while its pty index is taken by someone else, or with tty-info.img truncated, is refused
+# naming the cause, kills what it created and leaves the images unchanged; once the index
+# is free the images restore a task that runs on with the same /dev/pts/N.
+# Usage: pty_test.py FERRY TICKER WORKDIR
+import os, shutil, signal, subprocess, sys, time
+
+ferry, ticker, work = sys.argv[1:4]
+results = []
+
+
+def check(name, cond, detail=""):
+    results.append(bool(cond))
+    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
+    if not cond and detail:
+        for line in str(detail).splitlines()[-12:]:
+            print("#   " + line)
+
+
+def tree_hash(d):
+    out = []
+    for name in sorted(os.listdir(d)):
+        with open(os.path.join(d, name), "rb") as f:
+            out.append((name, hash(f.read())))
+    return out
+
+
+def gone(pid):
+    for _ in range(50):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().split(") ")[1][0] == "Z":
+                    return False
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def pty_index(slave_fd):
+    return int(os.ttyname(slave_fd).rsplit("/", 1)[1])
+
+
+def high_openpty():
+    """A pty with index >= 32 + pid % 256: concurrent tests take the low ones meanwhile."""
+    lowest, extra = 32 + os.getpid() % 256, []
+    while True:
+        m, s = os.openpty()
+        if pty_index(s) >= lowest or len(extra) > 600:
+            break
+        extra += [m, s]
+    for fd in extra:
+        os.close(fd)
+    return m, s
+
+
+def start(fds, out):
+    task = subprocess.Popen([ticker], stdin=subprocess.DEVNULL, stdout=out,
+                            stderr=subprocess.DEVNULL, pass_fds=fds, start_new_session=True)
+    for fd in fds:
+        os.close(fd)
+    time.sleep(0.3)
+    return task
+
+
+def hold_index(index):
+    """Open ptys until one has index; return its fds and the others to close, or None."""
+    held, found = [], None
+    for _ in range(4096):
+        m, s = os.openpty()
+        held += [m, s]
+        got = pty_index(s)
+        if got == index:
+            found = (m, s)
+            break
+        if got > index:
+            break
+    for fd in held:
+        if not found or fd not in found:
+            os.close(fd)
+    return found
+
+
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+print("TAP version 13")
+
+m, s = os.openpty()
+os.close(m)
+os.set_inheritable(s, True)
+task = start([s], subprocess.DEVNULL)
+r = subprocess.run([ferry, "dump", "-t", str(task.pid), "-D", os.path.join(work, "outside")],
+                   capture_output=True, text=True)
+check("a pty slave whose master is outside is refused without -j, naming it",
+      r.returncode == 1 and "process %d" % task.pid in r.stderr and "/dev/pts/" in r.stderr
+      and "-j" in r.stderr, r.stderr)
+check("... and the task runs on", task.poll() is None)
+task.kill()
+task.wait()
+
+m, s = high_openpty()
+path = os.ttyname(s)
+os.close(s)
+leader = subprocess.Popen([sys.executable, "-c", "import os, sys, time; os.open(sys.argv[1], "
+                           "os.O_RDWR); print('ctty', flush=True); "
+                           "time.sleep(60)", path], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, start_new_session=True)
+leader.stdout.readline()        # it opened the slave as a session leader: its ctty
+task = start([m], subprocess.DEVNULL)
+r = subprocess.run([ferry, "dump", "-t", str(task.pid), "-D", os.path.join(work, "ctty")],
+                   capture_output=True, text=True)
+check("a pty that is another session's controlling terminal is refused, naming it",
+      r.returncode == 1 and "process %d fd %d" % (task.pid, m) in r.stderr and
+      "controlling terminal of session %d" % leader.pid in r.stderr, r.stderr)
+check("... and the task runs on", task.poll() is None)
+for p in (task, leader):
+    p.kill()
+    p.wait()
+
+m, s = high_openpty()
+index = pty_index(s)
+out = open(os.path.join(work, "ticks.out"), "w")
+task = start([m, s], out)
+img = os.path.join(work, "img")
+d = subprocess.run([ferry, "dump", "-t", str(task.pid), "-D", img], capture_output=True,
+                   text=True)
+task.wait()
+check("a task holding a pty (/dev/pts/%d) is dumped" % index,
+      d.returncode == 0 and os.path.exists(os.path.join(img, "tty-info.img")), d.stderr)
+
+held = hold_index(index)
+if held:
+    snap = tree_hash(img)
+    res = subprocess.run([ferry, "restore", "-D", img, "-d"], capture_output=True, text=True)
+    check("restore while /dev/pts/%d is taken is refused naming the pty" % index,
+          res.returncode == 1 and ("pty %d is in use" % index) in res.stderr and
+          gone(task.pid), res.stderr)
+    check("... and leaves the images unchanged", tree_hash(img) == snap)
+    for fd in held:
+        os.close(fd)
+else:
+    print("ok %d restore with a taken index # SKIP cannot get /dev/pts/%d" %
+          (len(results) + 1, index))
+
+bad = os.path.join(work, "bad-tty-info")
+shutil.copytree(img, bad)
+os.truncate(os.path.join(bad, "tty-info.img"), os.path.getsize(os.path.join(bad, "tty-info.img")) - 7)
+res = subprocess.run([ferry, "restore", "-D", bad, "-d"], capture_output=True, text=True)
+check("restore with a truncated tty-info.img is refused naming it",
+      res.returncode == 1 and "tty-info.img" in res.stderr and gone(task.pid), res.stderr)
+
+res = subprocess.run([ferry, "restore", "-D", img, "-d"], capture_output=True, text=True)
+time.sleep(0.5)
+n = len(open(os.path.join(work, "ticks.out")).read().splitlines())
+time.sleep(0.5)
+ticking = len(open(os.path.join(work, "ticks.out")).read().splitlines()) > n
+links = []
+if res.returncode == 0:
+    fd_dir = "/proc/%d/fd" % task.pid
+    links = [os.readlink(os.path.join(fd_dir, f)) for f in os.listdir(fd_dir)]
+check("the images restore a task that runs on with /dev/pts/%d" % index,
+      res.returncode == 0 and ticking and "/dev/pts/%d" % index in links,
+      res.stderr + " ".join(links))
+if res.returncode == 0:
+    os.kill(task.pid, signal.SIGKILL)
+
+failed = results.count(False)
+print("%d passed, %d failed, 0 skipped" % (len(results) - failed, failed))
+sys.exit(1 if failed else 0)
