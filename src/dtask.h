@@ -68,6 +68,8 @@ struct dfiles {
 	struct sk_dump *sk;		/* sockets.c: the sockets of every task */
 	struct tty_dump *ttys;		/* tty.c: one per pty whose master the tree holds */
 	size_t n_ttys, ttys_cap;
+	struct dtask *const *tasks;	/* the tree's tasks (tty.c: the other side of a pty) */
+	size_t n_tasks;
 };
 
 /* One run of pages to copy: [vaddr, vaddr + nr * 4096), read through /proc/PID/mem when mem. */

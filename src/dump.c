@@ -279,6 +279,8 @@ static int collect(struct dtree *tr, const struct dump_opts *opts)
 	size_t i;
 	int ret;
 
+	tr->files.tasks = tr->tasks;
+	tr->files.n_tasks = tr->n;
 	for (i = 0; i < tr->n; i++) {
 		tr->tasks[i]->fx = &tr->files;
 		tr->tasks[i]->sk_flags = opts->sk_flags;

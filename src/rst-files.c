@@ -20,6 +20,7 @@
 #include "log.h"
 #include "files.h"
 #include "rst.h"
+#include "tty.h"
 
 /*
  * --root, in the tree's first task before it opens anything or creates its
@@ -281,6 +282,8 @@ int rst_files_open(struct rst_task *t)
 	ret = open_pass(t, false);
 	if (!ret)
 		ret = open_pass(t, true);
+	if (!ret)	/* every group exists now */
+		tty_ctty_foreground(t);
 	for (i = 0; !ret && i < t->nr_fds; i++) {
 		struct rst_fd *f = &t->fds[i];
 

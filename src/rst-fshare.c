@@ -8,7 +8,9 @@
  * owner is the lowest common ancestor of the tasks using it (through an fd, or a mapping
  * for a memfd). The owner opens the group before it clones its children
  * (rst_files_open_shared()), which inherit the fds through fork; each task then dup()s
- * what it uses and closes the rest before its jump. The owner opens them before its own
+ * what it uses and closes the rest before its jump. A pty that a session leader takes
+ * as its controlling terminal counts that leader as a user and is always opened so,
+ * even by a single task (tty-ctty.c). The owner opens them before its own
  * chroot/chdir (rst_fs_restore()): paths are taken from --root (rst_enter_root()). An
  * epoll used by several tasks is refused (its targets must be the opener's fds).
  * No kernel interface here.
@@ -19,6 +21,7 @@
 #include "log.h"
 #include "files.h"
 #include "rst.h"
+#include "tty.h"
 #include "vma.h"
 
 #define NO_TASK (-1)
@@ -143,10 +146,26 @@ static void find_users(const struct rst_tree *tr, int *user, int *anc)
 		for (j = 0; j < t->nr_fds; j++)
 			add_user(tr, file_index(tr, t->fds[j].file), i, user, anc);
 		add_mappings(tr, i, user, anc);
+		if (t->ctty_file >= 0)	/* it sets its controlling terminal through the master */
+			add_user(tr, t->ctty_file, i, user, anc);
 	}
 }
 
-/* The owner of group of file k: the common ancestor of all its users, if more than one. */
+/* Is file k the master of a pty that a session leader takes as its controlling terminal? */
+static bool is_ctty(const struct rst_tree *tr, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr_tasks; i++)
+		if (tr->tasks[i].ctty_file == (int)k)
+			return true;
+	return false;
+}
+
+/*
+ * The owner of group of file k: the common ancestor of all its users, if more than one;
+ * a controlling terminal's group always (its leader needs it before it forks).
+ */
 static int group_owner(const struct rst_tree *tr, size_t k, const int *user, const int *anc)
 {
 	int owner = NO_TASK, first = NO_TASK;
@@ -160,7 +179,7 @@ static int group_owner(const struct rst_tree *tr, size_t k, const int *user, con
 			continue;
 		if (first == NO_TASK)
 			first = user[j];
-		many |= user[j] == MANY_TASKS || user[j] != first;
+		many |= user[j] == MANY_TASKS || user[j] != first || is_ctty(tr, j);
 		owner = owner == NO_TASK ? anc[j] : common_ancestor(tr, owner, anc[j]);
 	}
 	return many ? owner : NO_TASK;
@@ -188,6 +207,9 @@ int rst_files_plan_shared(struct rst_tree *tr)
 		ret = -ENOMEM;
 		goto out;
 	}
+	ret = tty_ctty_plan(tr);
+	if (ret)
+		goto out;
 	find_users(tr, user, anc);
 	for (k = 0; !ret && k < tr->nr_files; k++) {
 		tr->shared_fds[k] = -1;

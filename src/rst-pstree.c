@@ -5,7 +5,8 @@
  * (set_tid) from its own parent, in three phases the controller paces over pipes:
  *
  *   create  setsid()/setpgid(0, 0) for leaders, open the files shared with the
- *           descendants (rst-fshare.c), create helpers and children          -> 'c'
+ *           descendants (rst-fshare.c), a session leader's controlling terminal
+ *           (tty-ctty.c), create helpers and children                       -> 'c'
  *   join    setpgid(0, group) into groups led by others, check sid/pgid      -> 'j'
  *           zombies exit with their status here, unreaped by their parent
  *   go      (the controller has PTRACE_SEIZEd the live tasks) helpers exit and are
@@ -30,6 +31,7 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "rst.h"
+#include "tty.h"
 
 #define PHASE_TIMEOUT_MS 60000
 
@@ -249,7 +251,7 @@ static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if ((!idx && rst_enter_root(t)) || lead(t) || rst_files_open_shared(t) ||
-	    create_children(tr, idx))
+	    tty_ctty_set(t) || create_children(tr, idx))
 		task_fail(tr);
 	report(tr, 'c');
 	wait_phase(tr, tr->join[0]);

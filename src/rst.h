@@ -74,6 +74,9 @@ struct rst_task {
 	int *file_fds;			/* per files[] entry, its fd until rst_files_install() */
 	FileLockEntry **locks;		/* file-locks.img entries on this task's fds */
 	size_t nr_locks;
+	int ctty_file;			/* tty-ctty.c: files[] index of the master of the pty
+					 * it makes its controlling terminal, or -1 */
+	uint32_t ctty_index, ctty_pgrp;	/* that pty, its foreground group (0: none) */
 
 	PagemapEntry **pm;
 	size_t nr_pm;

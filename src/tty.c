@@ -3,9 +3,10 @@
  * Unix98 ptys, both halves. Dump, through pidfd_getfd copies: TIOCGPTN, TIOCGPTLCK, TIOCGPKT,
  * TIOCGEXCL, TCGETS2, TIOCGLCKTRMIOS, TIOCGWINSZ, TIOCGSID/TIOCGPGRP of the slave; the bytes
  * queued to be read from either side are read out and put back with TIOCSTI. Restore opens
- * /dev/ptmx until the kernel gives the same index, sets it all again, reopens slaves with
- * TIOCGPTPEER and makes the slave the session leader's controlling terminal (TIOCSCTTY).
- * A master whose slave is not in the task comes back with its slave side closed (hung up).
+ * /dev/ptmx until the kernel gives the same index, sets it all again and reopens slaves with
+ * TIOCGPTPEER; tty-ctty.c makes a pty a controlling terminal again. A master whose slave
+ * is not in the tree comes back with its slave side closed (hung up). The other side of a
+ * pty and the leader of the session it controls may be any task of the tree.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -23,18 +24,14 @@
 #include "image.h"
 #include "files.h"
 #include "rst.h"
-#include "tty.pb-c.h"
+#include "tty.h"
 
 #define PTMX_MAJOR 5
 #define PTMX_MINOR 2
 #define PTS_MAJOR_FIRST 136
 #define PTS_MAJOR_LAST 143
-#define PTY_INDEX_MAX (1U << 20)	/* NR_UNIX98_PTY_MAX */
 #define PTY_OPEN_MAX 4096		/* ptmx opens to reach a saved index */
 #define TTY_QUEUE_MAX (64U << 10)	/* bytes queued on one side, bound for dump and images */
-
-/* tty_info ids: the index, times two, plus one for the master side */
-#define TTY_INFO_ID(index, master) (((index) << 1) | (master))
 
 /* One pty whose master the task holds. */
 struct tty_dump {
@@ -95,6 +92,102 @@ static TtyInfoEntry *info_new(struct dtask *t, uint32_t index, bool master)
 	return e;
 }
 
+/* Is fd of the task the master of pty index (a ptmx whose fdinfo has its tty-index)? */
+static bool fd_is_master(struct dtask *t, int fd, uint32_t index)
+{
+	char name[32], text[1024], *idx;
+
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	if (proc_read_file(t->pid, name, text, sizeof(text), true) < 0)
+		return false;
+	idx = strstr(text, "tty-index:");
+	return idx && strtoul(idx + 10, NULL, 10) == index;
+}
+
+/* The lowest fd of the task on the master (or a slave) of pty index, or -1. */
+static int task_pty_fd(struct dtask *t, uint32_t index, bool master)
+{
+	int fd, found = -1;
+	struct dirent *de;
+	struct stat st;
+	char path[64];
+	uint32_t n;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		fd = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
+		if (de->d_name[0] == '.' || (found >= 0 && fd > found) || stat(path, &st))
+			continue;
+		if (master ? is_master(st.st_rdev) && fd_is_master(t, fd, index) :
+			     is_slave(st.st_rdev, &n) && n == index)
+			found = fd;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* A task of the tree holding the master (or a slave) of pty index, t first; or NULL. */
+static struct dtask *tree_pty_holder(struct dtask *t, uint32_t index, bool master)
+{
+	size_t i;
+
+	if (task_pty_fd(t, index, master) >= 0)
+		return t;
+	for (i = 0; i < t->fx->n_tasks; i++) {
+		struct dtask *o = t->fx->tasks[i];
+
+		if (o != t && !o->zombie && task_pty_fd(o, index, master) >= 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* The live task of the tree that leads session sid (read now: not collected yet), or NULL. */
+static struct dtask *tree_session_leader(struct dtask *t, uint32_t sid)
+{
+	struct proc_stat st;
+	size_t i;
+
+	for (i = 0; i < t->fx->n_tasks; i++) {
+		struct dtask *o = t->fx->tasks[i];
+
+		if (!o->zombie && (uint32_t)o->pid == sid && !proc_read_stat(o->pid, &st) &&
+		    (uint32_t)st.sid == sid)
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * A pty that is a controlling terminal: its session must be led by a task of the tree
+ * (which sets it again on restore), and its slave held open in the tree (the kernel drops
+ * a controlling terminal whose slave has no open file left).
+ */
+static int ctty_check(struct dtask *t, int fd, const TtyInfoEntry *si)
+{
+	struct dtask *holder = tree_pty_holder(t, si->pty->index, false);
+
+	if (!tree_session_leader(t, si->sid)) {
+		pr_err("process %d fd %d: pty %u (/dev/pts/%u) is the controlling terminal of "
+		       "session %u, which no process of the dumped tree leads (not supported yet)",
+		       t->pid, fd, si->pty->index, si->pty->index, si->sid);
+		return -EOPNOTSUPP;
+	}
+	if (!holder) {
+		pr_err("process %d fd %d: pty %u (/dev/pts/%u) is the controlling terminal of "
+		       "session %u, but no process of the dumped tree holds its slave open (not "
+		       "supported yet)", t->pid, fd, si->pty->index, si->pty->index, si->sid);
+		return -EOPNOTSUPP;
+	}
+	pr_debug("pty %u: controlling terminal of session %u, slave held by %d", si->pty->index,
+		 si->sid, holder->pid);
+	return 0;
+}
+
 /* The state of the pty's slave side, read through the master m. */
 static int slave_state_dump(struct dtask *t, int fd, int m, TtyInfoEntry *si)
 {
@@ -119,13 +212,7 @@ static int slave_state_dump(struct dtask *t, int fd, int m, TtyInfoEntry *si)
 		pgrp = 0;
 	si->sid = sid > 0 ? sid : 0;
 	si->pgrp = pgrp > 0 ? pgrp : 0;
-	if (si->sid && si->sid != (uint32_t)t->pid) {
-		pr_err("process %d fd %d: pty %u is the controlling terminal of session %u, whose "
-		       "leader is not the dumped process (not supported yet)", t->pid, fd,
-		       si->pty->index, si->sid);
-		return -EOPNOTSUPP;
-	}
-	return 0;
+	return si->sid ? ctty_check(t, fd, si) : 0;
 }
 
 /* Read every byte queued to be read from fd, consuming them; *len of them into buf. */
@@ -239,44 +326,6 @@ static int take_master_queue(struct dtask *t, int m, struct tty_dump *td, char *
 	return 0;
 }
 
-/* Is fd of the task the master of pty index (a ptmx whose fdinfo has its tty-index)? */
-static bool fd_is_master(struct dtask *t, int fd, uint32_t index)
-{
-	char name[32], text[1024], *idx;
-
-	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	if (proc_read_file(t->pid, name, text, sizeof(text), true) < 0)
-		return false;
-	idx = strstr(text, "tty-index:");
-	return idx && strtoul(idx + 10, NULL, 10) == index;
-}
-
-/* The lowest fd of the task on the master (or a slave) of pty index, or -1. */
-static int task_pty_fd(struct dtask *t, uint32_t index, bool master)
-{
-	int fd, found = -1;
-	struct dirent *de;
-	struct stat st;
-	char path[64];
-	uint32_t n;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		fd = atoi(de->d_name);
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
-		if (de->d_name[0] == '.' || (found >= 0 && fd > found) || stat(path, &st))
-			continue;
-		if (master ? is_master(st.st_rdev) && fd_is_master(t, fd, index) :
-			     is_slave(st.st_rdev, &n) && n == index)
-			found = fd;
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
 /*
  * A new slave of pty index to read through, when opening and closing it changes nothing:
  * the task holds a slave too, or the slave side was closed (the master polls POLLHUP).
@@ -287,9 +336,9 @@ static int slave_for_dump(struct dtask *t, int m, uint32_t index)
 	struct pollfd pfd = { .fd = m, .events = POLLIN };
 	int s;
 
-	if (task_pty_fd(t, index, false) < 0 &&
+	if (!tree_pty_holder(t, index, false) &&
 	    (poll(&pfd, 1, 0) < 0 || !(pfd.revents & POLLHUP))) {
-		pr_info("process %d: pty %u: its slave is open nowhere in the process and was "
+		pr_info("process %d: pty %u: its slave is open nowhere in the tree and was "
 			"never closed: bytes queued on it are not saved", t->pid, index);
 		return -ENOENT;
 	}
@@ -410,7 +459,7 @@ static int tty_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 	TtyFileEntry *e;
 	int m, ret;
 
-	if (!master && (!is_slave(p->st.st_rdev, &index) || task_pty_fd(t, index, true) < 0)) {
+	if (!master && (!is_slave(p->st.st_rdev, &index) || !tree_pty_holder(t, index, true))) {
 		/* a terminal from outside: the caller's with -j, else refused (reg-file.c) */
 		fe->type = FD_TYPES__REG;
 		return reg_file_ops.dump(t, p, fe);
@@ -477,7 +526,7 @@ static int tty_write(struct dtask *t, int dirfd)
 
 /* --- restore --------------------------------------------------------------------------- */
 
-static int info_check(const struct img *img, const TtyInfoEntry *e)
+int tty_info_check(const struct img *img, const TtyInfoEntry *e)
 {
 	bool master = e->id & 1;
 
@@ -501,7 +550,7 @@ static TtyInfoEntry *info_load(struct rst_task *t, uint32_t id)
 	int ret = img ? 0 : -EIO;
 
 	while (!ret && (ret = img_read_pb(img, &tty_info_entry__descriptor, (void **)&e)) > 0) {
-		ret = info_check(img, e);
+		ret = tty_info_check(img, e);
 		if (!ret && e->id == id)
 			break;
 		img_free_pb(e);
@@ -584,30 +633,7 @@ static int open_index(uint32_t index, int flags)
 	return fd;
 }
 
-/* The controlling terminal of the session led by this task, and its foreground group. */
-static int ctty_restore(struct rst_task *t, int s, const TtyInfoEntry *si)
-{
-	pid_t pgrp = si->pgrp;
-
-	if (!si->sid)
-		return 0;
-	if (si->sid != (uint32_t)t->pst->pid || t->pst->sid != t->pst->pid) {
-		pr_warn("pty %u was the controlling terminal of session %u: not restored by %u",
-			si->pty->index, si->sid, t->pst->pid);
-		return 0;
-	}
-	if (ioctl(s, TIOCSCTTY, 0)) {
-		pr_perror("cannot make pty %u the controlling terminal of %u", si->pty->index,
-			  si->sid);
-		return -errno;
-	}
-	if (pgrp && ioctl(s, TIOCSPGRP, &pgrp))
-		pr_warn("pty %u: cannot set the foreground process group %d: %m", si->pty->index,
-			pgrp);
-	return 0;
-}
-
-/* Through a slave opened from the new master m: its input, exclusive flag, the ctty. */
+/* Through a slave opened from the new master m: its input and exclusive flag. */
 static int slave_side_restore(struct rst_task *t, int m, const TtyInfoEntry *si)
 {
 	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), ret;
@@ -626,8 +652,6 @@ static int slave_side_restore(struct rst_task *t, int m, const TtyInfoEntry *si)
 	}
 	if (!ret && si->exclusive && ioctl(s, TIOCEXCL))
 		ret = -errno;
-	if (!ret)
-		ret = ctty_restore(t, s, si);
 	img_free_pb(d);
 	close(s);
 	return ret;
@@ -711,6 +735,20 @@ out_free:
 	return m;
 }
 
+int tty_peer_open(int m, int flags, uint32_t index)
+{
+	int s, locked = 0, unlocked = 0;
+
+	if (!ioctl(m, TIOCGPTLCK, &locked) && locked)
+		ioctl(m, TIOCSPTLCK, &unlocked);
+	s = ioctl(m, TIOCGPTPEER, flags | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		pr_perror("cannot open the slave of pty %u", index);
+	if (locked)
+		ioctl(m, TIOCSPTLCK, &locked);
+	return s < 0 ? -errno : s;
+}
+
 static const FileEntry *find_master(const struct rst_task *t, uint32_t index)
 {
 	size_t i;
@@ -727,7 +765,7 @@ static int slave_open(struct rst_task *t, const FileEntry *fe, const TtyInfoEntr
 {
 	const FileEntry *master = find_master(t, si->pty->index);
 	int flags = fe->tty->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
-	int m, s, locked = 0, unlocked = 0;
+	int m, s;
 
 	if (!master) {
 		pr_err("files.img: file %u is the slave of pty %u, whose master is not in the "
@@ -737,15 +775,9 @@ static int slave_open(struct rst_task *t, const FileEntry *fe, const TtyInfoEntr
 	m = rst_file_map_fd(t, master);
 	if (m < 0)
 		return m;
-	if (!ioctl(m, TIOCGPTLCK, &locked) && locked)
-		ioctl(m, TIOCSPTLCK, &unlocked);
-	s = ioctl(m, TIOCGPTPEER, flags | O_NOCTTY | O_CLOEXEC);
-	if (s < 0)
-		pr_perror("cannot open the slave of pty %u", si->pty->index);
-	if (locked)
-		ioctl(m, TIOCSPTLCK, &locked);
+	s = tty_peer_open(m, flags, si->pty->index);
 	close(m);
-	return s < 0 ? -errno : s;
+	return s;
 }
 
 static int tty_check(const FileEntry *fe)

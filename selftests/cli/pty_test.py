@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Ptys, the refusals: a task holding a pty slave whose master stays outside the dump is
 # refused without -j (and keeps running), so is one whose pty is another session's
-# controlling terminal; a task holding a whole pty is dumped; a restore
+# controlling terminal, and a session leader whose controlling terminal's slave is held
+# only outside the tree; a task holding a whole pty is dumped; a restore
 # while its pty index is taken by someone else, or with tty-info.img truncated, is refused
 # naming the cause, kills what it created and leaves the images unchanged; once the index
 # is free the images restore a task that runs on with the same /dev/pts/N.
@@ -120,6 +121,27 @@ check("... and the task runs on", task.poll() is None)
 for p in (task, leader):
     p.kill()
     p.wait()
+
+# a session leader holding the master whose controlling terminal is the slave, which only
+# a process outside the tree holds open (it opened and closed the slave itself)
+m, s = high_openpty()
+path = os.ttyname(s)
+task = subprocess.Popen([sys.executable, "-c", "import os, sys, time; "
+                         "os.close(os.open(sys.argv[1], os.O_RDWR)); print('ctty', flush=True); "
+                         "time.sleep(60)", path], stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE, pass_fds=[m], start_new_session=True)
+task.stdout.readline()
+r = subprocess.run([ferry, "dump", "-t", str(task.pid), "-D", os.path.join(work, "ctty-out")],
+                   capture_output=True, text=True)
+check("a controlling terminal whose slave is held only outside the tree is refused, naming it",
+      r.returncode == 1 and "process %d fd %d" % (task.pid, m) in r.stderr and
+      "/dev/pts/%d" % pty_index(s) in r.stderr and "holds its slave open" in r.stderr,
+      r.stderr)
+check("... and the task runs on", task.poll() is None)
+task.kill()
+task.wait()
+os.close(m)
+os.close(s)
 
 m, s = high_openpty()
 index = pty_index(s)
