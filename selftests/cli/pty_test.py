@@ -5,10 +5,11 @@
 # controlling terminal, and a session leader whose controlling terminal's slave is held
 # only outside the tree; a task holding a whole pty is dumped; a restore
 # while its pty index is taken by someone else, or with tty-info.img truncated, is refused
-# naming the cause, kills what it created and leaves the images unchanged; once the index
+# naming the cause, kills what it created and leaves the images unchanged (so is one whose
+# tty-info.img makes the pty the terminal of a session outside the tree); once the index
 # is free the images restore a task that runs on with the same /dev/pts/N.
 # Usage: pty_test.py FERRY TICKER WORKDIR
-import os, shutil, signal, subprocess, sys, time
+import json, os, shutil, signal, subprocess, sys, time
 
 ferry, ticker, work = sys.argv[1:4]
 results = []
@@ -174,6 +175,29 @@ os.truncate(os.path.join(bad, "tty-info.img"), os.path.getsize(os.path.join(bad,
 res = subprocess.run([ferry, "restore", "-D", bad, "-d"], capture_output=True, text=True)
 check("restore with a truncated tty-info.img is refused naming it",
       res.returncode == 1 and "tty-info.img" in res.stderr and gone(task.pid), res.stderr)
+
+# a controlling terminal of a session no task leads (pid 1): refused in the plan, by name
+bad = os.path.join(work, "bad-tty-sid")
+shutil.copytree(img, bad)
+info = os.path.join(bad, "tty-info.img")
+dec = shutil.which("crit") and subprocess.run(["crit", "decode", "-i", info],
+                                             capture_output=True, text=True)
+if dec and dec.returncode == 0:
+    js = json.loads(dec.stdout)
+    for e in js["entries"]:
+        if not e["id"] & 1:
+            e["sid"] = 1
+    subprocess.run(["crit", "encode", "-o", info], input=json.dumps(js), text=True,
+                   check=True)
+    snap = tree_hash(bad)
+    res = subprocess.run([ferry, "restore", "-D", bad, "-d"], capture_output=True, text=True)
+    check("restore with a controlling terminal of a session outside the tree is refused",
+          res.returncode == 1 and "tty-info.img" in res.stderr and
+          "which no task of the tree leads" in res.stderr and gone(task.pid) and
+          tree_hash(bad) == snap, res.stderr)
+else:
+    print("ok %d tty-info.img with a foreign session # SKIP no crit to edit it" %
+          (len(results) + 1))
 
 res = subprocess.run([ferry, "restore", "-D", img, "-d"], capture_output=True, text=True)
 time.sleep(0.5)
