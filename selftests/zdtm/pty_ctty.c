@@ -3,7 +3,8 @@
  * A session leader (the runner starts each test with setsid) whose controlling terminal
  * is the slave of a pty it holds (TIOCSCTTY), in the foreground. After restore its
  * /proc/self/stat names the same tty, tcgetpgrp() is its group, and what it writes to
- * /dev/tty comes out of the master.
+ * /dev/tty comes out of the master. Its child, holding no fd of the pty, has it as its
+ * controlling terminal too (the leader takes it again before it forks).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +88,25 @@ static void check(void)
 		close(fd);
 }
 
+/* A child in the session holding no fd of the pty: it inherits the terminal on restore. */
+static int child(void *arg)
+{
+	unsigned int tty_nr = 0;
+	int fd;
+
+	close(FD_M);
+	close(FD_S);
+	zt_task_ready();
+	zt_wait();
+	zt_check(!stat_tty_nr(&tty_nr) && tty_nr == want.tty_nr,
+		 "child: /proc/self/stat tty_nr %#x, expected %#x", tty_nr, want.tty_nr);
+	fd = open("/dev/tty", O_RDWR);
+	zt_check(fd >= 0, "child: cannot open /dev/tty: %m");
+	if (fd >= 0)
+		close(fd);
+	return zt_result();
+}
+
 int main(int argc, char **argv)
 {
 	zt_init(argc, argv);
@@ -94,9 +114,11 @@ int main(int argc, char **argv)
 		zt_fail("setup: %m");
 		return zt_result();
 	}
+	zt_fork(child, NULL);
 	zt_expose(&want, sizeof(want));
 	zt_ready();
 	zt_wait();
 	check();
+	zt_collect();
 	return zt_result();
 }

@@ -7,7 +7,8 @@
  * and the child writes "up!" to the slave, none of it read. After restore: the child leads
  * its session with the same controlling terminal (/proc/self/stat tty_nr, TIOCGSID, /dev/tty)
  * and sees the termios and window size; the grandchild has it too, is the foreground group,
- * reads the root's line and answers "back" through /dev/tty; the root reads "up!back".
+ * reads the root's line and answers "back" through /dev/tty; the root reads "up!back". A
+ * second grandchild holding no fd of the pty has the controlling terminal too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -140,6 +141,16 @@ static int member_main(void *arg)
 	return zt_result();
 }
 
+/* Another grandchild, holding no fd of the pty: it has the terminal all the same. */
+static int bystander_main(void *arg)
+{
+	close(FD_S);
+	zt_task_ready();
+	zt_wait();
+	check_ctty("bystander");
+	return zt_result();
+}
+
 /* The child: a new session whose controlling terminal is the slave. */
 static int leader_main(void *arg)
 {
@@ -152,6 +163,7 @@ static int leader_main(void *arg)
 		zt_fail("child: session and controlling terminal: %m");
 		return zt_result();
 	}
+	zt_fork(bystander_main, NULL);
 	member = zt_fork(member_main, NULL);
 	if (setpgid(member, member) && errno != EACCES)
 		zt_fail("child: setpgid %d: %m", member);
