@@ -15,6 +15,7 @@
 #include "proc-parse.h"
 #include "pstree.h"
 #include "seize.h"
+#include "share.h"
 
 static struct dtask *pstree_find(const struct dtree *tr, pid_t pid)
 {
@@ -52,7 +53,7 @@ static struct dtask *pstree_add(struct dtree *tr, pid_t pid, pid_t ppid, bool sh
 	}
 	dtask_init(t, pid);
 	t->idx = tr->n;
-	/* one of each per task: nothing is shared between processes for now */
+	/* one of each per task; share_dump_find() gives sharers their parent's */
 	t->ids.vm_id = t->ids.files_id = t->ids.fs_id = t->ids.sighand_id = t->idx + 1;
 	t->shell_job = shell_job;
 	t->pstree.ppid = ppid;
@@ -184,7 +185,7 @@ int pstree_seize(struct dtree *tr, pid_t root, bool shell_job)
 	} while (!ret && added);
 	if (!ret)
 		pr_info("seized %zu tasks under %d in %d passes", tr->n, root, passes);
-	return ret;
+	return ret ?: share_dump_find(tr);
 }
 
 /*
@@ -207,7 +208,7 @@ int pstree_check(struct dtree *tr)
 			return -EOPNOTSUPP;
 		}
 	}
-	return 0;
+	return share_dump_check(tr);
 }
 
 int pstree_release(struct dtree *tr, enum dump_release how)

@@ -30,6 +30,7 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "rst.h"
+#include "share.h"
 
 #define PHASE_TIMEOUT_MS 60000
 
@@ -205,9 +206,9 @@ static int join_group(struct rst_task *t)
 	return 0;
 }
 
-/* Clone with the given PID; the child runs fn(tr, idx) and never returns. */
+/* Clone with the given PID (and flags); the child runs fn(tr, idx) and never returns. */
 static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tree *, int),
-		       int idx, int cg_fd);
+		       int idx, int cg_fd, uint64_t flags);
 
 static void __attribute__((noreturn)) exit_like(int status)
 {
@@ -249,7 +250,7 @@ static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if ((!idx && rst_enter_root(t)) || lead(t) || rst_files_open_shared(t) ||
-	    create_children(tr, idx))
+	    rst_fs_restore(t, true) || create_children(tr, idx))
 		task_fail(tr);
 	report(tr, 'c');
 	wait_phase(tr, tr->join[0]);
@@ -275,11 +276,12 @@ static int create_children(struct rst_tree *tr, int idx)
 
 	for (i = 0; i < tr->nr_helpers; i++)
 		if (tr->helpers[i].creator == idx &&
-		    clone_pid(tr, tr->helpers[i].pid, helper_main, i, -1) < 0)
+		    clone_pid(tr, tr->helpers[i].pid, helper_main, i, -1, 0) < 0)
 			return -EEXIST;
 	for (i = 1; i < tr->nr_tasks; i++)
 		if (tr->tasks[i].parent == idx &&
-		    clone_pid(tr, tr->tasks[i].pid, task_main, i, tr->tasks[i].cg_fd) < 0)
+		    clone_pid(tr, tr->tasks[i].pid, task_main, i, tr->tasks[i].cg_fd,
+			      share_clone_flags(&tr->tasks[i])) < 0)
 			return -EEXIST;
 	return 0;
 }
@@ -315,13 +317,16 @@ void rst_pid_in_use(pid_t pid)
 		pr_err("PID %d is in use by '%s'", pid, comm);
 }
 
-/* cg_fd >= 0: the task starts in that cgroup (CLONE_INTO_CGROUP), before it runs. */
+/*
+ * cg_fd >= 0: the task starts in that cgroup (CLONE_INTO_CGROUP), before it runs. flags:
+ * CLONE_FILES / CLONE_FS for a child sharing its parent's fd table or fs.
+ */
 static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tree *, int),
-		       int idx, int cg_fd)
+		       int idx, int cg_fd, uint64_t flags)
 {
 	pid_t tid = want;
-	struct clone_args ca = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&tid,
-				 .set_tid_size = 1 };
+	struct clone_args ca = { .flags = flags, .exit_signal = SIGCHLD,
+				 .set_tid = (uintptr_t)&tid, .set_tid_size = 1 };
 	sigset_t all, old;
 	pid_t pid;
 
@@ -451,12 +456,15 @@ int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task 
 	int ret;
 
 	restore_task_fn = restore_task;
+	ret = share_rst_gates_init(tr);
+	if (ret)
+		return ret;
 	if (pipe2(tr->sync, O_CLOEXEC) || pipe2(tr->join, O_CLOEXEC) || pipe2(tr->go, O_CLOEXEC)) {
 		pr_perror("cannot create pipes");
 		close_pipes(tr);
 		return -errno;
 	}
-	if (clone_pid(tr, tr->tasks[0].pid, task_main, 0, tr->tasks[0].cg_fd) < 0) {
+	if (clone_pid(tr, tr->tasks[0].pid, task_main, 0, tr->tasks[0].cg_fd, 0) < 0) {
 		close_pipes(tr);
 		return -EEXIST;
 	}

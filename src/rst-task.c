@@ -377,7 +377,8 @@ void rst_jump(struct rst_task *t)
 	}
 	if (rst_files_install(t))
 		_exit(3);
-	close_ferry_fds(t);
+	if (!t->share_files)	/* a shared table's head closes them, once this task is done */
+		close_ferry_fds(t);
 	rseq_unregister();
 	asm volatile("mov %0, %%rsp\n\t"
 		     "xor %%ebp, %%ebp\n\t"

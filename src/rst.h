@@ -61,6 +61,13 @@ struct rst_task {
 	int seccomp_mode;		/* of every thread */
 	SeccompEntry *seccomp;		/* seccomp.img, when seccomp_mode is filter */
 	TaskKobjIdsEntry *ids;
+	uint64_t ids_off;		/* where its entry is in ids-PID.img, for messages */
+	bool share_files;		/* cloned with CLONE_FILES: its parent's fd table (share.c) */
+	bool share_fs;			/* cloned with CLONE_FS: its parent's cwd, root, umask */
+	int files_head;			/* the topmost task of its fd table: it restores the fds */
+	unsigned int nr_sharers;	/* a head: how many other tasks use its fd table */
+	bool fs_early;			/* restores its fs before creating the children sharing it */
+	bool finished;			/* the controller brought it to the final barrier */
 	MmEntry *mm;
 	FsEntry *fs;
 	int cg_fd;			/* its cgroup (CLONE_INTO_CGROUP), -1: the parent's */
@@ -117,6 +124,8 @@ struct rst_tree {
 	char **cg_created;		/* cgroups mkdir'ed for this restore */
 	size_t nr_cg_created;
 	bool all_created;		/* every task exists: each may be killed by its PID */
+	int *gates;			/* per task: 1 once a head may restore its fds (share.c) */
+	size_t gates_len;
 };
 
 #define TASK_STATE_ALIVE 1
@@ -137,7 +146,7 @@ FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id);
 
 /* rst-files.c: root, cwd, umask; open fds at temporary numbers; put them in place. */
 int rst_enter_root(struct rst_task *t);
-int rst_fs_restore(struct rst_task *t);
+int rst_fs_restore(struct rst_task *t, bool early);
 int rst_files_open(struct rst_task *t);
 /* For a kind's open(): hand over fd as file id's description (closed when not used). */
 int rst_file_provide(struct rst_task *t, uint32_t id, int fd);
