@@ -99,9 +99,9 @@ static int adopt(struct dtree *tr, struct dtask *t, struct dtask *o, const struc
 	}
 	if (!parent || *kind_id(&parent->ids, k->kcmp) != id) {
 		pr_err("process %d shares its %s with process %d (%s), which is neither its parent "
-		       "%d nor sharing it with that parent: ferry restores a %s shared by a parent "
-		       "and its child only", t->pid, k->what, o->pid, k->flag, t->pstree.ppid,
-		       k->what);
+		       "%d nor sharing it with that parent: ferry restores a shared %s only "
+		       "between a parent and its child", t->pid, k->what, o->pid, k->flag,
+		       t->pstree.ppid, k->what);
 		return -EOPNOTSUPP;
 	}
 	*kind_id(&t->ids, k->kcmp) = id;
@@ -171,9 +171,9 @@ int share_dump_check(struct dtree *tr)
 
 static int refuse_id(const struct rst_task *t, const struct rst_task *o, const char *name)
 {
-	pr_err("ids-%u.img at offset %llu: %s %u is also process %u's, which is not its "
-	       "parent %u: only a parent and its child may share one", t->pid,
-	       (unsigned long long)t->ids_off, name,
+	pr_err("ids-%u.img at offset %llu: process %u has %s %u, which process %u has too "
+	       "without being its parent %u or sharing it with that parent: only a parent and "
+	       "its child may share one", t->pid, (unsigned long long)t->ids_off, t->pid, name,
 	       !strcmp(name, "files_id") ? t->ids->files_id : t->ids->fs_id, o->pid,
 	       t->pst->ppid);
 	return -EINVAL;
