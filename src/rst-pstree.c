@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The process tree, restore side: checks the sessions and groups of pstree.img and plans
- * helper tasks for groups whose leader is gone; then creates every task with clone3
+ * helper tasks for groups and sessions whose leader is gone (a session helper calls
+ * setsid() and clones the session's members with CLONE_PARENT); then creates every task with clone3
  * (set_tid) from its own parent, in three phases the controller paces over pipes:
  *
  *   create  setsid()/setpgid(0, 0) for leaders, open the files shared with the
@@ -67,13 +68,53 @@ static int add_helper(struct rst_tree *tr, struct rst_task *t)
 	if (!h)
 		return -ENOMEM;
 	tr->helpers = h;
-	tr->helpers[tr->nr_helpers++] = (struct rst_helper){ pgid, sid, t->parent };
+	tr->helpers[tr->nr_helpers++] = (struct rst_helper){ pgid, sid, t->parent, false };
 	pr_info("process group %d of %d has no leader in the tree: a helper holds it", pgid,
 		t->pid);
 	return 0;
 }
 
-/* The session is the task's own or inherited from its parent; the group is found. */
+/*
+ * t's session leader is gone (t is neither in its own session nor its parent's): a
+ * helper with the session's id, created by t's parent, calls setsid() and clones t with
+ * CLONE_PARENT; t must be in the leader's group or its own.
+ */
+static int add_session_helper(struct rst_tree *tr, struct rst_task *t)
+{
+	pid_t sid = t->pst->sid, pgid = t->pst->pgid;
+	struct rst_helper *h;
+	size_t i;
+
+	if (task_by_pid(tr, sid) || (pgid != sid && pgid != t->pid) || t->share_files ||
+	    t->share_fs || sid < 2 || sid > (1 << 22)) {
+		pr_err("pstree.img: %d is in session %d, neither its own nor its parent's: "
+		       "supported only when no task of the tree has that PID, the task is in the "
+		       "session's first group or its own, and shares no fd table or fs", t->pid,
+		       sid);
+		return -EOPNOTSUPP;
+	}
+	for (i = 0; i < tr->nr_helpers; i++) {
+		if (tr->helpers[i].pid != sid)
+			continue;
+		if (!tr->helpers[i].session || tr->helpers[i].creator != t->parent) {
+			pr_err("pstree.img: session %d has members under several parents or is "
+			       "also a process group of another session", sid);
+			return -EOPNOTSUPP;
+		}
+		t->session_helper = i + 1;
+		return 0;
+	}
+	h = realloc(tr->helpers, (tr->nr_helpers + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	tr->helpers = h;
+	tr->helpers[tr->nr_helpers++] = (struct rst_helper){ sid, sid, t->parent, true };
+	t->session_helper = tr->nr_helpers;
+	pr_info("session %d of %d has no leader in the tree: a helper leads it", sid, t->pid);
+	return 0;
+}
+
+/* The session is the task's own, inherited, or a helper's; the group is found. */
 static int plan_task(struct rst_tree *tr, struct rst_task *t)
 {
 	struct rst_task *root = &tr->tasks[0], *parent = &tr->tasks[t->parent], *leader;
@@ -83,11 +124,8 @@ static int plan_task(struct rst_tree *tr, struct rst_task *t)
 		pr_err("pstree.img: %d leads session %d but is in group %d", pid, sid, pgid);
 		return -EINVAL;
 	}
-	if (sid != pid && sid != (pid_t)parent->pst->sid) {
-		pr_err("pstree.img: %d is in session %d, which is neither its own nor its parent's "
-		       "(%d): not supported yet", pid, sid, parent->pst->sid);
+	if (sid != pid && sid != (pid_t)parent->pst->sid && add_session_helper(tr, t))
 		return -EOPNOTSUPP;
-	}
 	if (pgid == pid)
 		return 0;
 	leader = task_by_pid(tr, pgid);
@@ -225,21 +263,40 @@ static void __attribute__((noreturn)) exit_like(int status)
 	_exit(127);
 }
 
+static void (*restore_task_fn)(struct rst_task *t);
+static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx);
+
+/* A session helper's members, cloned as its parent's children (CLONE_PARENT). */
+static int create_session_members(struct rst_tree *tr, int idx)
+{
+	size_t i;
+
+	for (i = 1; i < tr->nr_tasks; i++)
+		if (tr->tasks[i].session_helper == idx + 1 &&
+		    clone_pid(tr, tr->tasks[i].pid, task_main, i, tr->tasks[i].cg_fd,
+			      CLONE_PARENT) < 0)
+			return -EEXIST;
+	return 0;
+}
+
 static void __attribute__((noreturn)) helper_main(struct rst_tree *tr, int idx)
 {
+	bool session = tr->helpers[idx].session;
+
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (setpgid(0, 0)) {
-		pr_perror("helper %d cannot lead process group %d", getpid(), getpid());
+	if (session ? setsid() < 0 : setpgid(0, 0) != 0) {
+		pr_perror("helper %d cannot lead %s %d", getpid(),
+			  session ? "session" : "process group", getpid());
 		task_fail(tr);
 	}
+	if (session && create_session_members(tr, idx))
+		task_fail(tr);
 	report(tr, 'c');
 	wait_phase(tr, tr->join[0]);
 	report(tr, 'j');
 	wait_phase(tr, tr->go[0]);	/* every member has joined: the group lives on */
 	_exit(0);
 }
-
-static void (*restore_task_fn)(struct rst_task *t);
 
 static int create_children(struct rst_tree *tr, int idx);
 
@@ -279,7 +336,7 @@ static int create_children(struct rst_tree *tr, int idx)
 		    clone_pid(tr, tr->helpers[i].pid, helper_main, i, -1, 0) < 0)
 			return -EEXIST;
 	for (i = 1; i < tr->nr_tasks; i++)
-		if (tr->tasks[i].parent == idx &&
+		if (tr->tasks[i].parent == idx && !tr->tasks[i].session_helper &&
 		    clone_pid(tr, tr->tasks[i].pid, task_main, i, tr->tasks[i].cg_fd,
 			      share_clone_flags(&tr->tasks[i])) < 0)
 			return -EEXIST;
@@ -330,6 +387,8 @@ static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tr
 	sigset_t all, old;
 	pid_t pid;
 
+	if (flags & CLONE_PARENT)
+		ca.exit_signal = 0;	/* clone3 takes the caller's then, and refuses another */
 	if (cg_fd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = cg_fd;

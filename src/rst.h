@@ -53,6 +53,7 @@ struct rst_task {
 	int parent;			/* index of the parent in tree->tasks; -1 for the root */
 	bool dead;			/* a zombie: task_state TASK_DEAD, only pstree and core */
 	bool in_root_group;		/* its group is the root's, which was outside the dump */
+	int session_helper;		/* 1 + the helper that creates it in its session; 0: none */
 
 	PstreeEntry *pst;
 	CoreEntry *core;
@@ -98,11 +99,15 @@ struct rst_task {
 	size_t nr_rst_vmas;
 };
 
-/* A task that only exists to hold a PID as a process group for members restored later. */
+/*
+ * A task that only exists to hold a PID as a process group for members restored later,
+ * or (session) to lead a session whose leader is gone and create its members.
+ */
 struct rst_helper {
-	pid_t pid;			/* the group's id */
+	pid_t pid;			/* the group's id (a session's: its sid too) */
 	pid_t sid;
 	int creator;			/* index of the task that creates and reaps it */
+	bool session;			/* setsid(), then clone its members with CLONE_PARENT */
 };
 
 struct rst_tree {
