@@ -40,11 +40,12 @@ int rst_enter_root(struct rst_task *t)
  */
 int rst_fs_restore(struct rst_task *t, bool early)
 {
-	const char *root = rst_file_by_id(t, t->fs->root_id)->reg->name;
-	const char *cwd = rst_file_by_id(t, t->fs->cwd_id)->reg->name;
+	const char *root, *cwd;
 
-	if (t->share_fs || early != t->fs_early)
-		return 0;
+	if (t->dead || t->share_fs || early != t->fs_early)
+		return 0;	/* a zombie has no fs image */
+	root = rst_file_by_id(t, t->fs->root_id)->reg->name;
+	cwd = rst_file_by_id(t, t->fs->cwd_id)->reg->name;
 	if (strcmp(root, "/") && chroot(root)) {
 		pr_perror("cannot chroot to %s (fs-%u.img)", root, t->pid);
 		return -errno;

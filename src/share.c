@@ -179,7 +179,10 @@ static int refuse_id(const struct rst_task *t, const struct rst_task *o, const c
 	return -EINVAL;
 }
 
-/* Two tasks with one id must be linked by parents sharing it: one head per id. */
+/*
+ * Two tasks with one files_id / fs_id must be linked by parents sharing it: one head per
+ * id. No two tasks may have one vm_id.
+ */
 static int check_heads(struct rst_tree *tr)
 {
 	size_t i, k;
@@ -196,6 +199,12 @@ static int check_heads(struct rst_tree *tr)
 				return refuse_id(t, o, "files_id");
 			if (!t->share_fs && o->ids->fs_id == t->ids->fs_id)
 				return refuse_id(t, o, "fs_id");
+			if (o->ids->vm_id == t->ids->vm_id) {
+				pr_err("ids-%u.img at offset %llu: vm_id %u is also process %u's: "
+				       "memory shared between processes (CLONE_VM) is not supported",
+				       t->pid, (unsigned long long)t->ids_off, t->ids->vm_id, o->pid);
+				return -EOPNOTSUPP;
+			}
 		}
 	}
 	return 0;

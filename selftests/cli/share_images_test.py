@@ -4,7 +4,7 @@
 # table; S in R's fs) is dumped, then a copy of its images in which F claims S's files_id
 # (a table shared by two tasks that are not parent and child) must be refused naming an
 # ids image and the offset of its entry, before any task is created, the images unchanged;
-# so must a copy in which S claims F's fs_id.
+# so must copies in which S claims F's fs_id or R's vm_id (CLONE_VM is not supported).
 # Usage: share_images_test.py FERRY TREE_CLONE_FILES WORKDIR
 import ctypes, os, shutil, subprocess, sys, time
 
@@ -119,7 +119,8 @@ check("ids: F has R's files_id, S R's fs_id and its own files_id",
       field(ids[s_pid], 2) != field(root, 2) and field(ids[f_pid], 3) != field(root, 3))
 
 cases = [("F claims S's files_id", f_pid, 2, field(ids[s_pid], 2)),
-         ("S claims F's fs_id", s_pid, 3, field(ids[f_pid], 3))]
+         ("S claims F's fs_id", s_pid, 3, field(ids[f_pid], 3)),
+         ("S claims R's vm_id", s_pid, 1, field(root, 1))]
 for what, pid, num, val in cases:
     bad = os.path.join(work, "bad-%d-%d" % (pid, num))
     shutil.copytree(img, bad)

@@ -36,9 +36,7 @@ static int task_b(void *arg)
 	zt_forget_tasks();
 	zt_task_ready();
 	zt_wait();
-	check_untraced("B");
-	zt_check(syscall(SYS_kcmp, getpid(), a_pid, KCMP_FILES, 0, 0) == 0,
-		 "B: not in A's (%d) fd table any more", a_pid);
+	check_untraced("B");	/* R checks the sharing: A may be gone by now */
 	return zt_failed() ? 1 : 0;
 }
 
