@@ -202,7 +202,7 @@ int pstree_check(struct dtree *tr)
 		pid_t sid = t->pstree.sid;
 
 		if (!parent || sid == (pid_t)t->pstree.pid || sid == (pid_t)parent->pstree.sid)
-			continue;	/* !parent cannot happen: a child is found through its parent */
+			continue;	/* (!parent cannot happen: found through its parent) */
 		if (pstree_find(tr, sid) || kill(sid, 0) == 0 || errno != ESRCH ||
 		    (t->pstree.pgid != t->pstree.sid && t->pstree.pgid != t->pstree.pid) ||
 		    t->files_from || t->fs_from) {

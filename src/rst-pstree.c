@@ -2,8 +2,9 @@
 /*
  * The process tree, restore side: checks the sessions and groups of pstree.img and plans
  * helper tasks for groups and sessions whose leader is gone (a session helper calls
- * setsid() and clones the session's members with CLONE_PARENT); then creates every task with clone3
- * (set_tid) from its own parent, in three phases the controller paces over pipes:
+ * setsid() and clones the session's members with CLONE_PARENT); then creates every task
+ * with clone3 (set_tid, CLONE_FILES / CLONE_FS for a child sharing its parent's, share.c)
+ * from its own parent, in three phases the controller paces over pipes:
  *
  *   create  setsid()/setpgid(0, 0) for leaders, open the files shared with the
  *           descendants (rst-fshare.c), create helpers and children          -> 'c'
