@@ -83,6 +83,8 @@ run cli-sockets python3 "$here/cli/sockets_test.py" "$ferry" "$here/build/cli/so
 run cli-files-images python3 "$here/cli/files_images_test.py" "$ferry" "$here/build/cli/ticker" \
 	"$work/files-images"
 run cli-pty python3 "$here/cli/pty_test.py" "$ferry" "$here/build/cli/ticker" "$work/pty"
+run share-images python3 "$here/cli/share_images_test.py" "$ferry" "$here/build/zdtm/tree_clone_files" \
+	"$work/share-images"
 run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ticker" "$work/shell-job"
 run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwatch" "$work/timens"
 run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"

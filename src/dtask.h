@@ -98,6 +98,8 @@ struct dtask {
 	bool zombie;			/* dead, not reaped: only pstree and core are dumped */
 	int exit_code;			/* a zombie's wait status (/proc/PID/stat exit_code) */
 	bool shell_job;			/* -j: terminal fds are the caller's, saved as external */
+	struct dtask *files_from;	/* its parent, whose fd table it shares (CLONE_FILES) */
+	struct dtask *fs_from;		/* its parent, whose cwd/root/umask it shares (CLONE_FS) */
 	/* dump_opts.pages_digest: hash the pages while copying them (NULL: do not) */
 	int (*pages_digest)(void *arg, const char *file, uint64_t size, const uint64_t *segs);
 	void *pages_digest_arg;

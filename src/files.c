@@ -14,12 +14,12 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/kcmp.h>
 
 #define LOG_PREFIX "files: "
 #include "log.h"
 #include "image.h"
 #include "files.h"
+#include "kcmp.h"
 #include "sockets.h"
 
 #define FDINFO_MAX (64 << 10)	/* an epoll with ~800 targets */
@@ -236,7 +236,7 @@ static int shared_id(struct dtask *t, int fd, const struct stat *st)
 
 		if (f->fd < 0 || f->dev != st->st_dev || f->ino != st->st_ino)
 			continue;
-		if (syscall(SYS_kcmp, f->pid, t->pid, KCMP_FILE, f->fd, fd) == 0)
+		if (kcmp_same(f->pid, t->pid, KCMP_FILE, f->fd, fd) == 1)
 			return i + 1;
 	}
 	return 0;
@@ -342,6 +342,11 @@ int files_dump_fds(struct dtask *t)
 	int ret = 0;
 	DIR *d;
 
+	if (t->files_from) {	/* its parent's table, dumped with it: one fdinfo image */
+		t->fds = t->files_from->fds;
+		t->n_fds = t->files_from->n_fds;
+		return 0;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
 	d = opendir(path);
 	if (!d) {
@@ -450,13 +455,15 @@ int files_write_table(struct dtask *const *tasks, size_t n, int dirfd)
 	return ret;
 }
 
-/* fdinfo-<files_id>.img and fs-PID.img of one task. */
+/* fdinfo-<files_id>.img (once per fd table) and fs-PID.img of one task. */
 int files_write(struct dtask *t, int dirfd)
 {
 	struct img *fdinfo;
 	size_t i;
 	int ret = 0;
 
+	if (t->files_from)
+		return img_write_one(dirfd, IMG_FS, &t->fs.base, t->pid);
 	fdinfo = img_open(dirfd, IMG_FDINFO, O_WRONLY, t->ids.files_id);
 	if (!fdinfo)
 		return -EIO;

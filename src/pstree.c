@@ -6,6 +6,7 @@
  * new one. Zombies are recorded, not seized. Failing anywhere puts every task back.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "proc-parse.h"
 #include "pstree.h"
 #include "seize.h"
+#include "share.h"
 
 static struct dtask *pstree_find(const struct dtree *tr, pid_t pid)
 {
@@ -52,7 +54,7 @@ static struct dtask *pstree_add(struct dtree *tr, pid_t pid, pid_t ppid, bool sh
 	}
 	dtask_init(t, pid);
 	t->idx = tr->n;
-	/* one of each per task: nothing is shared between processes for now */
+	/* one of each per task; share_dump_find() gives sharers their parent's */
 	t->ids.vm_id = t->ids.files_id = t->ids.fs_id = t->ids.sighand_id = t->idx + 1;
 	t->shell_job = shell_job;
 	t->pstree.ppid = ppid;
@@ -184,12 +186,12 @@ int pstree_seize(struct dtree *tr, pid_t root, bool shell_job)
 	} while (!ret && added);
 	if (!ret)
 		pr_info("seized %zu tasks under %d in %d passes", tr->n, root, passes);
-	return ret;
+	return ret ?: share_dump_find(tr);
 }
 
 /*
- * What restore can rebuild: a session is the task's own or its parent's (a session
- * whose leader died can only be recreated by a helper that is an ancestor: not yet).
+ * What restore can rebuild: a session is the task's own, its parent's, or one whose
+ * leader is gone (no task has its PID: a restore helper leads it again).
  */
 int pstree_check(struct dtree *tr)
 {
@@ -197,17 +199,23 @@ int pstree_check(struct dtree *tr)
 
 	for (i = 1; i < tr->n; i++) {
 		struct dtask *t = tr->tasks[i], *parent = pstree_find(tr, t->pstree.ppid);
+		pid_t sid = t->pstree.sid;
 
-		if (!parent)
-			continue;	/* cannot happen: a child is found through its parent */
-		if (t->pstree.sid != t->pstree.pid && t->pstree.sid != parent->pstree.sid) {
+		if (!parent || sid == (pid_t)t->pstree.pid || sid == (pid_t)parent->pstree.sid)
+			continue;	/* (!parent cannot happen: found through its parent) */
+		if (pstree_find(tr, sid) || kill(sid, 0) == 0 || errno != ESRCH ||
+		    (t->pstree.pgid != t->pstree.sid && t->pstree.pgid != t->pstree.pid) ||
+		    t->files_from || t->fs_from) {
 			pr_err("task %d is in session %u, which is neither its own nor its parent "
-			       "%d's (%u): a session whose leader is gone is not supported yet",
-			       t->pid, t->pstree.sid, parent->pid, parent->pstree.sid);
+			       "%d's (%u): supported only when the session's leader is gone (no "
+			       "process has PID %u), the task is in the leader's group or its own, "
+			       "and shares no fd table or fs", t->pid, sid, parent->pid,
+			       parent->pstree.sid, sid);
 			return -EOPNOTSUPP;
 		}
+		pr_info("task %d is in session %u, whose leader is gone", t->pid, sid);
 	}
-	return 0;
+	return share_dump_check(tr);
 }
 
 int pstree_release(struct dtree *tr, enum dump_release how)

@@ -40,6 +40,7 @@
 #include "net.h"
 #include "ipc.h"
 #include "rst.h"
+#include "share.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
 
@@ -60,7 +61,8 @@ static const char *const step_names[RST_STEP_NR] = {
 /* In each new live task, once it is seized: ferry's part of its restore, then the blob. */
 static void restore_task(struct rst_task *t)
 {
-	if (rst_task_prepare(t) || rst_fs_restore(t) || rst_files_open(t) ||
+	if (share_rst_wait(t) || rst_task_prepare(t) || rst_fs_restore(t, false) ||
+	    rst_files_open(t) ||
 	    rst_mem_prepare(t) || rst_task_args(t))
 		_exit(1);
 	rst_jump(t);
@@ -358,22 +360,37 @@ static int detach_all(struct rst_tree *tr)
 	return ret;
 }
 
+static int finish_one(struct rst_tree *tr, size_t i)
+{
+	int ret = finish_task(&tr->tasks[i]);
+
+	if (ret)
+		pr_err("cannot restore task %d (%zu of %zu)", tr->tasks[i].pid, i + 1,
+		       tr->nr_tasks);
+	tr->tasks[i].finished = true;
+	return ret;
+}
+
+/*
+ * Every task to the final barrier, in tree order; the other tasks of a shared fd table
+ * before its head, which waits for them to put the fds in place (share.c).
+ */
 static int finish_all(struct rst_tree *tr)
 {
-	size_t i;
-	int ret;
+	size_t i, k;
+	int ret = 0;
 
-	for (i = 0; i < tr->nr_tasks; i++) {
-		if (tr->tasks[i].dead)
+	for (i = 0; !ret && i < tr->nr_tasks; i++) {
+		if (tr->tasks[i].dead || tr->tasks[i].finished)
 			continue;
-		ret = finish_task(&tr->tasks[i]);
-		if (ret) {
-			pr_err("cannot restore task %d (%zu of %zu)", tr->tasks[i].pid, i + 1,
-			       tr->nr_tasks);
-			return ret;
-		}
+		for (k = i + 1; !ret && tr->tasks[i].nr_sharers && k < tr->nr_tasks; k++)
+			if (!tr->tasks[k].dead && tr->tasks[k].files_head == (int)i)
+				ret = finish_one(tr, k);
+		share_rst_release(tr, i);
+		if (!ret)
+			ret = finish_one(tr, i);
 	}
-	return detach_all(tr);
+	return ret ?: detach_all(tr);
 }
 
 /* Refuse before creating anything when a TID of a thread is taken. */

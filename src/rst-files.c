@@ -35,11 +35,18 @@ int rst_enter_root(struct rst_task *t)
 	return 0;
 }
 
-int rst_fs_restore(struct rst_task *t)
+/*
+ * Root, cwd, umask: after the task is seized (early false), or before it creates its
+ * children when some share its fs (early true, share.c); never in such a child.
+ */
+int rst_fs_restore(struct rst_task *t, bool early)
 {
-	const char *root = rst_file_by_id(t, t->fs->root_id)->reg->name;
-	const char *cwd = rst_file_by_id(t, t->fs->cwd_id)->reg->name;
+	const char *root, *cwd;
 
+	if (t->dead || t->share_fs || early != t->fs_early)
+		return 0;	/* a zombie has no fs image */
+	root = rst_file_by_id(t, t->fs->root_id)->reg->name;
+	cwd = rst_file_by_id(t, t->fs->cwd_id)->reg->name;
 	if (strcmp(root, "/") && chroot(root)) {
 		pr_perror("cannot chroot to %s (fs-%u.img)", root, t->pid);
 		return -errno;
@@ -119,13 +126,18 @@ int rst_file_map_fd(struct rst_task *t, const FileEntry *f)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Close the descriptions opened by rst_files_open() (the fds hold their own dups). */
+/*
+ * Close the descriptions opened by rst_files_open() (the fds hold their own dups). A
+ * task sharing its parent's fd table closes only what it opened itself.
+ */
 static void close_file_fds(struct rst_task *t)
 {
+	const int *shared = t->tree ? t->tree->shared_fds : NULL;
 	size_t i;
 
 	for (i = 0; t->file_fds && i < t->nr_files; i++)
-		if (t->file_fds[i] >= 0)
+		if (t->file_fds[i] >= 0 &&
+		    !(t->share_files && shared && shared[i] == t->file_fds[i]))
 			close(t->file_fds[i]);
 	free(t->file_fds);
 	t->file_fds = NULL;
@@ -277,7 +289,7 @@ int rst_files_open(struct rst_task *t)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	ret = alloc_file_fds(t);
-	if (ret)
+	if (ret || t->share_files)	/* its fds are its parent's: only mappings open files */
 		return ret;
 	ret = open_pass(t, false);
 	if (!ret)
@@ -307,6 +319,8 @@ int rst_files_install(struct rst_task *t)
 	size_t i;
 
 	close_file_fds(t);
+	if (t->share_files)
+		return 0;	/* its table's head puts the fds in place once it is done */
 	for (i = 0; i < t->nr_fds; i++) {
 		struct rst_fd *f = &t->fds[i];
 

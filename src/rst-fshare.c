@@ -143,7 +143,7 @@ static void find_users(const struct rst_tree *tr, int *user, int *anc)
 	for (i = 0; i < tr->nr_tasks; i++) {
 		const struct rst_task *t = &tr->tasks[i];
 
-		for (j = 0; j < t->nr_fds; j++)
+		for (j = 0; !t->share_files && j < t->nr_fds; j++) /* a shared table: its head's */
 			add_user(tr, file_index(tr, t->fds[j].file), i, user, anc);
 		add_mappings(tr, i, user, anc);
 		if (t->ctty_file >= 0)	/* it sets its controlling terminal through the master */

@@ -18,6 +18,7 @@
 #include "files.h"
 #include "rst.h"
 #include "seccomp.h"
+#include "share.h"
 #include "thread.h"
 #include "vma.h"
 
@@ -466,6 +467,27 @@ static int check_fs(struct rst_task *t)
 	return 0;
 }
 
+/* ids-PID.img (one entry), remembering where it starts: share.c names it when it refuses. */
+static int load_ids(struct rst_task *t)
+{
+	struct img *img = img_open(t->dirfd, IMG_IDS, O_RDONLY, t->pid);
+	void *extra = NULL;
+	int ret;
+
+	if (!img)
+		return -errno;
+	t->ids_off = img->off;
+	ret = img_read_pb(img, &task_kobj_ids_entry__descriptor, (void **)&t->ids);
+	if (ret > 0)
+		ret = img_read_pb(img, &task_kobj_ids_entry__descriptor, &extra) ? -EINVAL : 1;
+	if (ret <= 0)
+		pr_err("ids-%u.img: not exactly one entry (offset %llu)", t->pid,
+		       (unsigned long long)img->off);
+	img_free_pb(extra);
+	img_close(img);
+	return ret > 0 ? 0 : -EINVAL;
+}
+
 static int load_task(struct rst_tree *tr, struct rst_task *t)
 {
 	int ret;
@@ -484,8 +506,7 @@ static int load_task(struct rst_tree *tr, struct rst_task *t)
 	if (!ret)
 		ret = seccomp_plan_load(t);
 	if (!ret)
-		ret = img_read_one(t->dirfd, IMG_IDS, &task_kobj_ids_entry__descriptor,
-				   (void **)&t->ids, t->pid);
+		ret = load_ids(t);
 	if (!ret)
 		ret = load_mm(t);
 	if (!ret)
@@ -541,6 +562,8 @@ int rst_plan_load(struct rst_tree *tr, const struct restore_opts *opts)
 	if (!ret)
 		ret = check_parents(tr);
 	if (!ret)
+		ret = share_rst_plan(tr);
+	if (!ret)
 		ret = rst_files_plan_shared(tr);
 	return ret;
 }
@@ -577,5 +600,6 @@ void rst_plan_free(struct rst_tree *tr)
 	free(tr->shared_fds);
 	free(tr->tasks);
 	free(tr->helpers);
+	share_rst_gates_free(tr);
 	img_free_pb(tr->inv);
 }

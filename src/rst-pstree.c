@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The process tree, restore side: checks the sessions and groups of pstree.img and plans
- * helper tasks for groups whose leader is gone; then creates every task with clone3
- * (set_tid) from its own parent, in three phases the controller paces over pipes:
+ * helper tasks for groups and sessions whose leader is gone (a session helper calls
+ * setsid() and clones the session's members with CLONE_PARENT); then creates every task
+ * with clone3 (set_tid, CLONE_FILES / CLONE_FS for a child sharing its parent's, share.c)
+ * from its own parent, in three phases the controller paces over pipes:
  *
  *   create  setsid()/setpgid(0, 0) for leaders, open the files shared with the
  *           descendants (rst-fshare.c), a session leader's controlling terminal
@@ -32,6 +34,7 @@
 #include "log.h"
 #include "rst.h"
 #include "tty.h"
+#include "share.h"
 
 #define PHASE_TIMEOUT_MS 60000
 
@@ -68,13 +71,53 @@ static int add_helper(struct rst_tree *tr, struct rst_task *t)
 	if (!h)
 		return -ENOMEM;
 	tr->helpers = h;
-	tr->helpers[tr->nr_helpers++] = (struct rst_helper){ pgid, sid, t->parent };
+	tr->helpers[tr->nr_helpers++] = (struct rst_helper){ pgid, sid, t->parent, false };
 	pr_info("process group %d of %d has no leader in the tree: a helper holds it", pgid,
 		t->pid);
 	return 0;
 }
 
-/* The session is the task's own or inherited from its parent; the group is found. */
+/*
+ * t's session leader is gone (t is neither in its own session nor its parent's): a
+ * helper with the session's id, created by t's parent, calls setsid() and clones t with
+ * CLONE_PARENT; t must be in the leader's group or its own.
+ */
+static int add_session_helper(struct rst_tree *tr, struct rst_task *t)
+{
+	pid_t sid = t->pst->sid, pgid = t->pst->pgid;
+	struct rst_helper *h;
+	size_t i;
+
+	if (task_by_pid(tr, sid) || (pgid != sid && pgid != t->pid) || t->share_files ||
+	    t->share_fs || sid < 2 || sid > (1 << 22)) {
+		pr_err("pstree.img: %d is in session %d, neither its own nor its parent's: "
+		       "supported only when no task of the tree has that PID, the task is in the "
+		       "session's first group or its own, and shares no fd table or fs", t->pid,
+		       sid);
+		return -EOPNOTSUPP;
+	}
+	for (i = 0; i < tr->nr_helpers; i++) {
+		if (tr->helpers[i].pid != sid)
+			continue;
+		if (!tr->helpers[i].session || tr->helpers[i].creator != t->parent) {
+			pr_err("pstree.img: session %d has members under several parents or is "
+			       "also a process group of another session", sid);
+			return -EOPNOTSUPP;
+		}
+		t->session_helper = i + 1;
+		return 0;
+	}
+	h = realloc(tr->helpers, (tr->nr_helpers + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	tr->helpers = h;
+	tr->helpers[tr->nr_helpers++] = (struct rst_helper){ sid, sid, t->parent, true };
+	t->session_helper = tr->nr_helpers;
+	pr_info("session %d of %d has no leader in the tree: a helper leads it", sid, t->pid);
+	return 0;
+}
+
+/* The session is the task's own, inherited, or a helper's; the group is found. */
 static int plan_task(struct rst_tree *tr, struct rst_task *t)
 {
 	struct rst_task *root = &tr->tasks[0], *parent = &tr->tasks[t->parent], *leader;
@@ -84,11 +127,8 @@ static int plan_task(struct rst_tree *tr, struct rst_task *t)
 		pr_err("pstree.img: %d leads session %d but is in group %d", pid, sid, pgid);
 		return -EINVAL;
 	}
-	if (sid != pid && sid != (pid_t)parent->pst->sid) {
-		pr_err("pstree.img: %d is in session %d, which is neither its own nor its parent's "
-		       "(%d): not supported yet", pid, sid, parent->pst->sid);
+	if (sid != pid && sid != (pid_t)parent->pst->sid && add_session_helper(tr, t))
 		return -EOPNOTSUPP;
-	}
 	if (pgid == pid)
 		return 0;
 	leader = task_by_pid(tr, pgid);
@@ -207,9 +247,9 @@ static int join_group(struct rst_task *t)
 	return 0;
 }
 
-/* Clone with the given PID; the child runs fn(tr, idx) and never returns. */
+/* Clone with the given PID (and flags); the child runs fn(tr, idx) and never returns. */
 static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tree *, int),
-		       int idx, int cg_fd);
+		       int idx, int cg_fd, uint64_t flags);
 
 static void __attribute__((noreturn)) exit_like(int status)
 {
@@ -226,21 +266,40 @@ static void __attribute__((noreturn)) exit_like(int status)
 	_exit(127);
 }
 
+static void (*restore_task_fn)(struct rst_task *t);
+static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx);
+
+/* A session helper's members, cloned as its parent's children (CLONE_PARENT). */
+static int create_session_members(struct rst_tree *tr, int idx)
+{
+	size_t i;
+
+	for (i = 1; i < tr->nr_tasks; i++)
+		if (tr->tasks[i].session_helper == idx + 1 &&
+		    clone_pid(tr, tr->tasks[i].pid, task_main, i, tr->tasks[i].cg_fd,
+			      CLONE_PARENT) < 0)
+			return -EEXIST;
+	return 0;
+}
+
 static void __attribute__((noreturn)) helper_main(struct rst_tree *tr, int idx)
 {
+	bool session = tr->helpers[idx].session;
+
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (setpgid(0, 0)) {
-		pr_perror("helper %d cannot lead process group %d", getpid(), getpid());
+	if (session ? setsid() < 0 : setpgid(0, 0) != 0) {
+		pr_perror("helper %d cannot lead %s %d", getpid(),
+			  session ? "session" : "process group", getpid());
 		task_fail(tr);
 	}
+	if (session && create_session_members(tr, idx))
+		task_fail(tr);
 	report(tr, 'c');
 	wait_phase(tr, tr->join[0]);
 	report(tr, 'j');
 	wait_phase(tr, tr->go[0]);	/* every member has joined: the group lives on */
 	_exit(0);
 }
-
-static void (*restore_task_fn)(struct rst_task *t);
 
 static int create_children(struct rst_tree *tr, int idx);
 
@@ -251,7 +310,7 @@ static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if ((!idx && rst_enter_root(t)) || lead(t) || rst_files_open_shared(t) ||
-	    tty_ctty_set(t) || create_children(tr, idx))
+	    tty_ctty_set(t) || rst_fs_restore(t, true) || create_children(tr, idx))
 		task_fail(tr);
 	report(tr, 'c');
 	wait_phase(tr, tr->join[0]);
@@ -277,11 +336,12 @@ static int create_children(struct rst_tree *tr, int idx)
 
 	for (i = 0; i < tr->nr_helpers; i++)
 		if (tr->helpers[i].creator == idx &&
-		    clone_pid(tr, tr->helpers[i].pid, helper_main, i, -1) < 0)
+		    clone_pid(tr, tr->helpers[i].pid, helper_main, i, -1, 0) < 0)
 			return -EEXIST;
 	for (i = 1; i < tr->nr_tasks; i++)
-		if (tr->tasks[i].parent == idx &&
-		    clone_pid(tr, tr->tasks[i].pid, task_main, i, tr->tasks[i].cg_fd) < 0)
+		if (tr->tasks[i].parent == idx && !tr->tasks[i].session_helper &&
+		    clone_pid(tr, tr->tasks[i].pid, task_main, i, tr->tasks[i].cg_fd,
+			      share_clone_flags(&tr->tasks[i])) < 0)
 			return -EEXIST;
 	return 0;
 }
@@ -317,16 +377,21 @@ void rst_pid_in_use(pid_t pid)
 		pr_err("PID %d is in use by '%s'", pid, comm);
 }
 
-/* cg_fd >= 0: the task starts in that cgroup (CLONE_INTO_CGROUP), before it runs. */
+/*
+ * cg_fd >= 0: the task starts in that cgroup (CLONE_INTO_CGROUP), before it runs. flags:
+ * CLONE_FILES / CLONE_FS for a child sharing its parent's fd table or fs.
+ */
 static pid_t clone_pid(struct rst_tree *tr, pid_t want, void (*fn)(struct rst_tree *, int),
-		       int idx, int cg_fd)
+		       int idx, int cg_fd, uint64_t flags)
 {
 	pid_t tid = want;
-	struct clone_args ca = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&tid,
-				 .set_tid_size = 1 };
+	struct clone_args ca = { .flags = flags, .exit_signal = SIGCHLD,
+				 .set_tid = (uintptr_t)&tid, .set_tid_size = 1 };
 	sigset_t all, old;
 	pid_t pid;
 
+	if (flags & CLONE_PARENT)
+		ca.exit_signal = 0;	/* clone3 takes the caller's then, and refuses another */
 	if (cg_fd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = cg_fd;
@@ -453,12 +518,15 @@ int rst_pstree_create(struct rst_tree *tr, void (*restore_task)(struct rst_task 
 	int ret;
 
 	restore_task_fn = restore_task;
+	ret = share_rst_gates_init(tr);
+	if (ret)
+		return ret;
 	if (pipe2(tr->sync, O_CLOEXEC) || pipe2(tr->join, O_CLOEXEC) || pipe2(tr->go, O_CLOEXEC)) {
 		pr_perror("cannot create pipes");
 		close_pipes(tr);
 		return -errno;
 	}
-	if (clone_pid(tr, tr->tasks[0].pid, task_main, 0, tr->tasks[0].cg_fd) < 0) {
+	if (clone_pid(tr, tr->tasks[0].pid, task_main, 0, tr->tasks[0].cg_fd, 0) < 0) {
 		close_pipes(tr);
 		return -EEXIST;
 	}

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * Restore, the new task's last steps in ferry's code: task-wide attributes set here
- * (comm, personality, subreaper), the restorer's arguments (mm fields and auxv for
+ * (comm, loginuid, personality, subreaper), the restorer's arguments (mm fields and auxv for
  * prctl(PR_SET_MM_MAP), rlimits, sigactions, queued signals, credentials, rseq, robust
  * list, TLS bases, the rt_sigframe), then the jump into the blob after the fds are in
  * place. From rst_jump() on nothing is logged: stderr may already be the target's.
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
@@ -280,12 +281,42 @@ int rst_task_args(struct rst_task *t)
 	return ret;
 }
 
+/*
+ * The audit loginuid, written to /proc/self/loginuid (changing a set one needs
+ * CAP_AUDIT_CONTROL): where the kernel has none or refuses, the task keeps ferry's.
+ */
+static void restore_loginuid(const struct rst_task *t)
+{
+	uint32_t want = t->core->tc->loginuid;
+	char buf[16] = "";
+	int fd, n;
+
+	if (!t->core->tc->has_loginuid)
+		return;
+	fd = open("/proc/self/loginuid", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && strtoul(buf, NULL, 10) == want) {
+		close(fd);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	n = snprintf(buf, sizeof(buf), "%u", want);
+	fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, n) != n)
+		pr_warn("process %u: loginuid %u not restored (/proc/self/loginuid: %m; the kernel "
+			"may have no audit support, and changing it needs CAP_AUDIT_CONTROL); it "
+			"keeps ferry's", t->pid, want);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Task attributes that ferry's code may set itself, before memory is rebuilt. */
 int rst_task_prepare(struct rst_task *t)
 {
 	TaskCoreEntry *tc = t->core->tc;
 
 	prctl(PR_SET_NAME, tc->comm, 0, 0, 0);
+	restore_loginuid(t);
 	if (tc->has_child_subreaper && prctl(PR_SET_CHILD_SUBREAPER, tc->child_subreaper, 0, 0, 0))
 		pr_warn("cannot restore the child subreaper flag: %m");
 	if (personality(tc->personality) < 0) {
@@ -377,7 +408,8 @@ void rst_jump(struct rst_task *t)
 	}
 	if (rst_files_install(t))
 		_exit(3);
-	close_ferry_fds(t);
+	if (!t->share_files)	/* a shared table's head closes them, once this task is done */
+		close_ferry_fds(t);
 	rseq_unregister();
 	asm volatile("mov %0, %%rsp\n\t"
 		     "xor %%ebp, %%ebp\n\t"

@@ -53,6 +53,7 @@ struct rst_task {
 	int parent;			/* index of the parent in tree->tasks; -1 for the root */
 	bool dead;			/* a zombie: task_state TASK_DEAD, only pstree and core */
 	bool in_root_group;		/* its group is the root's, which was outside the dump */
+	int session_helper;		/* 1 + the helper that creates it in its session; 0: none */
 
 	PstreeEntry *pst;
 	CoreEntry *core;
@@ -61,6 +62,13 @@ struct rst_task {
 	int seccomp_mode;		/* of every thread */
 	SeccompEntry *seccomp;		/* seccomp.img, when seccomp_mode is filter */
 	TaskKobjIdsEntry *ids;
+	uint64_t ids_off;		/* where its entry is in ids-PID.img, for messages */
+	bool share_files;		/* cloned with CLONE_FILES: its parent's fd table (share.c) */
+	bool share_fs;			/* cloned with CLONE_FS: its parent's cwd, root, umask */
+	int files_head;			/* the topmost task of its fd table: it restores the fds */
+	unsigned int nr_sharers;	/* a head: how many other tasks use its fd table */
+	bool fs_early;			/* restores its fs before creating the children sharing it */
+	bool finished;			/* the controller brought it to the final barrier */
 	MmEntry *mm;
 	FsEntry *fs;
 	int cg_fd;			/* its cgroup (CLONE_INTO_CGROUP), -1: the parent's */
@@ -94,11 +102,15 @@ struct rst_task {
 	size_t nr_rst_vmas;
 };
 
-/* A task that only exists to hold a PID as a process group for members restored later. */
+/*
+ * A task that only exists to hold a PID as a process group for members restored later,
+ * or (session) to lead a session whose leader is gone and create its members.
+ */
 struct rst_helper {
-	pid_t pid;			/* the group's id */
+	pid_t pid;			/* the group's id (a session's: its sid too) */
 	pid_t sid;
 	int creator;			/* index of the task that creates and reaps it */
+	bool session;			/* setsid(), then clone its members with CLONE_PARENT */
 };
 
 struct rst_tree {
@@ -120,6 +132,8 @@ struct rst_tree {
 	char **cg_created;		/* cgroups mkdir'ed for this restore */
 	size_t nr_cg_created;
 	bool all_created;		/* every task exists: each may be killed by its PID */
+	int *gates;			/* per task: 1 once a head may restore its fds (share.c) */
+	size_t gates_len;
 };
 
 #define TASK_STATE_ALIVE 1
@@ -140,7 +154,7 @@ FileEntry *rst_file_by_id(const struct rst_task *t, uint32_t id);
 
 /* rst-files.c: root, cwd, umask; open fds at temporary numbers; put them in place. */
 int rst_enter_root(struct rst_task *t);
-int rst_fs_restore(struct rst_task *t);
+int rst_fs_restore(struct rst_task *t, bool early);
 int rst_files_open(struct rst_task *t);
 /* For a kind's open(): hand over fd as file id's description (closed when not used). */
 int rst_file_provide(struct rst_task *t, uint32_t id, int fd);

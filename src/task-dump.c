@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * core-PID.img task and thread parts, dump side: comm, personality, rlimits
- * (/proc/PID/limits: prlimit on another uid needs CAP_SYS_RESOURCE), oom_score_adj,
+ * (/proc/PID/limits: prlimit on another uid needs CAP_SYS_RESOURCE), oom_score_adj, loginuid,
  * scheduling (sched_getscheduler/getpriority), robust list (get_robust_list), rseq
  * (PTRACE_GET_RSEQ_CONFIGURATION), and by injected prctl: clear_child_tid, pdeath
  * signal, child subreaper, no_new_privs, THP disable; getitimer for the interval timers. POSIX timers are in
@@ -224,6 +224,9 @@ static int dump_proc_values(struct dtask *t)
 	if (n < 0)
 		return n;
 	t->tc.has_oom_score_adj = 1, t->tc.oom_score_adj = atoi(buf);
+	/* absent when the kernel has no audit support: not saved then */
+	if (proc_read_file(t->pid, "loginuid", buf, sizeof(buf), true) > 0)
+		t->tc.has_loginuid = 1, t->tc.loginuid = strtoul(buf, NULL, 10);
 	return 0;
 }
 

@@ -225,6 +225,12 @@ pid_t zt_fork(int (*fn)(void *arg), void *arg)
 	exit(fn(arg));
 }
 
+void zt_forget_tasks(void)
+{
+	zt_nkids = 0;
+	zt_nfail = 0;
+}
+
 void zt_adopt(pid_t pid)
 {
 	if (zt_nkids < ZT_MAX_KIDS)

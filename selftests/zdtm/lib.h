@@ -58,6 +58,8 @@ int zt_result(void);
 pid_t zt_fork(int (*fn)(void *arg), void *arg);
 /* Take an orphan reparented to us (a child subreaper) as one of our tasks. */
 void zt_adopt(pid_t pid);
+/* In a task the test made itself (clone()): forget the tasks and failures of its parent. */
+void zt_forget_tasks(void);
 void zt_task_ready(void);
 void zt_collect(void);
 /* The test expects ferry dump to refuse it (the runner checks the tree survives). */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * A session whose leader is gone: the root R (a child subreaper) forked A, A made a new
- * session and forked B, then A exited, so B (still in session A) is R's child. ferry
- * cannot rebuild that session yet: the dump must refuse the tree, before anything is
- * touched; every task runs on untraced, B still in session A.
+ * session and forked B, then A exited, so B (still in session A, group A) is R's child.
+ * After restore (a helper with A's PID led the session again and created B), B is R's
+ * child, in session A and group A, untraced, and no process has A's PID.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -33,6 +35,8 @@ static int task_b(void *arg)
 	zt_task_ready();
 	zt_wait();
 	zt_check(getsid(0) == session, "session %d, expected %d", getsid(0), session);
+	zt_check(getpgrp() == session, "group %d, expected %d", getpgrp(), session);
+	zt_check(kill(session, 0) && errno == ESRCH, "PID %d (the helper) still exists", session);
 	check_untraced();
 	return zt_result();
 }
@@ -67,12 +71,12 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 	zt_adopt(b);
-	zt_expect_dump_failure();
 	zt_expose(&session, sizeof(session));
 	zt_ready();
 	zt_wait();
 	check_untraced();
 	zt_check(getsid(b) == session, "B is in session %d, expected %d", getsid(b), session);
+	zt_check(getpgid(b) == session, "B is in group %d, expected %d", getpgid(b), session);
 	zt_collect();
 	return zt_result();
 }
