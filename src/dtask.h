@@ -38,9 +38,10 @@ struct dfile {
 	pid_t pid;			/* the task of that fd */
 };
 
-/* A MAP_SHARED|MAP_ANONYMOUS object and the first task mapping it (vma.c). */
+/* A range of a MAP_SHARED|MAP_ANONYMOUS object whose pages a task dumps (vma.c). */
 struct dshmem {
 	uint64_t shmid;
+	uint64_t pgoff, len;		/* bytes [pgoff, pgoff + len) of the object */
 	pid_t pid;
 };
 
@@ -62,7 +63,7 @@ struct dfiles {
 	size_t n_locks, locks_cap;
 	struct memfd_dump *memfds;	/* memfd.c: one per memfd inode */
 	size_t n_memfds, memfds_cap;
-	struct dshmem *shmems;		/* vma.c: shared anonymous objects */
+	struct dshmem *shmems;		/* vma.c: shared anonymous ranges dumped */
 	size_t n_shmems, shmems_cap;
 	struct sk_dump *sk;		/* sockets.c: the sockets of every task */
 };
