@@ -66,6 +66,7 @@ struct dfiles {
 	struct dshmem *shmems;		/* vma.c: shared anonymous ranges dumped */
 	size_t n_shmems, shmems_cap;
 	struct sk_dump *sk;		/* sockets.c: the sockets of every task */
+	pid_t root_pid;			/* the tree's root: names its network lock */
 };
 
 /* One run of pages to copy: [vaddr, vaddr + nr * 4096), read through /proc/PID/mem when mem. */

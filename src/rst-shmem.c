@@ -46,8 +46,7 @@ static int add_area(struct rst_tree *tr, int idx, const VmaEntry *v)
 			return -ENOMEM;
 		tr->shmems = more;
 		s = &tr->shmems[tr->nr_shmems++];
-		*s = (struct rst_shmem){ .shmid = v->shmid, .owner = idx, .first = idx,
-					 .fd = -1 };
+		*s = (struct rst_shmem){.shmid = v->shmid, .owner = idx, .first = idx, .fd = -1};
 	}
 	if (s->first != idx)
 		s->many = true;
