@@ -430,7 +430,8 @@ out:
 	if (ret)
 		pr_err("cannot restore from %s", opts->images_dir);
 	/* the tree's network lock, named by its root (every task knows the connections) */
-	rst_sk_done(&tr.tasks[0], !ret);
+	if (tr.nr_tasks)
+		rst_sk_done(&tr.tasks[0], !ret);
 	rst_plan_free(&tr);
 	return ret;
 }
