@@ -39,9 +39,10 @@ struct dfile {
 	pid_t pid;			/* the task of that fd */
 };
 
-/* A MAP_SHARED|MAP_ANONYMOUS object and the first task mapping it (vma.c). */
+/* A range of a MAP_SHARED|MAP_ANONYMOUS object whose pages a task dumps (vma.c). */
 struct dshmem {
 	uint64_t shmid;
+	uint64_t pgoff, len;		/* bytes [pgoff, pgoff + len) of the object */
 	pid_t pid;
 };
 
@@ -63,13 +64,14 @@ struct dfiles {
 	size_t n_locks, locks_cap;
 	struct memfd_dump *memfds;	/* memfd.c: one per memfd inode */
 	size_t n_memfds, memfds_cap;
-	struct dshmem *shmems;		/* vma.c: shared anonymous objects */
+	struct dshmem *shmems;		/* vma.c: shared anonymous ranges dumped */
 	size_t n_shmems, shmems_cap;
 	struct sk_dump *sk;		/* sockets.c: the sockets of every task */
 	struct tty_dump *ttys;		/* tty.c: one per pty whose master the tree holds */
 	size_t n_ttys, ttys_cap;
 	struct dtask *const *tasks;	/* the tree's tasks (tty.c: the other side of a pty) */
 	size_t n_tasks;
+	pid_t root_pid;			/* the tree's root: names its network lock */
 };
 
 /* One run of pages to copy: [vaddr, vaddr + nr * 4096), read through /proc/PID/mem when mem. */

@@ -264,11 +264,6 @@ static int collect_sockets(struct dtree *tr)
 		return 0;
 	for (i = 0; i < tr->n; i++)
 		tr->tasks[i]->sk = tr->files.sk;
-	if (tr->n > 1 && sk_dump_has_tcp(tr->tasks[0])) {
-		pr_err("established TCP connections in a tree of %zu processes: only a single "
-		       "process with connections can be dumped for now", tr->n);
-		return -EOPNOTSUPP;
-	}
 	return sk_dump_finish(tr->tasks[0]);
 }
 
@@ -281,6 +276,7 @@ static int collect(struct dtree *tr, const struct dump_opts *opts)
 
 	tr->files.tasks = tr->tasks;
 	tr->files.n_tasks = tr->n;
+	tr->files.root_pid = tr->tasks[0]->pid;
 	for (i = 0; i < tr->n; i++) {
 		tr->tasks[i]->fx = &tr->files;
 		tr->tasks[i]->sk_flags = opts->sk_flags;

@@ -446,7 +446,8 @@ out:
 	cgroup_rst_fini(&tr, ret != 0);
 	if (ret)
 		pr_err("cannot restore from %s", opts->images_dir);
-	if (tr.nr_tasks == 1)	/* TCP repair: single-process trees only (dump.c) */
+	/* the tree's network lock, named by its root (every task knows the connections) */
+	if (tr.nr_tasks)
 		rst_sk_done(&tr.tasks[0], !ret);
 	rst_plan_free(&tr);
 	return ret;

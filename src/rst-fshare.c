@@ -67,8 +67,7 @@ static int depth(const struct rst_tree *tr, int idx)
 	return d;
 }
 
-/* The lowest common ancestor of tasks a and b (either one itself, possibly). */
-static int common_ancestor(const struct rst_tree *tr, int a, int b)
+int rst_common_ancestor(const struct rst_tree *tr, int a, int b)
 {
 	int da = depth(tr, a), db = depth(tr, b);
 
@@ -109,7 +108,7 @@ static void add_user(const struct rst_tree *tr, size_t k, int i, int *user, int 
 		user[k] = anc[k] = i;
 	else if (user[k] != i)
 		user[k] = MANY_TASKS;
-	anc[k] = common_ancestor(tr, anc[k], i);
+	anc[k] = rst_common_ancestor(tr, anc[k], i);
 }
 
 /* The memfds t maps: users too (one inode for all the tasks mapping it). */
@@ -180,7 +179,7 @@ static int group_owner(const struct rst_tree *tr, size_t k, const int *user, con
 		if (first == NO_TASK)
 			first = user[j];
 		many |= user[j] == MANY_TASKS || user[j] != first || is_ctty(tr, j);
-		owner = owner == NO_TASK ? anc[j] : common_ancestor(tr, owner, anc[j]);
+		owner = owner == NO_TASK ? anc[j] : rst_common_ancestor(tr, owner, anc[j]);
 	}
 	return many ? owner : NO_TASK;
 }

@@ -179,6 +179,22 @@ static int shmem_fd(struct mem *m, uint64_t shmid)
 	for (i = 0; i < m->nr_shmem; i++)
 		if (m->shmem[i].shmid == shmid)
 			return m->shmem[i].fd;
+	if (m->nr_shmem == RST_MAX_SHMEM) {
+		pr_err("mm-%u.img: more than %d shared anonymous objects", m->t->pid, RST_MAX_SHMEM);
+		return -E2BIG;
+	}
+	/* one that other tasks map too: an ancestor created it for all of them */
+	fd = rst_shmem_fd(m->t, shmid);
+	if (fd >= 0) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0) {
+			pr_perror("cannot dup the shared anonymous object %#lx",
+				  (unsigned long)shmid);
+			return -errno;
+		}
+		m->shmem[m->nr_shmem++] = (struct shmem_obj){ shmid, fd };
+		return fd;
+	}
 	for (i = 0; i < mm->n_vmas; i++)
 		if ((mm->vmas[i]->status & VMA_ANON_SHARED) && mm->vmas[i]->shmid == shmid &&
 		    mm->vmas[i]->pgoff + mm->vmas[i]->end - mm->vmas[i]->start > size)
@@ -187,10 +203,6 @@ static int shmem_fd(struct mem *m, uint64_t shmid)
 		pr_err("mm-%u.img: shared anonymous object %#lx would span %lu bytes", m->t->pid,
 		       (unsigned long)shmid, (unsigned long)size);
 		return -EINVAL;
-	}
-	if (m->nr_shmem == RST_MAX_SHMEM) {
-		pr_err("mm-%u.img: more than %d shared anonymous objects", m->t->pid, RST_MAX_SHMEM);
-		return -E2BIG;
 	}
 	fd = memfd_create("ferry-shmem", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, size)) {

@@ -565,6 +565,8 @@ int rst_plan_load(struct rst_tree *tr, const struct restore_opts *opts)
 		ret = share_rst_plan(tr);
 	if (!ret)
 		ret = rst_files_plan_shared(tr);
+	if (!ret)
+		ret = rst_shmem_plan(tr);
 	return ret;
 }
 
@@ -598,6 +600,7 @@ void rst_plan_free(struct rst_tree *tr)
 	free(tr->files);
 	free(tr->file_owner);
 	free(tr->shared_fds);
+	free(tr->shmems);
 	free(tr->tasks);
 	free(tr->helpers);
 	share_rst_gates_free(tr);

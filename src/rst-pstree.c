@@ -310,7 +310,8 @@ static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if ((!idx && rst_enter_root(t)) || lead(t) || rst_files_open_shared(t) ||
-	    tty_ctty_set(t) || rst_fs_restore(t, true) || create_children(tr, idx))
+	    tty_ctty_set(t) || rst_fs_restore(t, true) || rst_shmem_open_shared(t) ||
+	    create_children(tr, idx))
 		task_fail(tr);
 	report(tr, 'c');
 	wait_phase(tr, tr->join[0]);

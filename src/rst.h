@@ -102,6 +102,16 @@ struct rst_task {
 	size_t nr_rst_vmas;
 };
 
+/* A shared anonymous object of the tree (rst-shmem.c). */
+struct rst_shmem {
+	uint64_t shmid;
+	uint64_t size;			/* the largest end of an area mapping it */
+	int first;			/* the first task mapping it */
+	bool many;			/* other tasks map it too: one memfd for all */
+	int owner;			/* the common ancestor of the tasks: it creates it */
+	int fd;				/* in the owner and its descendants, or -1 */
+};
+
 /*
  * A task that only exists to hold a PID as a process group for members restored later,
  * or (session) to lead a session whose leader is gone and create its members.
@@ -120,6 +130,8 @@ struct rst_tree {
 	size_t nr_files;
 	int *file_owner;		/* per files[]: the task that opens it for all, or -1 */
 	int *shared_fds;		/* per files[]: opened by an ancestor, inherited, or -1 */
+	struct rst_shmem *shmems;	/* shared anonymous objects */
+	size_t nr_shmems;
 	struct rst_task *tasks;		/* pstree.img order: tasks[0] is the root */
 	size_t nr_tasks;
 	struct rst_helper *helpers;
@@ -171,6 +183,16 @@ int rst_files_install(struct rst_task *t);
  */
 int rst_files_plan_shared(struct rst_tree *tr);
 int rst_files_open_shared(struct rst_task *t);
+/* The index of the lowest common ancestor of tasks a and b (either of them, possibly). */
+int rst_common_ancestor(const struct rst_tree *tr, int a, int b);
+
+/*
+ * rst-shmem.c: plan the shared anonymous objects several tasks map (in the controller);
+ * create them in their owner before it creates its children; the fd of one, or -1.
+ */
+int rst_shmem_plan(struct rst_tree *tr);
+int rst_shmem_open_shared(struct rst_task *t);
+int rst_shmem_fd(const struct rst_task *t, uint64_t shmid);
 
 /* file-lock.c: read and check file-locks.img; take the locks on the final fds; free. */
 int file_locks_load(struct rst_task *t);

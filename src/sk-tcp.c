@@ -130,7 +130,8 @@ static int lock_and_repair(struct dtask *t, int sk, InetSkEntry *e)
 		pr_perror("cannot read the addresses of TCP socket %u", e->id);
 		return -errno;
 	}
-	return netlock_add(t->pid, &self, &peer) ?: set_int(sk, TCP_REPAIR, TCP_REPAIR_ON,
+	/* one lock for the tree, named by its root (the restore removes it by that pid) */
+	return netlock_add(t->fx->root_pid, &self, &peer) ?: set_int(sk, TCP_REPAIR, TCP_REPAIR_ON,
 							    "TCP_REPAIR");
 }
 

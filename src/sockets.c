@@ -87,11 +87,6 @@ out:
 	return ret;
 }
 
-bool sk_dump_has_tcp(const struct dtask *t)
-{
-	return t->sk && t->sk->n_tcp;
-}
-
 int sk_dump_finish(struct dtask *t)
 {
 	return t->sk ? sk_unix_resolve(t) : 0;

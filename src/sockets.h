@@ -54,7 +54,6 @@ struct sk_dump {
 
 /* dump side (sockets.c); the state is the tree's (dfiles.sk), t any task of it */
 int sk_dump_finish(struct dtask *t);
-bool sk_dump_has_tcp(const struct dtask *t);
 /* Queue one peeked message (data copied into the arena). */
 int sk_dump_msg(struct dtask *t, uint32_t id, const void *data, size_t len,
 		const struct sockaddr *addr, socklen_t addr_len);

@@ -25,6 +25,7 @@
 #include "image.h"
 #include "inject.h"
 #include "mm-dump.h"
+#include "proc-parse.h"
 #include "rst.h"
 #include "sigframe.h"
 #include "thread.h"
@@ -79,6 +80,18 @@ static int wait_thread_stop(pid_t tid, bool stopped)
 	}
 }
 
+#define PF_EXITING 0x4	/* the kernel's task flag, in /proc/PID/stat */
+
+/* PTRACE_SEIZE says EPERM for a thread that is exiting (or has exited): it is gone. */
+static bool thread_exiting(pid_t tid)
+{
+	struct proc_stat st;
+
+	if (proc_read_stat(tid, &st))
+		return true;
+	return st.state == 'Z' || st.state == 'X' || (st.flags & PF_EXITING);
+}
+
 /* 1: seized and stopped, 0: it is gone, or -errno. */
 static int seize_one(struct dtask *t, pid_t tid)
 {
@@ -86,8 +99,10 @@ static int seize_one(struct dtask *t, pid_t tid)
 	int ret;
 
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
-		if (errno == ESRCH)
+		ret = errno;
+		if (ret == ESRCH || (ret == EPERM && thread_exiting(tid)))
 			return 0;
+		errno = ret;
 		pr_perror("cannot seize thread %d of %d (PTRACE_SEIZE)", tid, t->pid);
 		return -errno;
 	}

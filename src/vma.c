@@ -133,63 +133,57 @@ static int file_status(struct dtask *t, const struct proc_vma *v, VmaEntry *e)
 }
 
 /* A shared anonymous area whose pages an earlier area of the same object already covers. */
+/*
+ * Each page of a MAP_SHARED|MAP_ANONYMOUS object is dumped once for the whole tree: an
+ * area whose range of the object a task already dumped (this one or another: the object
+ * was inherited through fork) adds no pages. Restore gives every task mapping the object
+ * one instance of it (rst-shmem.c), filled by the tasks whose pagemaps hold its pages.
+ */
 static bool shmem_seen(const struct dtask *t, const VmaEntry *e)
 {
+	const struct dfiles *fx = t->fx;
 	size_t i;
 
-	for (i = 0; i + 1 < t->mm.n_vmas; i++) {
-		const VmaEntry *o = t->mm.vmas[i];
+	for (i = 0; i < fx->n_shmems; i++) {
+		const struct dshmem *o = &fx->shmems[i];
 
-		if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid && o->pgoff <= e->pgoff &&
-		    o->pgoff + (o->end - o->start) >= e->pgoff + (e->end - e->start))
+		if (o->shmid == e->shmid && o->pgoff <= e->pgoff &&
+		    o->pgoff + o->len >= e->pgoff + (e->end - e->start))
 			return true;
 	}
 	return false;
 }
 
+static int shmem_dumped(struct dtask *t, const VmaEntry *e)
+{
+	struct dfiles *fx = t->fx;
+
+	if (dtask_grow(t, &fx->shmems, fx->n_shmems, &fx->shmems_cap, sizeof(*fx->shmems)))
+		return -ENOMEM;
+	fx->shmems[fx->n_shmems++] =
+		(struct dshmem){ e->shmid, e->pgoff, e->end - e->start, t->pid };
+	return 0;
+}
+
 static int vma_pages(struct vma_walk *w, const VmaEntry *e)
 {
 	bool mem = !(e->prot & PROT_READ);
+	int ret;
 
-	/* each shared page once: restore maps one object for all its areas; the object's own
-	 * pages, since a page may be mapped only through another area or through none */
+	/* the object's own pages, since a page may be mapped only through another area or
+	 * through none */
 	if ((e->status & VMA_ANON_SHARED) && shmem_seen(w->t, e))
 		return 0;
-	if (e->status & VMA_ANON_SHARED)
-		return pages_scan_shmem(w->t, &w->ps, e->start, e->end, e->pgoff, mem);
+	if (e->status & VMA_ANON_SHARED) {
+		ret = pages_scan_shmem(w->t, &w->ps, e->start, e->end, e->pgoff, mem);
+		return ret ?: shmem_dumped(w->t, e);
+	}
 	/* shared files keep their contents; SysV segments go whole into ipcns-shm */
 	if (e->status & (VMA_FILE_SHARED | VMA_AREA_SYSVIPC | VMA_AREA_VVAR | VMA_AREA_VSYSCALL))
 		return 0;
 	if (e->status & VMA_AREA_VDSO)
 		return pages_add_all(w->t, &w->ps, e->start, e->end);
 	return pages_scan(w->t, &w->ps, e->start, e->end, e->status & VMA_FILE_PRIVATE, mem);
-}
-
-/*
- * A MAP_SHARED|MAP_ANONYMOUS object (inherited through fork) mapped by another task of
- * the tree is refused: restore would give each task its own copy.
- */
-static int shmem_not_shared(struct dtask *t, const VmaEntry *e)
-{
-	struct dfiles *fx = t->fx;
-	size_t i;
-
-	if (!fx)
-		return 0;
-	for (i = 0; i < fx->n_shmems; i++) {
-		if (fx->shmems[i].shmid != e->shmid)
-			continue;
-		if (fx->shmems[i].pid == t->pid)
-			return 0;
-		pr_err("process %d: the shared anonymous area %#lx-%#lx is shared with process %d "
-		       "too: memory shared between processes is not supported yet", t->pid,
-		       (unsigned long)e->start, (unsigned long)e->end, fx->shmems[i].pid);
-		return -EOPNOTSUPP;
-	}
-	if (dtask_grow(t, &fx->shmems, fx->n_shmems, &fx->shmems_cap, sizeof(*fx->shmems)))
-		return -ENOMEM;
-	fx->shmems[fx->n_shmems++] = (struct dshmem){ e->shmid, t->pid };
-	return 0;
 }
 
 static int vma_one(const struct proc_vma *v, void *arg)
@@ -211,8 +205,6 @@ static int vma_one(const struct proc_vma *v, void *arg)
 		ret = ipc_shm_vma(t->pid, v, e);
 	if (ret > 0)
 		ret = file_status(t, v, e);
-	if (!ret && (e->status & VMA_ANON_SHARED))
-		ret = shmem_not_shared(t, e);
 	if (ret)
 		return ret;
 	if ((e->status & VMA_AREA_REGULAR) && (proc_vmflag(v, "io") || proc_vmflag(v, "pf"))) {
