@@ -45,7 +45,7 @@ summary=""
 
 # run NAME CMD...: show its TAP, add its totals line to ours
 run() {
-	local name=$1 out=$work/$1.tap rc=0 line p f s
+	local name=$1 out=$work/$1.tap rc=0 line p f s t0=$SECONDS
 	shift
 	echo "# === $name"
 	"$@" 2>&1 | tee "$out" || rc=$?
@@ -61,7 +61,7 @@ run() {
 		f=1
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-	summary="$summary# $name: $p passed, $f failed, $s skipped"$'\n'
+	summary="$summary# $name: $p passed, $f failed, $s skipped ($((SECONDS - t0)) s)"$'\n'
 }
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
