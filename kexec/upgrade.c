@@ -191,7 +191,8 @@ static int preflight_kernel(struct upgrade *u)
 
 static int preflight_trees(struct upgrade *u)
 {
-	struct dump_opts d = { .release = DUMP_LEAVE_RUNNING, .dry_run = true, .dirfd = -1 };
+	struct dump_opts d = { .release = DUMP_LEAVE_RUNNING, .dry_run = true, .dirfd = -1,
+			       .volatile_files = DUMP_VOLATILE_REFUSE };
 	int ret;
 
 	d.externals = u->o->externals;
@@ -210,7 +211,8 @@ static int preflight_trees(struct upgrade *u)
 
 static int dump_trees(struct upgrade *u)
 {
-	struct dump_opts d = { .release = DUMP_LEAVE_STOPPED, .pages_digest = memfs_pages_digest };
+	struct dump_opts d = { .release = DUMP_LEAVE_STOPPED, .pages_digest = memfs_pages_digest,
+			       .volatile_files = DUMP_VOLATILE_REFUSE };
 	struct memfs_tree_ref ref;
 	char path[4200];
 	int ret;

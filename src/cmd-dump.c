@@ -228,6 +228,8 @@ int cmd_dump(int argc, char **argv)
 		return 1;
 	opts.dirfd = co.images_dirfd;
 	opts.images_dir = co.images_dir;
+	if (store)
+		opts.volatile_files = DUMP_VOLATILE_WARN;
 	ret = store ? dump_to_store(&opts, store) : dump_tree(&opts);
 	if (ret)
 		pr_err("dump of tree %d failed; the tree was left running", opts.pid);

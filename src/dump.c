@@ -282,6 +282,7 @@ static int collect(struct dtree *tr, const struct dump_opts *opts)
 		tr->tasks[i]->sk_flags = opts->sk_flags;
 		tr->tasks[i]->ghost_limit = opts->ghost_limit;
 		tr->tasks[i]->file_locks = opts->file_locks;
+		tr->tasks[i]->volatile_files = opts->volatile_files;
 	}
 	for (i = 0; i < tr->n; i++) {
 		struct dtask *t = tr->tasks[i];

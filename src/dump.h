@@ -19,6 +19,13 @@ enum dump_release {
 	DUMP_LEAVE_STOPPED,	/* --leave-stopped: detached, each task stopped with SIGSTOP */
 };
 
+/* Files on tmpfs/ramfs (gone after a reboot): how the dump reports them (reg-file.c). */
+enum dump_volatile {
+	DUMP_VOLATILE_LOG,	/* -D: the images are for this boot, most likely: logged */
+	DUMP_VOLATILE_WARN,	/* --store: a checkpoint may be restored after a reboot */
+	DUMP_VOLATILE_REFUSE,	/* upgrade: the restore runs in the next kernel */
+};
+
 struct dump_opts {
 	pid_t pid;			/* -t: root of the tree */
 	int dirfd;			/* the images directory, open */
@@ -45,6 +52,7 @@ struct dump_opts {
 	unsigned int sk_flags;		/* SK_* of sockets.h */
 	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved, bytes */
 	bool file_locks;		/* --file-locks: save and restore file locks */
+	enum dump_volatile volatile_files;
 };
 
 int dump_tree(const struct dump_opts *opts);

@@ -10,11 +10,14 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "files: "
 #include "log.h"
+#include "dump.h"
 #include "files.h"
 #include "rst.h"
 
@@ -39,9 +42,48 @@ static RegFileEntry *reg_entry_new(struct dtask *t, const char *path, const stru
 	return reg->name ? reg : NULL;
 }
 
+/*
+ * A file, directory or FIFO on tmpfs or ramfs is gone after a reboot, so a restore in the
+ * next kernel (ferry upgrade) could not reopen it: refused there, reported otherwise.
+ * what names it ("fd 3", "a mapping"); statpath reaches it through /proc.
+ */
+static int check_survives_reboot(struct dtask *t, const char *what, const char *path,
+				 const char *statpath, const struct stat *st)
+{
+	struct statfs fs;
+
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return 0;
+	if (statfs(statpath, &fs) || (fs.f_type != TMPFS_MAGIC && fs.f_type != RAMFS_MAGIC))
+		return 0;
+	switch (t->volatile_files) {
+	case DUMP_VOLATILE_REFUSE:
+		pr_err("process %d %s: '%s' is on %s, which does not survive the kexec: the new "
+		       "kernel could not reopen it", t->pid, what, path,
+		       fs.f_type == TMPFS_MAGIC ? "tmpfs" : "ramfs");
+		return -EOPNOTSUPP;
+	case DUMP_VOLATILE_WARN:
+		pr_warn("process %d %s: '%s' is on %s: a restore after a reboot cannot reopen it",
+			t->pid, what, path, fs.f_type == TMPFS_MAGIC ? "tmpfs" : "ramfs");
+		return 0;
+	default:
+		pr_info("process %d %s: '%s' is on tmpfs or ramfs (gone after a reboot)", t->pid,
+			what, path);
+		return 0;
+	}
+}
+
 int reg_file_new(struct dtask *t, const char *path, const struct stat *st, unsigned int flags)
 {
-	FileEntry *fe = files_new(t, FD_TYPES__REG, st, flags, -1);
+	char statpath[PATH_MAX + 32];
+	FileEntry *fe;
+	int ret;
+
+	snprintf(statpath, sizeof(statpath), "/proc/%d/root%s", t->pid, path);
+	ret = check_survives_reboot(t, "(a path it uses)", path, statpath, st);
+	if (ret)
+		return ret;
+	fe = files_new(t, FD_TYPES__REG, st, flags, -1);
 
 	if (!fe || !(fe->reg = reg_entry_new(t, path, st, flags, 0)))
 		return -ENOMEM;
@@ -96,10 +138,20 @@ static int check_path_leads_here(struct dtask *t, const struct fd_parms *p)
 	return -EOPNOTSUPP;
 }
 
+static int check_fd_survives(struct dtask *t, const struct fd_parms *p)
+{
+	char what[32], statpath[64];
+
+	snprintf(what, sizeof(what), "fd %d", p->fd);
+	snprintf(statpath, sizeof(statpath), "/proc/%d/fd/%d", t->pid, p->fd);
+	return check_survives_reboot(t, what, p->link, statpath, &p->st);
+}
+
 static int reg_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 {
 	bool tty = reg_file_is_terminal(&p->st);
 	bool ghost = !tty && ghost_is_deleted(&p->st, p->link);
+	int ret;
 
 	if (tty && !t->shell_job) {
 		pr_err("process %d fd %d is the terminal %s: dump it as a shell job with -j "
@@ -114,6 +166,8 @@ static int reg_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 	}
 	if (!tty && !ghost && check_path_leads_here(t, p))
 		return -EOPNOTSUPP;
+	if (!tty && !ghost && (ret = check_fd_survives(t, p)))
+		return ret;
 	fe->reg = reg_entry_new(t, p->link, &p->st, p->fi.flags, tty ? 0 : p->fi.pos);
 	if (!fe->reg)
 		return -ENOMEM;

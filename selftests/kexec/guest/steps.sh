@@ -113,6 +113,7 @@ step_upgrade() {
 	tree_capable && trees="$trees -t $(wl_pid pipetree)"
 	uname -r >"$W/kernel.before"
 	dry_run "$next" "$trees"
+	volatile_refused "$next"
 	say "T upgrade-start"
 	# shellcheck disable=SC2086
 	ferry upgrade --kernel "/boot/vmlinuz-$next" --initrd "$(initrd_for "$next")" --store "$STORE" \
@@ -134,6 +135,33 @@ tree_capable() {
 	kill -9 -"$(wl_pid pipetree)" 2>/dev/null
 	rm -f "$W/with-tree"
 	return 1
+}
+
+# a process holding a file on tmpfs (gone in the next kernel) is refused by the
+# pre-flight, naming the file, and keeps running
+volatile_refused() {
+	local pid st
+	mkdir -p /tmp/e2e-volatile
+	mount -t tmpfs e2e-volatile /tmp/e2e-volatile || { fail "volatile: cannot mount a tmpfs"; return; }
+	cd / || return
+	setsid sleep 600 3>/tmp/e2e-volatile/held </dev/null >/dev/null 2>&1 &
+	pid=$!
+	cd - >/dev/null || return
+	sleep 0.3
+	if ferry upgrade --dry-run --kernel "/boot/vmlinuz-$1" --initrd "$(initrd_for "$1")" \
+		--store "$STORE" -t "$pid" >/tmp/volatile.out 2>&1; then
+		fail "volatile: a file on tmpfs did not refuse the upgrade"
+	elif ! grep -q '/tmp/e2e-volatile/held.*does not survive the kexec' /tmp/volatile.out; then
+		fail "volatile: refused without naming the file: $(tail -n 2 /tmp/volatile.out | tr '\n' ' ')"
+	else
+		st=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+		case $st in
+		S | R) pass "volatile: a file on tmpfs refuses the upgrade, named; the process runs on" ;;
+		*) fail "volatile: the refused process is in state '$st'" ;;
+		esac
+	fi
+	kill -9 "$pid" 2>/dev/null
+	umount -l /tmp/e2e-volatile
 }
 
 # --dry-run: everything but the kill and the kexec; the trees must keep running
