@@ -45,6 +45,9 @@ struct upgrade_opts {
 	unsigned int ntrees;
 	bool dry_run;			/* everything but the kill and the kexec -e */
 	struct net_externals externals;	/* --external veth[..]:.., for every tree */
+	uint64_t ghost_limit;		/* --ghost-limit, as for dump */
+	bool file_locks;		/* --file-locks */
+	unsigned int sk_flags;		/* --tcp-close: SK_TCP_CLOSE (sockets.h) */
 };
 
 /* `ferry upgrade`: pre-flight, dump every tree into one checkpoint, seal, load, kill,

@@ -189,13 +189,23 @@ static int preflight_kernel(struct upgrade *u)
 	return 0;
 }
 
+/* What the dry run and the dump share: the options given for every tree. */
+static void set_dump_opts(const struct upgrade *u, struct dump_opts *d)
+{
+	d->externals = u->o->externals;
+	d->ghost_limit = u->o->ghost_limit;
+	d->file_locks = u->o->file_locks;
+	d->sk_flags = u->o->sk_flags;
+	/* the restore runs in the next kernel: what lives only in this boot's memory refuses */
+	d->volatile_files = DUMP_VOLATILE_REFUSE;
+}
+
 static int preflight_trees(struct upgrade *u)
 {
-	struct dump_opts d = { .release = DUMP_LEAVE_RUNNING, .dry_run = true, .dirfd = -1,
-			       .volatile_files = DUMP_VOLATILE_REFUSE };
+	struct dump_opts d = { .release = DUMP_LEAVE_RUNNING, .dry_run = true, .dirfd = -1 };
 	int ret;
 
-	d.externals = u->o->externals;
+	set_dump_opts(u, &d);
 	for (unsigned int i = 0; i < u->o->ntrees; i++) {
 		d.pid = u->o->trees[i];
 		d.images_dir = "(dry run)";
@@ -211,13 +221,12 @@ static int preflight_trees(struct upgrade *u)
 
 static int dump_trees(struct upgrade *u)
 {
-	struct dump_opts d = { .release = DUMP_LEAVE_STOPPED, .pages_digest = memfs_pages_digest,
-			       .volatile_files = DUMP_VOLATILE_REFUSE };
+	struct dump_opts d = { .release = DUMP_LEAVE_STOPPED, .pages_digest = memfs_pages_digest };
 	struct memfs_tree_ref ref;
 	char path[4200];
 	int ret;
 
-	d.externals = u->o->externals;
+	set_dump_opts(u, &d);
 	ret = memfs_ckpt_create(u->store, &u->ckpt);
 	if (ret)
 		return ret;

@@ -2,6 +2,7 @@
 /*
  * Options common to all verbs: images/work directories, the log file and verbosity.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -88,4 +89,26 @@ void common_opts_release(struct common_opts *co)
 		close(co->images_dirfd);
 	co->images_dirfd = -1;
 	log_fini();
+}
+
+/* "1048576", "512K", "1M", "2G" */
+int cli_parse_size(const char *s, uint64_t *size)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30, end++;
+	if (*end || v > (1ULL << 40))
+		return -1;
+	*size = v;
+	return 0;
 }

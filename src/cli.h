@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct cmd {
 	const char *name;
@@ -49,6 +50,9 @@ int common_opts_apply(struct common_opts *co, bool create_dir);
 void common_opts_release(struct common_opts *co);
 /* A usage error: prints "ferry VERB: msg" and a hint, returns 2 (the exit status). */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "1048576", "512K", "1M", "2G": 0, or -1 when it is not a size (up to 1 TiB) */
+int cli_parse_size(const char *s, uint64_t *size);
 
 int cmd_dump(int argc, char **argv);
 int cmd_restore(int argc, char **argv);

@@ -24,7 +24,6 @@ enum {
 	OPT_FREEZE_CGROUP,
 };
 
-#define DEFAULT_GHOST_LIMIT (1ULL << 20)
 
 static const char dump_help[] =
 	"Usage: ferry dump -t PID [-D DIR | --store SPEC] [OPTIONS]\n\n"
@@ -119,28 +118,6 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
-/* "1048576", "512K", "1M", "2G" */
-static int parse_size(const char *s, uint64_t *size)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return -1;
-	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		v <<= 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		v <<= 30, end++;
-	if (*end || v > (1ULL << 40))
-		return -1;
-	*size = v;
-	return 0;
-}
-
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -159,7 +136,7 @@ int cmd_dump(int argc, char **argv)
 		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dump_opts opts = { .release = DUMP_KILL, .ghost_limit = DEFAULT_GHOST_LIMIT };
+	struct dump_opts opts = { .release = DUMP_KILL, .ghost_limit = DUMP_DEFAULT_GHOST_LIMIT };
 	const char *store = NULL;
 	bool have_dir = false;
 	struct common_opts co;
@@ -199,7 +176,7 @@ int cmd_dump(int argc, char **argv)
 			opts.freeze_cgroup = optarg;
 			break;
 		case OPT_GHOST_LIMIT:
-			if (parse_size(optarg, &opts.ghost_limit))
+			if (cli_parse_size(optarg, &opts.ghost_limit))
 				return cli_usage_error("dump", "bad --ghost-limit '%s'", optarg);
 			break;
 		case OPT_FILE_LOCKS:

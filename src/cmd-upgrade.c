@@ -11,9 +11,21 @@
 #include "log.h"
 #include "cli.h"
 #include "kexec.h"
+#include "dump.h"
 #include "memfs.h"
+#include "sockets.h"
 
-enum { OPT_KERNEL = 1000, OPT_INITRD, OPT_APPEND, OPT_STORE, OPT_DRY_RUN, OPT_EXTERNAL };
+enum {
+	OPT_KERNEL = 1000,
+	OPT_INITRD,
+	OPT_APPEND,
+	OPT_STORE,
+	OPT_DRY_RUN,
+	OPT_EXTERNAL,
+	OPT_GHOST_LIMIT,
+	OPT_FILE_LOCKS,
+	OPT_TCP_CLOSE,
+};
 
 #define MAX_TREES 64
 
@@ -26,7 +38,8 @@ static const char upgrade_help[] =
 	"the trees and kexec into KERNEL. Its command line is this boot's, without\n"
 	"BOOT_IMAGE= and an older ferry.restore=, plus ferry.restore=SPEC and ARGS; the\n"
 	"initramfs (ferry's hook) restores the trees before switch_root. Any failure before\n"
-	"the kill resumes every tree as it was and unloads the kernel.\n\n"
+	"the kill resumes every tree as it was and unloads the kernel. A file, directory or\n"
+	"FIFO a tree uses on tmpfs or ramfs refuses the upgrade: the new kernel lacks it.\n\n"
 	"Options:\n"
 	"      --kernel FILE     the kernel to boot (e.g. /boot/vmlinuz-VERSION)\n"
 	"      --initrd FILE     its initramfs, with ferry's hook in it\n"
@@ -38,7 +51,13 @@ static const char upgrade_help[] =
 	"                        running, the checkpoint is removed, the kernel unloaded\n"
 	"      --external veth[IFNAME]:HOSTNAME\n"
 	"                        a tree in a network namespace of its own has veth IFNAME\n"
-	"                        with its host end HOSTNAME, recreated so after the kexec\n" COMMON_HELP;
+	"                        with its host end HOSTNAME, recreated so after the kexec\n"
+	"      --ghost-limit SIZE  largest unlinked-but-open file whose contents are saved\n"
+	"                        (as for dump; default 1M)\n"
+	"      --file-locks      save and restore flock, POSIX and OFD locks\n"
+	"      --tcp-close       save established TCP connections as closed sockets (without\n"
+	"                        it a connection refuses the upgrade: the network lock does\n"
+	"                        not cross the kexec yet)\n" COMMON_HELP;
 
 static int add_tree(struct upgrade_opts *o, pid_t *trees, const char *arg)
 {
@@ -57,17 +76,20 @@ int cmd_upgrade(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS,
-		{ "kernel", required_argument, NULL, OPT_KERNEL },
-		{ "initrd", required_argument, NULL, OPT_INITRD },
-		{ "append", required_argument, NULL, OPT_APPEND },
-		{ "store", required_argument, NULL, OPT_STORE },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "external", required_argument, NULL, OPT_EXTERNAL },
-		{ "tree", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+		{"kernel", required_argument, NULL, OPT_KERNEL},
+		{"initrd", required_argument, NULL, OPT_INITRD},
+		{"append", required_argument, NULL, OPT_APPEND},
+		{"store", required_argument, NULL, OPT_STORE},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"external", required_argument, NULL, OPT_EXTERNAL},
+		{"tree", required_argument, NULL, 't'},
+		{"ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT},
+		{"file-locks", no_argument, NULL, OPT_FILE_LOCKS},
+		{"tcp-close", no_argument, NULL, OPT_TCP_CLOSE},
+		{NULL, 0, NULL, 0},
 	};
 	static pid_t trees[MAX_TREES];
-	struct upgrade_opts o = { .trees = trees };
+	struct upgrade_opts o = {.trees = trees, .ghost_limit = DUMP_DEFAULT_GHOST_LIMIT};
 	struct common_opts co;
 	int c, ret;
 
@@ -96,8 +118,18 @@ int cmd_upgrade(int argc, char **argv)
 			break;
 		case OPT_EXTERNAL:
 			if (net_parse_external(&o.externals, optarg))
-				return cli_usage_error("upgrade", "--external '%s': " NET_EXTERNAL_HINT,
-						       optarg);
+				return cli_usage_error(
+					"upgrade", "--external '%s': " NET_EXTERNAL_HINT, optarg);
+			break;
+		case OPT_GHOST_LIMIT:
+			if (cli_parse_size(optarg, &o.ghost_limit))
+				return cli_usage_error("upgrade", "bad --ghost-limit '%s'", optarg);
+			break;
+		case OPT_FILE_LOCKS:
+			o.file_locks = true;
+			break;
+		case OPT_TCP_CLOSE:
+			o.sk_flags |= SK_TCP_CLOSE;
 			break;
 		case 't':
 			if (add_tree(&o, trees, optarg))

@@ -19,6 +19,8 @@ enum dump_release {
 	DUMP_LEAVE_STOPPED,	/* --leave-stopped: detached, each task stopped with SIGSTOP */
 };
 
+#define DUMP_DEFAULT_GHOST_LIMIT (1ULL << 20)	/* --ghost-limit: CRIU's default */
+
 /* Files on tmpfs/ramfs (gone after a reboot): how the dump reports them (reg-file.c). */
 enum dump_volatile {
 	DUMP_VOLATILE_LOG,	/* -D: the images are for this boot, most likely: logged */

@@ -93,8 +93,12 @@ try:
     check("no --kernel: usage error", r.returncode == 2, r.stderr)
     r = ferry_run("upgrade", "--kernel", "/proc/self/exe")
     check("no -t: usage error", r.returncode == 2, r.stderr)
+    r = ferry_run("upgrade", "--kernel", "/proc/self/exe", "--ghost-limit", "1X", "-t", pid)
+    check("bad --ghost-limit: usage error", r.returncode == 2 and "ghost-limit" in r.stderr,
+          r.stderr)
     r = ferry_run("upgrade", "--help")
-    check("--help", r.returncode == 0 and "--dry-run" in r.stdout, r.stdout)
+    check("--help", r.returncode == 0 and "--dry-run" in r.stdout and "--file-locks" in r.stdout
+          and "tmpfs" in r.stdout, r.stdout)
 finally:
     if task:
         task.kill()
