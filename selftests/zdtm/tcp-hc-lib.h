@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -65,7 +66,9 @@ static int hc_wait_state(int fd, unsigned int want)
 {
 	struct timespec ms = { 0, 1000000 };
 
-	for (int n = 0; n < 5000 && hc_state(fd) != want; n++)
+	/* no waiting on a bad fd or once a check failed (a damaged test must end fast) */
+	for (int n = 0; n < 5000 && hc_state(fd) != want && hc_state(fd) != 0xff && !zt_failed();
+	     n++)
 		nanosleep(&ms, NULL);
 	return hc_state(fd) == want ? 0 : -1;
 }
@@ -184,13 +187,18 @@ static int hc_setup_ok(struct hc_pair *p, enum hc_kind k)
 	return -1;
 }
 
-/* Phase 1 for side i: state as saved; write more and shut, or EPIPE if already shut. */
-static void hc_check_open(struct hc_pair *p, int i, const char *what)
+/* First, before either side acts: the state as saved. */
+static void hc_check_state(struct hc_pair *p, int i, const char *what)
 {
 	unsigned int st = hc_state(p->fd[i]);
 
 	zt_check(st == p->st[i], "%s side %d: state %u after restore, was %u", what, i, st,
 		 p->st[i]);
+}
+
+/* Phase 1 for side i: write more and shut, or EPIPE if already shut. */
+static void hc_check_open(struct hc_pair *p, int i, const char *what)
+{
 	if (hc_fin_sent(p->st[i])) {
 		ssize_t w = send(p->fd[i], "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -210,7 +218,7 @@ static int hc_read(int fd, size_t n, int dir, const char *what, int i)
 	int idle = 0;
 	ssize_t r;
 
-	while (got < n && idle < 500) {
+	while (got < n && idle < (zt_failed() ? 20 : 500)) {
 		r = recv(fd, buf, sizeof(buf) < n - got ? sizeof(buf) : n - got, MSG_DONTWAIT);
 		if (r < 0 && errno == EAGAIN) {
 			poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, 10);
@@ -259,6 +267,38 @@ static void hc_check_closed(struct hc_pair *p, int i, const char *what)
 	zt_check(hc_state(p->fd[i]) == TCP_CLOSE && err == 0,
 		 "%s side %d: state %u, socket error %d at the end", what, i,
 		 hc_state(p->fd[i]), err);
+}
+
+/* The checks over the ends of side i of pairs p[2][HC_NKINDS]: phase 0 the states only. */
+static void hc_check_side(struct hc_pair (*p)[HC_NKINDS], int i, int from, int to)
+{
+	char what[64];
+
+	for (int phase = from; phase <= to; phase++)
+		for (int f = 0; f < 2; f++)
+			for (int k = 0; k < HC_NKINDS; k++) {
+				snprintf(what, sizeof(what), "%s %s", f ? "v6" : "v4", hc_names[k]);
+				if (phase == 0)
+					hc_check_state(&p[f][k], i, what);
+				else if (phase == 1)
+					hc_check_open(&p[f][k], i, what);
+				else if (phase == 2)
+					hc_check_read(&p[f][k], i, what);
+				else
+					hc_check_closed(&p[f][k], i, what);
+			}
+}
+
+/* Wait for a file another task creates. */
+static inline void hc_wait_file(const char *path, int seconds)
+{
+	for (int n = 0; n < seconds * 100 && access(path, F_OK); n++)
+		usleep(10000);
+}
+
+static inline void hc_touch(const char *path)
+{
+	close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
 }
 
 #endif

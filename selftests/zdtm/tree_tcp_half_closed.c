@@ -3,8 +3,9 @@
  * --tcp-established with half-closed connections between the root (client ends) and its
  * child (accepted ends), IPv4 and IPv6: FIN_WAIT2/CLOSE_WAIT, FIN_WAIT1, LAST_ACK and
  * CLOSING with data queued both ways (tcp-hc-lib.h). After restore each task checks its
- * own ends: the saved state, new data in the open directions, its queue then EOF, and a
- * close without a reset; both run at once (the root starts the child's checks itself).
+ * own ends: the saved state (the root first, then the child), then at once new data in
+ * the open directions, its queue then EOF, and a close without a reset (the root starts
+ * the child's checks itself).
  */
 #include <signal.h>
 
@@ -13,23 +14,6 @@
 static struct hc_pair p[2][HC_NKINDS];
 
 /* The three phases over the ends of side i (0: client, root; 1: accepted, child). */
-static void check_side(int i)
-{
-	char what[64];
-
-	for (int phase = 0; phase < 3; phase++)
-		for (int f = 0; f < 2; f++)
-			for (int k = 0; k < HC_NKINDS; k++) {
-				snprintf(what, sizeof(what), "%s %s", f ? "v6" : "v4", hc_names[k]);
-				if (phase == 0)
-					hc_check_open(&p[f][k], i, what);
-				else if (phase == 1)
-					hc_check_read(&p[f][k], i, what);
-				else
-					hc_check_closed(&p[f][k], i, what);
-			}
-}
-
 static void close_side(int i)
 {
 	for (int f = 0; f < 2; f++)
@@ -42,7 +26,9 @@ static int child(void *arg)
 	close_side(0);
 	zt_task_ready();
 	zt_wait();
-	check_side(1);
+	hc_check_side(p, 1, 0, 0);
+	hc_touch("child-states-checked");
+	hc_check_side(p, 1, 1, 3);
 	return zt_result();
 }
 
@@ -64,8 +50,11 @@ int main(int argc, char **argv)
 	zt_expose(p, sizeof(p));
 	zt_ready();
 	zt_wait();
+	unlink("child-states-checked");
+	hc_check_side(p, 0, 0, 0);
 	zt_check(!kill(kid, SIGTERM), "cannot start the child's checks: %m");
-	check_side(0);
+	hc_wait_file("child-states-checked", 10);
+	hc_check_side(p, 0, 1, 3);
 	zt_collect();
 	return zt_result();
 }
