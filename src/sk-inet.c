@@ -259,7 +259,7 @@ int rst_inet_check(struct rst_task *t, const FileEntry *fe)
 		       fe->id, e->family, e->type, e->proto);
 		return -EINVAL;
 	}
-	if ((e->state == TCP_ESTABLISHED && (!e->n_dst_addr || !e->dst_port)) ||
+	if ((tcp_state_connected(e->state) && (!e->n_dst_addr || !e->dst_port)) ||
 	    (e->state != TCP_CLOSE && e->state != TCP_ESTABLISHED &&
 	     !(tcp && (e->state == TCP_LISTEN || tcp_state_connected(e->state))))) {
 		pr_err("files.img: inet socket %u: state %u without what it needs", fe->id,
