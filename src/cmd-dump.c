@@ -54,9 +54,10 @@ static const char dump_help[] =
 	"                        (bytes, or with K, M, G; default 1M)\n"
 	"      --file-locks      save and restore flock, POSIX and OFD locks (without it a\n"
 	"                        tree holding locks is refused)\n"
-	"      --tcp-established keep established TCP connections (TCP repair; the\n"
-	"                        connections are blocked from the freeze until restored)\n"
-	"      --tcp-close       dump established TCP connections as closed sockets\n"
+	"      --tcp-established keep established and half-closed TCP connections (TCP\n"
+	"                        repair; blocked from the freeze until restored)\n"
+	"      --tcp-close       dump established and half-closed TCP connections as\n"
+	"                        closed sockets\n"
 	"      --ext-unix-sk     allow unix sockets connected to a peer outside the tree\n"
 	"                        (reconnected by name on restore)\n" COMMON_HELP;
 

@@ -3,7 +3,8 @@
  * Network lock (netlock.h) with libnftables: a table `inet ferry_lock_<PID>` with an
  * input and an output chain at a priority before conntrack and filter, one drop rule per
  * direction of each locked connection. Loopback packets pass output then input, so a
- * peer on the same host is blocked as well as a remote one.
+ * peer on the same host is blocked as well as a remote one. Packets marked NETLOCK_MARK
+ * (the segments the restore forges to rebuild half-closed connections) pass.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -75,9 +76,11 @@ int netlock_add(pid_t pid, const struct sockaddr_storage *self,
 	addr_port(self, a, sizeof(a), &pa);
 	addr_port(peer, b, sizeof(b), &pb);
 	snprintf(cmd, sizeof(cmd),
-		 "add rule inet ferry_lock_%d out %s saddr %s %s daddr %s tcp sport %d tcp dport %d drop\n"
-		 "add rule inet ferry_lock_%d in %s saddr %s %s daddr %s tcp sport %d tcp dport %d drop\n",
-		 pid, ip, a, ip, b, pa, pb, pid, ip, b, ip, a, pb, pa);
+		 "add rule inet ferry_lock_%d out %s saddr %s %s daddr %s tcp sport %d tcp dport %d "
+		 "meta mark != 0x%x drop\n"
+		 "add rule inet ferry_lock_%d in %s saddr %s %s daddr %s tcp sport %d tcp dport %d "
+		 "meta mark != 0x%x drop\n",
+		 pid, ip, a, ip, b, pa, pb, NETLOCK_MARK, pid, ip, b, ip, a, pb, pa, NETLOCK_MARK);
 	ret = nft_run(cmd, false);
 	if (!ret)
 		pr_info("locked %s:%d <-> %s:%d", a, pa, b, pb);

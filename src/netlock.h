@@ -15,6 +15,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+/* Packets with this mark pass the lock: the segments the restore forges (CRIU's value). */
+#define NETLOCK_MARK 0xC114
+
 /* Drop the packets of the connection self <-> peer (both directions); 0 or -errno. */
 int netlock_add(pid_t pid, const struct sockaddr_storage *self,
 		const struct sockaddr_storage *peer);

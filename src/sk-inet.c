@@ -143,7 +143,7 @@ static int fill_addrs(struct dtask *t, int sk, InetSkEntry *e, struct sockaddr_s
 	return addr_to_entry(t, peer, &e->dst_port, &e->dst_addr, &e->n_dst_addr);
 }
 
-/* TCP: the state, the listen backlog; pending connections and other states refuse. */
+/* TCP: the state, the listen backlog; pending connections and SYN states refuse. */
 static int tcp_state(struct dtask *t, int sk, InetSkEntry *e, const char *where)
 {
 	struct tcp_info ti;
@@ -165,20 +165,22 @@ static int tcp_state(struct dtask *t, int sk, InetSkEntry *e, const char *where)
 	}
 	if (e->state == TCP_CLOSE)
 		return 0;
-	if (e->state == TCP_ESTABLISHED && (t->sk_flags & SK_TCP_CLOSE)) {
-		pr_info("TCP connection %s is dumped closed (--tcp-close)", where);
+	if (!tcp_state_connected(e->state)) {
+		pr_err("process %d: TCP socket %s is in state %s: not supported (established, "
+		       "half-closed, listening and closed sockets are)", t->pid, where,
+		       tcp_state_name(e->state));
+		return -EOPNOTSUPP;
+	}
+	if (t->sk_flags & SK_TCP_CLOSE) {
+		pr_info("TCP connection %s (%s) is dumped closed (--tcp-close)", where,
+			tcp_state_name(e->state));
 		e->state = TCP_CLOSE;
 		return 0;
 	}
-	if (e->state == TCP_ESTABLISHED && (t->sk_flags & SK_TCP_ESTABLISHED))
+	if (t->sk_flags & SK_TCP_ESTABLISHED)
 		return sk_tcp_dump(t, sk, e);
-	if (e->state == TCP_ESTABLISHED)
-		pr_err("process %d: TCP connection %s is established: dump with "
-		       "--tcp-established (kept, with TCP repair) or --tcp-close (closed)", t->pid,
-		       where);
-	else
-		pr_err("process %d: TCP socket %s is in state %u: not supported yet", t->pid, where,
-		       e->state);
+	pr_err("process %d: TCP connection %s is %s: dump with --tcp-established (kept, with "
+	       "TCP repair) or --tcp-close (closed)", t->pid, where, tcp_state_name(e->state));
 	return -EOPNOTSUPP;
 }
 
@@ -257,14 +259,14 @@ int rst_inet_check(struct rst_task *t, const FileEntry *fe)
 		       fe->id, e->family, e->type, e->proto);
 		return -EINVAL;
 	}
-	if ((e->state == TCP_ESTABLISHED && (!e->n_dst_addr || !e->dst_port)) ||
+	if ((tcp_state_connected(e->state) && (!e->n_dst_addr || !e->dst_port)) ||
 	    (e->state != TCP_CLOSE && e->state != TCP_ESTABLISHED &&
-	     !(tcp && e->state == TCP_LISTEN))) {
+	     !(tcp && (e->state == TCP_LISTEN || tcp_state_connected(e->state))))) {
 		pr_err("files.img: inet socket %u: state %u without what it needs", fe->id,
 		       e->state);
 		return -EINVAL;
 	}
-	if (tcp && e->state == TCP_ESTABLISHED)
+	if (tcp && tcp_state_connected(e->state))
 		return rst_tcp_check(t, fe);
 	return 0;
 }
@@ -464,7 +466,7 @@ static int inet_step(struct rst_task *t, const FileEntry *fe, enum inet_step ste
 {
 	int sk = *rst_sk_slot(t, fe->id);
 
-	if (fe->isk->type == SOCK_STREAM && fe->isk->state == TCP_ESTABLISHED)
+	if (fe->isk->type == SOCK_STREAM && tcp_state_connected(fe->isk->state))
 		return step == I_CREATE ? rst_tcp_create(t, fe, rst_sk_slot(t, fe->id)) : 0;
 	switch (step) {
 	case I_CREATE:

@@ -49,7 +49,8 @@ static int set_int(int sk, int name, int val, const char *what)
 
 /* --- dump ----------------------------------------------------------------------------- */
 
-static int dump_options(int sk, TcpStreamEntry *s)
+/* Options and window, and the state again: it may have moved before the lock held. */
+static int dump_options(int sk, InetSkEntry *e, TcpStreamEntry *s)
 {
 	struct tcp_repair_window w;
 	struct tcp_info ti;
@@ -61,6 +62,12 @@ static int dump_options(int sk, TcpStreamEntry *s)
 	ret = ret ?: get_opt(sk, TCP_REPAIR_WINDOW, &w, sizeof(w), "TCP_REPAIR_WINDOW");
 	if (ret)
 		return ret;
+	if (!tcp_state_connected(ti.tcpi_state)) {
+		pr_err("TCP socket %u went to state %s during the dump", e->id,
+		       tcp_state_name(ti.tcpi_state));
+		return -EAGAIN;
+	}
+	e->state = ti.tcpi_state;
 	s->opt_mask = ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
 	s->snd_wscale = ti.tcpi_snd_wscale;
 	s->has_rcv_wscale = 1, s->rcv_wscale = ti.tcpi_rcv_wscale;
@@ -72,9 +79,10 @@ static int dump_options(int sk, TcpStreamEntry *s)
 	return 0;
 }
 
-/* One queue: its end sequence number, its length and its bytes (peeked). */
-static int dump_queue(struct dtask *t, int sk, int queue, uint32_t *seq, uint32_t *len,
-		      uint8_t **data)
+/* One queue: its end sequence number, its length and its bytes (peeked); fin: our FIN
+ * is in the send queue (counted by SIOCOUTQ while unacknowledged, not a byte). */
+static int dump_queue(struct dtask *t, int sk, int queue, bool fin, uint32_t *seq,
+		      uint32_t *len, uint8_t **data)
 {
 	int n = 0, ret;
 	ssize_t got;
@@ -87,6 +95,8 @@ static int dump_queue(struct dtask *t, int sk, int queue, uint32_t *seq, uint32_
 		pr_perror("cannot read the length of a TCP queue");
 		return -errno;
 	}
+	if (fin && n > 0)
+		n--;
 	if (n < 0 || (unsigned int)n > TCP_MAX_QUEUE) {
 		pr_err("a TCP queue holds %d bytes: more than ferry saves (%u)", n, TCP_MAX_QUEUE);
 		return -E2BIG;
@@ -140,6 +150,7 @@ int sk_tcp_dump(struct dtask *t, int sk, InetSkEntry *e)
 	TcpStreamEntry *s = dtask_alloc(t, sizeof(*s));
 	struct tcp_stream *ts;
 	int unsent = 0, ret;
+	bool fin;
 
 	if (!s)
 		return -ENOMEM;
@@ -150,19 +161,23 @@ int sk_tcp_dump(struct dtask *t, int sk, InetSkEntry *e)
 	ts->id = e->ino;
 	ts->e = s;
 	ret = lock_and_repair(t, sk, e);
-	ret = ret ?: dump_options(sk, s);
-	ret = ret ?: dump_queue(t, sk, TCP_RECV_QUEUE, &s->inq_seq, &s->inq_len, &ts->inq);
-	ret = ret ?: dump_queue(t, sk, TCP_SEND_QUEUE, &s->outq_seq, &s->outq_len, &ts->outq);
+	ret = ret ?: dump_options(sk, e, s);
+	fin = tcp_fin_sent(e->state);
+	ret = ret ?: dump_queue(t, sk, TCP_RECV_QUEUE, false, &s->inq_seq, &s->inq_len, &ts->inq);
+	ret = ret ?: dump_queue(t, sk, TCP_SEND_QUEUE, fin, &s->outq_seq, &s->outq_len, &ts->outq);
 	if (!ret && ioctl(sk, SIOCOUTQNSD, &unsent)) {
 		pr_perror("cannot read the unsent length of TCP socket %u", e->id);
 		ret = -errno;
 	}
+	if (fin && unsent > 0)
+		unsent--;
 	s->has_unsq_len = 1, s->unsq_len = unsent;
 	s->has_nodelay = 1, s->nodelay = e->ferry_nodelay;
 	s->has_cork = 1, s->cork = e->ferry_cork;
 	if (!ret)
-		pr_info("socket %u: TCP connection, %u bytes to read, %u to be acknowledged "
-			"(%u of them unsent)", e->id, s->inq_len, s->outq_len, s->unsq_len);
+		pr_info("socket %u: TCP connection (%s), %u bytes to read, %u to be acknowledged "
+			"(%u of them unsent)", e->id, tcp_state_name(e->state), s->inq_len,
+			s->outq_len, s->unsq_len);
 	return ret;
 }
 
@@ -276,6 +291,7 @@ int rst_tcp_check(struct rst_task *t, const FileEntry *fe)
 	n = &t->sk.tcp[t->sk.n_tcp++];
 	memset(n, 0, sizeof(*n));
 	n->id = fe->id;
+	n->fe = fe;
 	n->sk = -1;
 	return load_stream(t, fe, n);
 }
@@ -294,14 +310,17 @@ void rst_tcp_free(struct rst_task *t)
 	t->sk.n_tcp = 0;
 }
 
-static int set_seqs(int sk, const TcpStreamEntry *e)
+/* Where each queue starts, before the FINs (put back on top by sk-tcp-fin.c). */
+static int set_seqs(int sk, unsigned int state, const TcpStreamEntry *e)
 {
+	uint32_t rcv = e->inq_seq - tcp_fin_received(state) - e->inq_len;
+	uint32_t snd = e->outq_seq - tcp_fin_sent(state) - e->outq_len;
 	int ret;
 
 	ret = set_int(sk, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE, "TCP_REPAIR_QUEUE");
-	ret = ret ?: set_int(sk, TCP_QUEUE_SEQ, e->inq_seq - e->inq_len, "the receive sequence");
+	ret = ret ?: set_int(sk, TCP_QUEUE_SEQ, rcv, "the receive sequence");
 	ret = ret ?: set_int(sk, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE, "TCP_REPAIR_QUEUE");
-	return ret ?: set_int(sk, TCP_QUEUE_SEQ, e->outq_seq - e->outq_len, "the send sequence");
+	return ret ?: set_int(sk, TCP_QUEUE_SEQ, snd, "the send sequence");
 }
 
 static int set_options(int sk, const TcpStreamEntry *e)
@@ -343,11 +362,12 @@ static int fill_queue(int sk, int queue, const uint8_t *data, size_t len)
 	return ret;
 }
 
-static int set_window(int sk, const TcpStreamEntry *e)
+/* before_fin: the peer's FIN is not back yet, rcv_nxt is one short of the saved one */
+int tcp_set_saved_window(int sk, const TcpStreamEntry *e, bool before_fin)
 {
 	struct tcp_repair_window w = {
 		.snd_wl1 = e->snd_wl1, .snd_wnd = e->snd_wnd, .max_window = e->max_window,
-		.rcv_wnd = e->rcv_wnd, .rcv_wup = e->rcv_wup,
+		.rcv_wnd = e->rcv_wnd + before_fin, .rcv_wup = e->rcv_wup - before_fin,
 	};
 
 	if (!e->has_snd_wl1 || !e->has_rcv_wup)
@@ -367,7 +387,7 @@ static int big_buffers(int sk, const TcpStreamEntry *e)
 	return 0;
 }
 
-static int repair_one(const FileEntry *fe, int sk, const struct tcp_stream *ts)
+static int repair_one(const FileEntry *fe, int sk, struct tcp_stream *ts)
 {
 	const InetSkEntry *i = fe->isk;
 	const TcpStreamEntry *e = ts->e;
@@ -377,7 +397,7 @@ static int repair_one(const FileEntry *fe, int sk, const struct tcp_stream *ts)
 
 	ret = set_int(sk, TCP_REPAIR, TCP_REPAIR_ON, "TCP_REPAIR");
 	ret = ret ?: rst_inet_bind(fe, sk);
-	ret = ret ?: set_seqs(sk, e);
+	ret = ret ?: set_seqs(sk, i->state, e);
 	ret = ret ?: big_buffers(sk, e);
 	if (ret)
 		return ret;
@@ -389,7 +409,7 @@ static int repair_one(const FileEntry *fe, int sk, const struct tcp_stream *ts)
 	ret = set_options(sk, e);
 	ret = ret ?: fill_queue(sk, TCP_RECV_QUEUE, ts->inq, e->inq_len);
 	ret = ret ?: fill_queue(sk, TCP_SEND_QUEUE, ts->outq, e->outq_len - e->unsq_len);
-	ret = ret ?: set_window(sk, e);
+	ret = ret ?: tcp_set_saved_window(sk, e, tcp_fin_received(i->state));
 	return ret ?: rst_inet_finish(fe, sk);
 }
 
@@ -410,7 +430,7 @@ int rst_tcp_create(struct rst_task *t, const FileEntry *fe, int *slot)
 }
 
 /* The unsent part of a send queue goes out the normal way, once out of repair. */
-static int send_unsent(const struct tcp_stream *ts)
+int tcp_send_unsent(const struct tcp_stream *ts)
 {
 	const TcpStreamEntry *e = ts->e;
 	size_t off = e->outq_len - e->unsq_len;
@@ -427,6 +447,10 @@ static int send_unsent(const struct tcp_stream *ts)
 	return 0;
 }
 
+/*
+ * Once every socket of the task exists (a peer in the tree too): what may send a packet,
+ * which must find its peer's socket when no lock holds (restore-twice, after kexec).
+ */
 int rst_tcp_finish(struct rst_task *t)
 {
 	size_t i;
@@ -437,8 +461,10 @@ int rst_tcp_finish(struct rst_task *t)
 
 		if (ts->sk < 0)
 			continue;
-		ret = set_int(ts->sk, TCP_REPAIR, TCP_REPAIR_OFF, "TCP_REPAIR off");
-		ret = ret ?: send_unsent(ts);
+		ret = tcp_fin_rebuild(ts);
+		ret = ret ?: set_int(ts->sk, TCP_REPAIR, TCP_REPAIR_OFF, "TCP_REPAIR off");
+		if (!ts->unsent_done)
+			ret = ret ?: tcp_send_unsent(ts);
 	}
 	return ret;
 }

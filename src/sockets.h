@@ -80,6 +80,11 @@ int rst_tcp_check(struct rst_task *t, const FileEntry *fe);
 int rst_tcp_create(struct rst_task *t, const FileEntry *fe, int *slot);
 int rst_tcp_finish(struct rst_task *t);
 void rst_tcp_free(struct rst_task *t);
+/* sk-tcp-fin.c: TCP states (TCP_*): names; connected = ESTABLISHED or half-closed. */
+const char *tcp_state_name(unsigned int state);
+bool tcp_state_connected(unsigned int state);
+bool tcp_fin_sent(unsigned int state);
+bool tcp_fin_received(unsigned int state);
 /* sk-inet.c, for sk-tcp.c: options, bind (before connect); the rest (after). */
 int rst_inet_bind(const FileEntry *fe, int sk);
 int rst_inet_finish(const FileEntry *fe, int sk);
