@@ -11,6 +11,7 @@
  * controller traces with PTRACE_O_SUSPEND_SECCOMP until every thread is in its own code.
  */
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,26 @@ static int read_chain(struct dtask *t, pid_t tid, SeccompFilter **out, size_t *n
 	return -E2BIG;
 }
 
+/*
+ * A filter that can hand syscalls to a user-space supervisor (SECCOMP_RET_USER_NOTIF):
+ * its listener fd cannot be rebuilt, and whether one still listens is not visible here.
+ */
+static int check_user_notif(const SeccompFilter *f, pid_t tid, size_t idx)
+{
+	const struct sock_filter *insn = (const struct sock_filter *)f->filter.data;
+	size_t i, n = f->filter.len / sizeof(*insn);
+
+	for (i = 0; i < n; i++)
+		if (insn[i].code == (BPF_RET | BPF_K) &&
+		    (insn[i].k & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_USER_NOTIF) {
+			pr_err("thread %d: seccomp filter %zu can return SECCOMP_RET_USER_NOTIF: a "
+			       "supervisor's listener cannot be restored (not supported)",
+			       tid, idx);
+			return -EOPNOTSUPP;
+		}
+	return 0;
+}
+
 static bool same_filter(const SeccompFilter *a, const SeccompFilter *b)
 {
 	return a->filter.len == b->filter.len && a->flags == b->flags &&
@@ -134,6 +155,9 @@ static int dump_chain(struct dtask *t, pid_t tid, ThreadCoreEntry *tc,
 		return -EIO;
 	}
 	for (i = 0; i < n; i++) {
+		ret = check_user_notif(chain[i], tid, i);
+		if (ret)
+			return ret;
 		idx = table_add(tab, chain[i], idx);
 		if (idx < 0)
 			return idx;
