@@ -228,7 +228,10 @@ static int mode_of(const ThreadCoreEntry *tc)
 	return tc && tc->has_seccomp_mode ? (int)tc->seccomp_mode : 0;
 }
 
-/* Sizes, prev links that point back (so that every chain ends), chains not too deep. */
+/*
+ * Sizes, prev links that point back (so that every chain ends), chains not too deep, and
+ * only the flags PTRACE_SECCOMP_GET_METADATA reports (not TSYNC, for one).
+ */
 static int check_table(const SeccompEntry *e)
 {
 	size_t i, n = e->n_seccomp_filters;
@@ -247,9 +250,10 @@ static int check_table(const SeccompEntry *e)
 
 		if (!f->filter.len || f->filter.len % sizeof(struct sock_filter) ||
 		    f->filter.len > INSNS_MAX * sizeof(struct sock_filter) ||
-		    (f->has_prev && f->prev >= i)) {
-			pr_err("seccomp.img: filter %zu has %zu bytes or a bad prev", i,
-			       f->filter.len);
+		    (f->has_prev && f->prev >= i) ||
+		    (f->has_flags && (f->flags & ~SECCOMP_FILTER_FLAG_LOG))) {
+			pr_err("seccomp.img: filter %zu has %zu bytes, a bad prev or flags %#x", i,
+			       f->filter.len, f->has_flags ? f->flags : 0);
 			ret = -EINVAL;
 		}
 		depth[i] = ret ? 0 : f->has_prev ? depth[f->prev] + 1 : 1;
