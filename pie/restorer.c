@@ -9,9 +9,9 @@
  * they all share, installed just before), interval and POSIX timers (ids kept), the
  * leader's own seccomp filters, credentials, TLS bases, seccomp strict mode for a thread
  * that was in it (after which only read/write/exit/rt_sigreturn work), and finally
- * rt_sigreturn into the saved context. Steps are reported to the tracing controller with int3 (see
- * arch/x86/pie/trap.S); the controller holds every thread until all are done, then
- * unmaps the blob.
+ * rt_sigreturn into the saved context. Steps are reported to the tracing controller with
+ * int3 (see arch/x86/pie/trap.S); the controller holds every thread until all are done,
+ * then unmaps the blob.
  */
 #include "restorer.h"
 #include "syscall.h"
@@ -238,7 +238,6 @@ static void set_seccomp_strict(int strict)
 	if (strict)
 		CHECK(RST_STEP_SECCOMP, sys3(__NR_seccomp, SECCOMP_SET_MODE_STRICT, 0, 0));
 }
-
 
 /* A new thread: everything per thread, then its own rt_sigreturn (the controller waits). */
 static void __attribute__((noreturn)) thread_entry(struct rst_thread_args *th)
