@@ -5,11 +5,13 @@
  * (mremap), then sets what only the task itself can set: prctl(PR_SET_MM_MAP), rlimits,
  * tid address, robust list, rseq, sigactions, queued signals, the other threads (clone3
  * with set_tid; each sets its own tid address, robust list, rseq, signals, scheduling,
- * comm, creds and TLS; they inherit the seccomp filters installed just before), interval
- * and POSIX timers (ids kept), credentials, TLS bases, and finally rt_sigreturn into the saved
- * context. Steps are reported to the tracing controller with int3 (see
- * arch/x86/pie/trap.S); the controller holds every thread until all are done, then
- * unmaps the blob.
+ * comm, seccomp filters, creds, no_new_privs and TLS; they inherit the seccomp filters
+ * they all share, installed just before), interval and POSIX timers (ids kept), the
+ * leader's own seccomp filters, credentials, TLS bases, seccomp strict mode for a thread
+ * that was in it (after which only read/write/exit/rt_sigreturn work), and finally
+ * rt_sigreturn into the saved context. Steps are reported to the tracing controller with
+ * int3 (see arch/x86/pie/trap.S); the controller holds every thread until all are done,
+ * then unmaps the blob.
  */
 #include "restorer.h"
 #include "syscall.h"
@@ -202,7 +204,40 @@ static void set_creds(struct rst_creds *c)
 	sys2(__NR_prctl, PR_SET_KEEPCAPS, c->keepcaps);
 }
 
-static void set_creds(struct rst_creds *c);
+/* struct sock_fprog */
+struct rst_fprog {
+	unsigned short len;
+	unsigned short pad[3];
+	unsigned long filter;
+};
+
+#define SECCOMP_SET_MODE_STRICT 0
+#define SECCOMP_SET_MODE_FILTER 1
+
+/*
+ * While still privileged (no no_new_privs needed). The controller traces with
+ * PTRACE_O_SUSPEND_SECCOMP (new threads inherit it), so the restorer's own syscalls after
+ * this point are not filtered.
+ */
+static void set_seccomp(unsigned long list, unsigned int n)
+{
+	struct rst_seccomp_filter *f = (struct rst_seccomp_filter *)list;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct rst_fprog prog = { .len = f[i].len, .filter = f[i].insns };
+
+		CHECK(RST_STEP_SECCOMP,
+		      sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, f[i].flags, &prog));
+	}
+}
+
+/* The very last step before rt_sigreturn: strict mode allows nothing else. */
+static void set_seccomp_strict(int strict)
+{
+	if (strict)
+		CHECK(RST_STEP_SECCOMP, sys3(__NR_seccomp, SECCOMP_SET_MODE_STRICT, 0, 0));
+}
 
 /* A new thread: everything per thread, then its own rt_sigreturn (the controller waits). */
 static void __attribute__((noreturn)) thread_entry(struct rst_thread_args *th)
@@ -220,15 +255,17 @@ static void __attribute__((noreturn)) thread_entry(struct rst_thread_args *th)
 		      sys4(__NR_rt_tgsigqueueinfo, pid, th->tid, si[i].signo, si[i].info));
 	set_sched(th->has_sched, th->sched_policy, th->sched_prio, th->sched_nice);
 	sys2(__NR_prctl, PR_SET_NAME, th->comm);
+	set_seccomp(th->seccomp_filters, th->nr_seccomp_filters);
 	if (th->has_creds)
 		set_creds(&th->creds);
 	else if (((struct restorer_args *)th->args)->has_creds)
 		set_creds(&((struct restorer_args *)th->args)->creds);
-	if (((struct restorer_args *)th->args)->no_new_privs)
+	if (th->no_new_privs)
 		CHECK(RST_STEP_PRCTL, sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, th->pdeath_sig));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_FS, th->fs_base));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_GS, th->gs_base));
+	set_seccomp_strict(th->seccomp_strict);
 	rst_sigreturn(th->sigframe, 0, 0);
 }
 
@@ -297,33 +334,6 @@ static void set_timers(struct restorer_args *a)
 	}
 }
 
-/* struct sock_fprog */
-struct rst_fprog {
-	unsigned short len;
-	unsigned short pad[3];
-	unsigned long filter;
-};
-
-#define SECCOMP_SET_MODE_FILTER 1
-
-/*
- * Before the threads are created (they inherit the filters) and while still privileged
- * (no no_new_privs needed). The controller traces with PTRACE_O_SUSPEND_SECCOMP, so the
- * restorer's own syscalls after this point are not filtered.
- */
-static void set_seccomp(struct restorer_args *a)
-{
-	struct rst_seccomp_filter *f = (struct rst_seccomp_filter *)a->seccomp_filters;
-	unsigned int i;
-
-	for (i = 0; i < a->nr_seccomp_filters; i++) {
-		struct rst_fprog prog = { .len = f[i].len, .filter = f[i].insns };
-
-		CHECK(RST_STEP_SECCOMP,
-		      sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, f[i].flags, &prog));
-	}
-}
-
 /* Before the credentials change: clone3 with set_tid needs CAP_SYS_ADMIN. */
 static void create_threads(struct restorer_args *a)
 {
@@ -356,8 +366,9 @@ restorer_entry(struct restorer_args *a)
 	set_thread(a);
 	set_signals(a);
 	set_sched(a->has_sched, a->sched_policy, a->sched_prio, a->sched_nice);
-	set_seccomp(a);
+	set_seccomp(a->seccomp_filters, a->nr_seccomp_filters);
 	create_threads(a);
+	set_seccomp(a->seccomp_own, a->nr_seccomp_own);
 	set_timers(a);
 	if (a->has_creds)
 		set_creds(&a->creds);
@@ -369,5 +380,6 @@ restorer_entry(struct restorer_args *a)
 	CHECK(RST_STEP_PRCTL, sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_FS, a->fs_base));
 	CHECK(RST_STEP_TLS, sys2(__NR_arch_prctl, ARCH_SET_GS, a->gs_base));
+	set_seccomp_strict(a->seccomp_strict);
 	rst_sigreturn(a->sigframe, a->region, a->region_len);
 }

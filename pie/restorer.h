@@ -133,6 +133,10 @@ struct rst_thread_args {
 	char comm[16];
 	int has_creds;			/* else the leader's */
 	struct rst_creds creds;
+	int no_new_privs;		/* PR_SET_NO_NEW_PRIVS */
+	int seccomp_strict;		/* SECCOMP_MODE_STRICT as its very last step */
+	unsigned long seccomp_filters;	/* struct rst_seccomp_filter[], on the leader's shared ones */
+	unsigned int nr_seccomp_filters;
 	unsigned long fs_base;
 	unsigned long gs_base;
 	unsigned long sigframe;
@@ -193,7 +197,7 @@ struct restorer_args {
 	int dumpable;
 	int pdeath_sig;
 	int thp_disabled;		/* PR_SET_THP_DISABLE */
-	int no_new_privs;		/* PR_SET_NO_NEW_PRIVS, in every thread */
+	int no_new_privs;		/* PR_SET_NO_NEW_PRIVS (the leader's) */
 
 	struct rst_rlimit rlimits[16];
 	unsigned int nr_rlimits;
@@ -222,8 +226,13 @@ struct restorer_args {
 	unsigned long posix_timers;	/* struct rst_posix_timer[] */
 	unsigned int nr_posix_timers;
 
-	unsigned long seccomp_filters;	/* struct rst_seccomp_filter[], root first */
+	/* seccomp, root first: filters every thread has (installed before the threads exist),
+	 * then the leader's own on top of them; strict mode as the leader's very last step */
+	unsigned long seccomp_filters;	/* struct rst_seccomp_filter[] */
 	unsigned int nr_seccomp_filters;
+	unsigned long seccomp_own;	/* struct rst_seccomp_filter[] */
+	unsigned int nr_seccomp_own;
+	int seccomp_strict;
 
 	unsigned long fs_base;
 	unsigned long gs_base;

@@ -82,6 +82,8 @@ run cli-unsupported python3 "$here/cli/unsupported_test.py" "$ferry" "$here/buil
 run cli-sockets python3 "$here/cli/sockets_test.py" "$ferry" "$here/build/cli/sockholder" "$work/sockets"
 run cli-files-images python3 "$here/cli/files_images_test.py" "$ferry" "$here/build/cli/ticker" \
 	"$work/files-images"
+run cli-seccomp-images python3 "$here/cli/seccomp_images_test.py" "$ferry" "$here/build/cli/ticker" \
+	"$work/seccomp-images"
 run cli-pty python3 "$here/cli/pty_test.py" "$ferry" "$here/build/cli/ticker" "$work/pty"
 run share-images python3 "$here/cli/share_images_test.py" "$ferry" "$here/build/zdtm/tree_clone_files" \
 	"$work/share-images"

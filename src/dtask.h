@@ -138,7 +138,6 @@ struct dtask {
 	MmEntry mm;
 	FsEntry fs;
 	PstreeEntry pstree;
-	SeccompEntry *seccomp;		/* seccomp.img, or NULL */
 	struct dthread *thr;		/* the other threads, in seize order */
 	size_t n_thr, thr_cap;
 	struct dfiles *fx;		/* the tree's files (shared by every task) */

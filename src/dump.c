@@ -239,11 +239,11 @@ static void remove_images(struct dtree *tr, int dirfd)
 	}
 }
 
-static int collect_task(struct dtask *t)
+static int collect_task(struct dtree *tr, struct dtask *t)
 {
 	int ret;
 
-	ret = seccomp_dump(t);
+	ret = seccomp_dump(t, &tr->seccomp);
 	if (!ret)
 		ret = arch_dump_thread_info(t);
 	if (!ret)
@@ -270,7 +270,6 @@ static int collect_sockets(struct dtree *tr)
 /* Every task, root first; they share the tree's files (ids global, descriptions shared). */
 static int collect(struct dtree *tr, const struct dump_opts *opts)
 {
-	struct dtask *seccomp_task = NULL;
 	size_t i;
 	int ret;
 
@@ -284,24 +283,18 @@ static int collect(struct dtree *tr, const struct dump_opts *opts)
 		tr->tasks[i]->file_locks = opts->file_locks;
 		tr->tasks[i]->volatile_files = opts->volatile_files;
 	}
+	tr->seccomp.owner = tr->tasks[0];
 	for (i = 0; i < tr->n; i++) {
 		struct dtask *t = tr->tasks[i];
 
 		if (t->zombie)
 			continue;
-		ret = collect_task(t);
+		ret = collect_task(tr, t);
 		if (ret) {
 			pr_err("cannot dump task %d (%zu of %zu in the tree)", t->pid, i + 1, tr->n);
 			return ret;
 		}
-		if (t->seccomp && seccomp_task && seccomp_task != t) {
-			pr_err("tasks %d and %d both run under seccomp filters: only one process "
-			       "of a tree may, for now", seccomp_task->pid, t->pid);
-			return -EOPNOTSUPP;
-		}
-		seccomp_task = t->seccomp ? t : seccomp_task;
 	}
-	tr->seccomp_task = seccomp_task;
 	return collect_sockets(tr);
 }
 
@@ -339,8 +332,8 @@ static int write_images(struct dtree *tr, int dirfd, const struct net_externals 
 		ret = write_pstree(tr, dirfd);
 	if (!ret)
 		ret = files_write_table(tr->tasks, tr->n, dirfd);
-	if (!ret && tr->seccomp_task)	/* seccomp.img is the tree's: one task's filters */
-		ret = seccomp_write(tr->seccomp_task, dirfd);
+	if (!ret)
+		ret = seccomp_write(&tr->seccomp, dirfd);
 	if (!ret)
 		ret = timens_dump(tr->tasks[0]->pid, dirfd);
 	if (!ret)

@@ -13,13 +13,14 @@
 
 #include "dtask.h"
 #include "dump.h"
+#include "seccomp.h"
 
 #define PSTREE_MAX_TASKS 4096
 
 struct dtree {
 	struct dtask **tasks;		/* tasks[0] is the root */
 	size_t n, cap;
-	struct dtask *seccomp_task;	/* the one task with seccomp filters, if any */
+	struct seccomp_table seccomp;	/* the filters of every task (seccomp.img) */
 	struct dfiles files;		/* the files of every task (dtask.fx) */
 };
 

@@ -55,7 +55,7 @@ static const char *const step_names[RST_STEP_NR] = {
 	[RST_STEP_CREDS] = "credentials", [RST_STEP_TLS] = "TLS bases",
 	[RST_STEP_PRCTL] = "prctl", [RST_STEP_THREAD] = "creating a thread (clone3 set_tid)",
 	[RST_STEP_SCHED] = "scheduling policy and nice", [RST_STEP_TIMER] = "timers",
-	[RST_STEP_SECCOMP] = "installing the seccomp filters",
+	[RST_STEP_SECCOMP] = "seccomp (a filter or strict mode)",
 };
 
 /* In each new live task, once it is seized: ferry's part of its restore, then the blob. */

@@ -489,7 +489,7 @@ static int seize_live(struct rst_tree *tr, size_t *nr_live)
 		if (ptrace(PTRACE_SEIZE, tr->tasks[i].pid, NULL,
 			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
 					   PTRACE_O_TRACECLONE |
-					   (tr->tasks[i].seccomp_mode ? PTRACE_O_SUSPEND_SECCOMP : 0)))) {
+					   (tr->tasks[i].seccomp_suspend ? PTRACE_O_SUSPEND_SECCOMP : 0)))) {
 			pr_perror("cannot seize the new task %d", tr->tasks[i].pid);
 			return -errno;
 		}

@@ -59,8 +59,8 @@ struct rst_task {
 	CoreEntry *core;
 	struct rst_thread *thr;		/* the other threads */
 	size_t nr_thr;
-	int seccomp_mode;		/* of every thread */
-	SeccompEntry *seccomp;		/* seccomp.img, when seccomp_mode is filter */
+	bool seccomp_suspend;		/* a thread runs under seccomp: PTRACE_O_SUSPEND_SECCOMP */
+	SeccompEntry *seccomp;		/* seccomp.img, when a thread is in filter mode */
 	TaskKobjIdsEntry *ids;
 	uint64_t ids_off;		/* where its entry is in ids-PID.img, for messages */
 	bool share_files;		/* cloned with CLONE_FILES: its parent's fd table (share.c) */

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * seccomp filters, both directions. Dump: the mode of every thread (/proc/PID/task/TID/
- * status), PTRACE_O_SUSPEND_SECCOMP so that injected syscalls are not filtered, the BPF
- * programs (PTRACE_SECCOMP_GET_FILTER) and their flags (PTRACE_SECCOMP_GET_METADATA) into
- * seccomp.img. All threads must share one mode and filter chain for now. Restore: the
- * programs in install order for pie/restorer.c, which installs them in the leader before
- * it creates the other threads (they inherit them); the controller traces with
- * PTRACE_O_SUSPEND_SECCOMP until every thread is back in its own code.
+ * seccomp, both directions, per thread. Dump: each thread's mode (/proc/PID/task/TID/
+ * status), PTRACE_O_SUSPEND_SECCOMP so that injected syscalls are not filtered, its BPF
+ * programs (PTRACE_SECCOMP_GET_FILTER) and their flags (PTRACE_SECCOMP_GET_METADATA),
+ * merged into the tree's one seccomp.img: every distinct chain once, a thread's core
+ * naming its newest filter, prev links to the older. Restore: each thread's chain, root
+ * first, for pie/restorer.c: the part every thread of the task shares is installed by
+ * the leader before it creates the threads (they inherit it, as TSYNC needs), the rest
+ * by each thread itself; strict mode is entered as a thread's very last step. The
+ * controller traces with PTRACE_O_SUSPEND_SECCOMP until every thread is in its own code.
  */
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +24,9 @@
 #include "rst.h"
 #include "seccomp.h"
 
-#define FILTERS_MAX 512
-#define INSNS_MAX 4096 /* BPF_MAXINSNS */
+#define FILTERS_MAX 512	 /* per thread */
+#define TABLE_MAX 8192	 /* per tree */
+#define INSNS_MAX 4096	 /* BPF_MAXINSNS */
 
 struct seccomp_md {
 	uint64_t filter_off;
@@ -52,7 +56,7 @@ static int suspend(pid_t tid)
 	return 0;
 }
 
-/* The filter chain of tid, newest first, into e (oldest first); *n filters. */
+/* The filter chain of tid, oldest first (PTRACE_SECCOMP_GET_FILTER index 0); *n filters. */
 static int read_chain(struct dtask *t, pid_t tid, SeccompFilter **out, size_t *n)
 {
 	struct sock_filter *insns;
@@ -86,154 +90,190 @@ static int read_chain(struct dtask *t, pid_t tid, SeccompFilter **out, size_t *n
 	return -E2BIG;
 }
 
-static bool same_chain(SeccompFilter **a, size_t na, SeccompFilter **b, size_t nb)
+/*
+ * A filter that can hand syscalls to a user-space supervisor (SECCOMP_RET_USER_NOTIF):
+ * its listener fd cannot be rebuilt, and whether one still listens is not visible here.
+ */
+static int check_user_notif(const SeccompFilter *f, pid_t tid, size_t idx)
 {
-	size_t i;
+	const struct sock_filter *insn = (const struct sock_filter *)f->filter.data;
+	size_t i, n = f->filter.len / sizeof(*insn);
 
-	if (na != nb)
-		return false;
-	for (i = 0; i < na; i++)
-		if (a[i]->filter.len != b[i]->filter.len || a[i]->flags != b[i]->flags ||
-		    memcmp(a[i]->filter.data, b[i]->filter.data, a[i]->filter.len))
-			return false;
-	return true;
-}
-
-/* Oldest first, each linked to the one before; every thread's core names the newest. */
-static int save_chain(struct dtask *t, SeccompFilter **chain, size_t n)
-{
-	SeccompEntry *e = dtask_alloc(t, sizeof(*e));
-	SeccompFilter **list = dtask_alloc(t, n * sizeof(*list));
-	size_t i;
-
-	if (!e || !list)
-		return -ENOMEM;
-	seccomp_entry__init(e);
-	for (i = 0; i < n; i++) {
-		list[i] = chain[n - 1 - i];
-		if (i)
-			list[i]->has_prev = 1, list[i]->prev = i - 1;
-	}
-	e->seccomp_filters = list;
-	e->n_seccomp_filters = n;
-	t->seccomp = e;
-	t->thc.has_seccomp_filter = 1, t->thc.seccomp_filter = n - 1;
-	for (i = 0; i < t->n_thr; i++)
-		t->thr[i].thc.has_seccomp_filter = 1, t->thr[i].thc.seccomp_filter = n - 1;
-	return 0;
-}
-
-static int check_modes(struct dtask *t, int mode)
-{
-	size_t i;
-	int m;
-
-	for (i = 0; i < t->n_thr; i++) {
-		m = thread_mode(t->pid, t->thr[i].tid);
-		if (m < 0)
-			return m;
-		if (m != mode) {
-			pr_err("thread %d runs in seccomp mode %d, its leader %d in mode %d: "
-			       "per-thread seccomp is not supported yet",
-			       t->thr[i].tid, m, t->pid, mode);
+	for (i = 0; i < n; i++)
+		if (insn[i].code == (BPF_RET | BPF_K) &&
+		    (insn[i].k & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_USER_NOTIF) {
+			pr_err("thread %d: seccomp filter %zu can return SECCOMP_RET_USER_NOTIF: a "
+			       "supervisor's listener cannot be restored (not supported)",
+			       tid, idx);
 			return -EOPNOTSUPP;
 		}
-		t->thr[i].thc.has_seccomp_mode = 1, t->thr[i].thc.seccomp_mode = m;
-	}
-	t->thc.has_seccomp_mode = 1, t->thc.seccomp_mode = mode;
 	return 0;
 }
 
-static int dump_filters(struct dtask *t)
+static bool same_filter(const SeccompFilter *a, const SeccompFilter *b)
 {
-	SeccompFilter *lead[FILTERS_MAX], *mine[FILTERS_MAX];
-	size_t n, nm, i;
-	int ret;
-
-	ret = read_chain(t, t->pid, lead, &n);
-	for (i = 0; !ret && i < t->n_thr; i++) {
-		ret = read_chain(t, t->thr[i].tid, mine, &nm);
-		if (!ret && !same_chain(lead, n, mine, nm)) {
-			pr_err("thread %d has other seccomp filters than its leader %d: per-thread "
-			       "filters are not supported yet",
-			       t->thr[i].tid, t->pid);
-			ret = -EOPNOTSUPP;
-		}
-	}
-	if (!ret && !n) {
-		pr_err("process %d is in seccomp filter mode without a filter", t->pid);
-		ret = -EIO;
-	}
-	return ret ? ret : save_chain(t, lead, n);
+	return a->filter.len == b->filter.len && a->flags == b->flags &&
+	       !memcmp(a->filter.data, b->filter.data, a->filter.len);
 }
 
-int seccomp_dump(struct dtask *t)
+/* The table index of filter f stacked on entry prev (-1: on none), added if new. */
+static long table_add(struct seccomp_table *tab, SeccompFilter *f, long prev)
 {
-	int mode = thread_mode(t->pid, t->pid), ret;
 	size_t i;
+
+	for (i = 0; i < tab->n; i++) {
+		const SeccompFilter *g = tab->filters[i];
+
+		if ((g->has_prev ? (long)g->prev : -1) == prev && same_filter(f, g))
+			return i;
+	}
+	if (tab->n >= TABLE_MAX) {
+		pr_err("the tree has more than %d distinct seccomp filters", TABLE_MAX);
+		return -E2BIG;
+	}
+	if (dtask_grow(tab->owner, &tab->filters, tab->n, &tab->cap, sizeof(*tab->filters)))
+		return -ENOMEM;
+	f->has_prev = prev >= 0, f->prev = prev >= 0 ? prev : 0;
+	tab->filters[tab->n] = f;
+	return tab->n++;
+}
+
+/* A thread in filter mode: its chain into the table, its core naming the newest. */
+static int dump_chain(struct dtask *t, pid_t tid, ThreadCoreEntry *tc,
+		      struct seccomp_table *tab)
+{
+	SeccompFilter *chain[FILTERS_MAX];
+	long idx = -1;
+	size_t n, i;
+	int ret;
+
+	ret = read_chain(t, tid, chain, &n);
+	if (ret)
+		return ret;
+	if (!n) {
+		pr_err("thread %d is in seccomp filter mode without a filter", tid);
+		return -EIO;
+	}
+	for (i = 0; i < n; i++) {
+		ret = check_user_notif(chain[i], tid, i);
+		if (ret)
+			return ret;
+		idx = table_add(tab, chain[i], idx);
+		if (idx < 0)
+			return idx;
+	}
+	tc->has_seccomp_filter = 1, tc->seccomp_filter = idx;
+	return 0;
+}
+
+static int dump_thread(struct dtask *t, pid_t tid, ThreadCoreEntry *tc,
+		       struct seccomp_table *tab)
+{
+	int mode = thread_mode(t->pid, tid), ret;
 
 	if (mode <= 0)
 		return mode;
-	if (mode != SECCOMP_MODE__filter) {
-		pr_err("process %d runs in seccomp strict mode: not supported yet", t->pid);
+	if (mode != SECCOMP_MODE__strict && mode != SECCOMP_MODE__filter) {
+		pr_err("thread %d runs in seccomp mode %d, which ferry does not know", tid, mode);
 		return -EOPNOTSUPP;
 	}
-	ret = check_modes(t, mode);
+	tc->has_seccomp_mode = 1, tc->seccomp_mode = mode;
+	ret = suspend(tid);
+	if (!ret && mode == SECCOMP_MODE__filter)
+		ret = dump_chain(t, tid, tc, tab);
 	if (!ret)
-		ret = suspend(t->pid);
-	for (i = 0; !ret && i < t->n_thr; i++)
-		ret = suspend(t->thr[i].tid);
-	if (!ret)
-		ret = dump_filters(t);
-	if (!ret)
-		pr_info("%d: seccomp filter mode, %zu filters", t->pid,
-			t->seccomp->n_seccomp_filters);
+		pr_info("%d: thread %d in seccomp %s mode%s", t->pid, tid,
+			mode == SECCOMP_MODE__strict ? "strict" : "filter",
+			mode == SECCOMP_MODE__strict ? "" : ", filters in seccomp.img");
 	return ret;
 }
 
-int seccomp_write(struct dtask *t, int dirfd)
+int seccomp_dump(struct dtask *t, struct seccomp_table *tab)
 {
-	return t->seccomp ? img_write_one(dirfd, IMG_SECCOMP, &t->seccomp->base) : 0;
+	size_t i;
+	int ret;
+
+	ret = dump_thread(t, t->pid, &t->thc, tab);
+	for (i = 0; !ret && i < t->n_thr; i++)
+		ret = dump_thread(t, t->thr[i].tid, &t->thr[i].thc, tab);
+	return ret;
+}
+
+int seccomp_write(struct seccomp_table *tab, int dirfd)
+{
+	SeccompEntry e = SECCOMP_ENTRY__INIT;
+
+	if (!tab->n)
+		return 0;
+	e.seccomp_filters = tab->filters;
+	e.n_seccomp_filters = tab->n;
+	return img_write_one(dirfd, IMG_SECCOMP, &e.base);
 }
 
 /* --- restore ------------------------------------------------------------------------ */
 
-static int check_thread(const struct rst_task *t, const ThreadCoreEntry *tc, pid_t tid)
+/* Thread i of t: 0 the leader, then t->thr[] in order. */
+static const ThreadCoreEntry *core_of(const struct rst_task *t, size_t i)
 {
-	const ThreadCoreEntry *lead = t->core->thread_core;
-
-	if ((int)(tc->has_seccomp_mode ? tc->seccomp_mode : 0) != t->seccomp_mode ||
-	    (t->seccomp_mode && tc->seccomp_filter != lead->seccomp_filter)) {
-		pr_err("core-%d.img: seccomp mode or filter differs from the leader's: per-thread "
-		       "seccomp is not supported yet",
-		       tid);
-		return -EOPNOTSUPP;
-	}
-	return 0;
+	return i ? t->thr[i - 1].core->thread_core : t->core->thread_core;
 }
 
-static int check_filters(const struct rst_task *t, const SeccompEntry *e)
+static pid_t tid_of(const struct rst_task *t, size_t i)
 {
-	size_t i;
+	return i ? t->thr[i - 1].tid : t->pid;
+}
 
-	if (e->n_seccomp_filters > FILTERS_MAX) {
-		pr_err("seccomp.img: %zu filters (at most %d)", e->n_seccomp_filters, FILTERS_MAX);
+static int mode_of(const ThreadCoreEntry *tc)
+{
+	return tc && tc->has_seccomp_mode ? (int)tc->seccomp_mode : 0;
+}
+
+/*
+ * Sizes, prev links that point back (so that every chain ends), chains not too deep, and
+ * only the flags PTRACE_SECCOMP_GET_METADATA reports (not TSYNC, for one).
+ */
+static int check_table(const SeccompEntry *e)
+{
+	size_t i, n = e->n_seccomp_filters;
+	uint16_t *depth;
+	int ret = 0;
+
+	if (!n || n > TABLE_MAX) {
+		pr_err("seccomp.img: %zu filters (1 to %d)", n, TABLE_MAX);
 		return -EINVAL;
 	}
-	for (i = 0; i < e->n_seccomp_filters; i++) {
+	depth = calloc(n, sizeof(*depth));
+	if (!depth)
+		return -ENOMEM;
+	for (i = 0; !ret && i < n; i++) {
 		const SeccompFilter *f = e->seccomp_filters[i];
 
 		if (!f->filter.len || f->filter.len % sizeof(struct sock_filter) ||
 		    f->filter.len > INSNS_MAX * sizeof(struct sock_filter) ||
-		    (f->has_prev && f->prev >= i)) {
-			pr_err("seccomp.img: filter %zu has %zu bytes or a bad prev", i,
-			       f->filter.len);
-			return -EINVAL;
+		    (f->has_prev && f->prev >= i) ||
+		    (f->has_flags && (f->flags & ~SECCOMP_FILTER_FLAG_LOG))) {
+			pr_err("seccomp.img: filter %zu has %zu bytes, a bad prev or flags %#x", i,
+			       f->filter.len, f->has_flags ? f->flags : 0);
+			ret = -EINVAL;
+		}
+		depth[i] = ret ? 0 : f->has_prev ? depth[f->prev] + 1 : 1;
+		if (!ret && depth[i] > FILTERS_MAX) {
+			pr_err("seccomp.img: filter %zu is the top of more than %d", i, FILTERS_MAX);
+			ret = -EINVAL;
 		}
 	}
-	if (t->core->thread_core->seccomp_filter >= e->n_seccomp_filters) {
-		pr_err("core-%u.img: seccomp filter %u is not in seccomp.img", t->pid,
-		       t->core->thread_core->seccomp_filter);
+	free(depth);
+	return ret;
+}
+
+static int check_thread(const struct rst_task *t, size_t i)
+{
+	const ThreadCoreEntry *tc = core_of(t, i);
+
+	if (mode_of(tc) == SECCOMP_MODE__filter &&
+	    (!tc->has_seccomp_filter || tc->seccomp_filter >= t->seccomp->n_seccomp_filters)) {
+		pr_err("core-%d.img: seccomp filter %u is not in seccomp.img (%zu filters)",
+		       tid_of(t, i), tc->seccomp_filter, t->seccomp->n_seccomp_filters);
 		return -EINVAL;
 	}
 	return 0;
@@ -241,24 +281,27 @@ static int check_filters(const struct rst_task *t, const SeccompEntry *e)
 
 int seccomp_plan_load(struct rst_task *t)
 {
-	const ThreadCoreEntry *tc = t->core->thread_core;
+	bool filters = false;
 	size_t i;
-	int ret;
+	int mode, ret;
 
-	t->seccomp_mode = tc && tc->has_seccomp_mode ? tc->seccomp_mode : 0;
-	if (t->seccomp_mode && t->seccomp_mode != SECCOMP_MODE__filter) {
-		pr_err("core-%u.img: seccomp mode %d is not supported", t->pid, t->seccomp_mode);
-		return -EOPNOTSUPP;
+	for (i = 0; i <= t->nr_thr; i++) {
+		mode = mode_of(core_of(t, i));
+		if (mode < 0 || mode > SECCOMP_MODE__filter) {
+			pr_err("core-%d.img: seccomp mode %d is not known", tid_of(t, i), mode);
+			return -EINVAL;
+		}
+		t->seccomp_suspend |= mode != SECCOMP_MODE__disabled;
+		filters |= mode == SECCOMP_MODE__filter;
 	}
-	for (i = 0; i < t->nr_thr; i++) {
-		ret = check_thread(t, t->thr[i].core->thread_core, t->thr[i].tid);
-		if (ret)
-			return ret;
-	}
-	if (!t->seccomp_mode)
+	if (!filters)
 		return 0;
 	ret = img_read_one(t->dirfd, IMG_SECCOMP, &seccomp_entry__descriptor, (void **)&t->seccomp);
-	return ret ? ret : check_filters(t, t->seccomp);
+	if (!ret)
+		ret = check_table(t->seccomp);
+	for (i = 0; !ret && i <= t->nr_thr; i++)
+		ret = check_thread(t, i);
+	return ret;
 }
 
 void seccomp_plan_free(struct rst_task *t)
@@ -267,48 +310,121 @@ void seccomp_plan_free(struct rst_task *t)
 	t->seccomp = NULL;
 }
 
-size_t seccomp_args_size(const struct rst_task *t)
+/* Thread i's chain, root first, into out[] (FILTERS_MAX, as check_table made sure). */
+static size_t chain_of(const struct rst_task *t, size_t i, uint32_t *out)
 {
-	size_t i, n = 64 + FILTERS_MAX * sizeof(struct rst_seccomp_filter);
+	const ThreadCoreEntry *tc = core_of(t, i);
+	const SeccompFilter *f;
+	uint32_t idx;
+	size_t n = 0, k;
 
-	for (i = 0; t->seccomp && i < t->seccomp->n_seccomp_filters; i++)
-		n += t->seccomp->seccomp_filters[i]->filter.len + 64;
+	if (mode_of(tc) != SECCOMP_MODE__filter)
+		return 0;
+	for (idx = tc->seccomp_filter;; idx = f->prev) {
+		f = t->seccomp->seccomp_filters[idx];
+		out[n++] = idx;
+		if (!f->has_prev)
+			break;
+	}
+	for (k = 0; k < n / 2; k++) {
+		idx = out[k], out[k] = out[n - 1 - k], out[n - 1 - k] = idx;
+	}
 	return n;
 }
 
-/* The leader's chain, root first, for the restorer to install in that order. */
-int seccomp_rst_args(struct rst_task *t)
+size_t seccomp_args_size(const struct rst_task *t)
+{
+	uint32_t chain[FILTERS_MAX];
+	size_t i, n = 64;
+
+	if (!t->seccomp)
+		return 0;
+	n += t->seccomp->n_seccomp_filters * (sizeof(unsigned long) + 64);
+	for (i = 0; i < t->seccomp->n_seccomp_filters; i++)
+		n += t->seccomp->seccomp_filters[i]->filter.len;
+	for (i = 0; i <= t->nr_thr; i++)
+		n += chain_of(t, i, chain) * sizeof(struct rst_seccomp_filter) + 2 * 64;
+	return n;
+}
+
+/* The programs of chain[0..n) for the restorer, each copied into the args only once. */
+static int filters_args(struct rst_task *t, unsigned long *copies, const uint32_t *chain,
+			size_t n, unsigned long *list, unsigned int *nr)
 {
 	struct rst_seccomp_filter *out;
-	uint32_t idx, chain[FILTERS_MAX];
-	size_t n = 0, i;
+	size_t i;
 
-	if (!t->seccomp_mode)
+	if (!n)
 		return 0;
-	idx = t->core->thread_core->seccomp_filter;
-	for (;;) {
-		const SeccompFilter *f = t->seccomp->seccomp_filters[idx];
-
-		chain[n++] = idx;
-		if (!f->has_prev || n == FILTERS_MAX)
-			break;
-		idx = f->prev;
-	}
 	out = rst_args_alloc(t, n * sizeof(*out));
 	if (!out)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		const SeccompFilter *f = t->seccomp->seccomp_filters[chain[n - 1 - i]];
-		void *insns = rst_args_alloc(t, f->filter.len);
+		const SeccompFilter *f = t->seccomp->seccomp_filters[chain[i]];
 
-		if (!insns)
-			return -ENOMEM;
-		memcpy(insns, f->filter.data, f->filter.len);
-		out[i].insns = (unsigned long)insns;
+		if (!copies[chain[i]]) {
+			void *insns = rst_args_alloc(t, f->filter.len);
+
+			if (!insns)
+				return -ENOMEM;
+			memcpy(insns, f->filter.data, f->filter.len);
+			copies[chain[i]] = (unsigned long)insns;
+		}
+		out[i].insns = copies[chain[i]];
 		out[i].len = f->filter.len / sizeof(struct sock_filter);
 		out[i].flags = f->has_flags ? f->flags : 0;
 	}
-	t->args->seccomp_filters = (unsigned long)out;
-	t->args->nr_seccomp_filters = n;
+	*list = (unsigned long)out;
+	*nr = n;
 	return 0;
+}
+
+/* How many filters, from the root, every thread's chain has in common with lead[]. */
+static size_t common_prefix(const struct rst_task *t, const uint32_t *lead, size_t n)
+{
+	uint32_t mine[FILTERS_MAX];
+	size_t i, k, nm;
+
+	for (i = 1; n && i <= t->nr_thr; i++) {
+		nm = chain_of(t, i, mine);
+		for (k = 0; k < n && k < nm && mine[k] == lead[k]; k++)
+			;
+		n = k;
+	}
+	return n;
+}
+
+/*
+ * The shared root part of the chains for the leader to install before it creates the
+ * threads, then each thread's own rest (the leader's too), and who enters strict mode.
+ */
+int seccomp_rst_args(struct rst_task *t)
+{
+	struct rst_thread_args *th = (struct rst_thread_args *)t->args->threads;
+	struct restorer_args *a = t->args;
+	uint32_t lead[FILTERS_MAX], mine[FILTERS_MAX];
+	size_t nl, nm, common, i;
+	unsigned long *copies;
+	int ret;
+
+	a->seccomp_strict = mode_of(core_of(t, 0)) == SECCOMP_MODE__strict;
+	for (i = 1; i <= t->nr_thr; i++)
+		th[i - 1].seccomp_strict = mode_of(core_of(t, i)) == SECCOMP_MODE__strict;
+	if (!t->seccomp)
+		return 0;
+	copies = rst_args_alloc(t, t->seccomp->n_seccomp_filters * sizeof(*copies));
+	if (!copies)
+		return -ENOMEM;
+	nl = chain_of(t, 0, lead);
+	common = common_prefix(t, lead, nl);
+	ret = filters_args(t, copies, lead, common, &a->seccomp_filters, &a->nr_seccomp_filters);
+	if (!ret)
+		ret = filters_args(t, copies, lead + common, nl - common, &a->seccomp_own,
+				   &a->nr_seccomp_own);
+	for (i = 1; !ret && i <= t->nr_thr; i++) {
+		nm = chain_of(t, i, mine);
+		ret = filters_args(t, copies, mine + common, nm - common,
+				   &th[i - 1].seccomp_filters, &th[i - 1].nr_seccomp_filters);
+	}
+	return ret;
 }

@@ -329,21 +329,17 @@ static int read_no_new_privs(pid_t pid, pid_t tid)
 
 /*
  * The thread's own credentials (/proc/TID/status, capget, and the securebits dump_injected
- * read); ferry restores the leader's no_new_privs in every thread, so that must agree.
+ * read) and its no_new_privs.
  */
 static int dump_creds(struct dtask *t, struct dthread *th)
 {
 	struct proc_status s;
-	int lead = read_no_new_privs(t->pid, t->pid), mine = read_no_new_privs(t->pid, th->tid);
+	int nnp = read_no_new_privs(t->pid, th->tid);
 	int ret;
 
-	if (lead < 0 || mine < 0)
-		return lead < 0 ? lead : mine;
-	if (lead != mine) {
-		pr_err("thread %d of %d has a no_new_privs of its own: not supported yet", th->tid,
-		       t->pid);
-		return -EOPNOTSUPP;
-	}
+	if (nnp < 0)
+		return nnp;
+	th->thc.has_no_new_privs = 1, th->thc.no_new_privs = nnp;
 	ret = proc_read_status(th->tid, &s);
 	if (!ret)
 		ret = creds_dump_tid(t, th->tid, &s, th->thc.creds);
@@ -653,6 +649,8 @@ static int thread_one_args(struct rst_task *t, const struct rst_thread *th,
 		a->rseq_sig = tc->rseq_entry->signature;
 	}
 	a->pdeath_sig = tc->has_pdeath_sig ? tc->pdeath_sig : 0;
+	a->no_new_privs = tc->has_no_new_privs ? tc->no_new_privs
+					       : t->core->tc->has_no_new_privs && t->core->tc->no_new_privs;
 	a->has_sched = tc->has_sched_policy && tc->has_sched_nice;
 	a->sched_policy = tc->sched_policy;
 	a->sched_prio = tc->has_sched_prio ? tc->sched_prio : 0;

@@ -2,13 +2,18 @@
 /*
  * seccomp BPF filters: two stacked filters (uname fails with errno 42, then getppid with
  * errno 43; everything else allowed), installed before two threads are created, so
- * that all three threads run under both. After restore each thread checks from inside
- * that both filters still act, and /proc says filter mode with 2 filters.
+ * that all three threads run under both; thread 2 stacks one more of its own (getpgid:
+ * errno 45). After restore each thread checks from inside that the filters still act
+ * (getpgid only in thread 2), and /proc says filter mode with 2 filters in the leader.
+ * Then thread 2 adds a filter with SECCOMP_FILTER_FLAG_TSYNC, which works only if the
+ * other threads' filters are still the very ones its chain stacks on (shared, not
+ * copies): the leader then sees getpgid fail too.
  */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +27,14 @@
 #include "lib.h"
 
 struct expect {
-	int uname_errno, getppid_errno;
+	int uname_errno, getppid_errno, getpgid_errno;
 };
-static struct expect want = { 42, 43 };	/* exposed */
+static struct expect want = { 42, 43, 45 };	/* exposed */
 
-static volatile int go;
+static volatile int go, go_tsync;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int deny(int nr, int err)
+static int deny_flags(int nr, int err, unsigned int flags)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -39,7 +44,28 @@ static int deny(int nr, int err)
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
 
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static int deny(int nr, int err)
+{
+	return deny_flags(nr, err, 0);
+}
+
+/* getpgid must fail with err (0: must work). */
+static void check_getpgid(const char *who, int err)
+{
+	long r;
+
+	errno = 0;
+	r = syscall(SYS_getpgid, 0);
+	pthread_mutex_lock(&lock);
+	if (err)
+		zt_check(r == -1 && errno == err, "%s: getpgid returned %ld errno %d", who, r,
+			 errno);
+	else
+		zt_check(r > 0, "%s: getpgid returned %ld errno %d", who, r, errno);
+	pthread_mutex_unlock(&lock);
 }
 
 static void check_filters(const char *who)
@@ -61,17 +87,35 @@ static void check_filters(const char *who)
 	pthread_mutex_unlock(&lock);
 }
 
+static volatile int nr_ready;
+
 static void *thread_main(void *arg)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	bool second = !strcmp(arg, "thread 2");
 	sigset_t term;
+	long r;
 
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &term, NULL);
+	if (second && deny(SYS_getpgid, want.getpgid_errno))
+		zt_fail("%s: seccomp(SECCOMP_SET_MODE_FILTER): %m", (char *)arg);
+	__atomic_add_fetch(&nr_ready, 1, __ATOMIC_SEQ_CST);
 	while (!go)
 		nanosleep(&ts, NULL);
 	check_filters(arg);
+	check_getpgid(arg, second ? want.getpgid_errno : 0);
+	if (!second)
+		return NULL;
+	while (!go_tsync)
+		nanosleep(&ts, NULL);
+	r = deny_flags(SYS_getpgid, want.getpgid_errno, SECCOMP_FILTER_FLAG_TSYNC);
+	pthread_mutex_lock(&lock);
+	zt_check(r == 0, "%s: SECCOMP_FILTER_FLAG_TSYNC returned %ld (-1 or the TID it could not "
+		 "sync): the other threads' filters are not the ones its chain stacks on",
+		 (char *)arg, r);
+	pthread_mutex_unlock(&lock);
 	return NULL;
 }
 
@@ -91,6 +135,7 @@ static int status_value(const char *key)
 
 int main(int argc, char **argv)
 {
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
 	pthread_t th[2];
 
 	zt_init(argc, argv);
@@ -103,6 +148,8 @@ int main(int argc, char **argv)
 		zt_fail("pthread_create: %m");
 		return zt_result();
 	}
+	while (__atomic_load_n(&nr_ready, __ATOMIC_SEQ_CST) < 2)
+		nanosleep(&ts, NULL);
 	zt_expose(&want, sizeof(want));
 	zt_ready();
 	zt_wait();
@@ -111,8 +158,11 @@ int main(int argc, char **argv)
 	zt_check(status_value("Seccomp:") == 2, "Seccomp: %d", status_value("Seccomp:"));
 	zt_check(status_value("Seccomp_filters:") == 2, "Seccomp_filters: %d",
 		 status_value("Seccomp_filters:"));
+	check_getpgid("main thread", 0);
 	go = 1;
 	pthread_join(th[0], NULL);
+	go_tsync = 1;	/* thread 1 checked getpgid: now thread 2 may sync its filters to all */
 	pthread_join(th[1], NULL);
+	check_getpgid("main thread after TSYNC", want.getpgid_errno);
 	return zt_result();
 }
