@@ -324,6 +324,11 @@ static void __attribute__((noreturn)) task_main(struct rst_tree *tr, int idx)
 	for (i = 0; i < tr->nr_helpers; i++)
 		if (tr->helpers[i].creator == idx)
 			waitpid(tr->helpers[i].pid, NULL, 0);
+	/* our zombies must have exited before SIGCHLD is ignored below: a child exiting
+	 * while it is would be reaped by the kernel (WNOWAIT leaves them zombies) */
+	for (i = 1; i < tr->nr_tasks; i++)
+		if (tr->tasks[i].dead && tr->tasks[i].parent == idx)
+			waitid(P_PID, tr->tasks[i].pid, &(siginfo_t){ 0 }, WEXITED | WNOWAIT);
 	/* SIGCHLD from helpers and zombies is ours, not the task's: drop it */
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
