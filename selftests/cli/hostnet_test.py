@@ -136,6 +136,9 @@ if probe.returncode:
     print("ok 1 # SKIP no veth links in this kernel: " + probe.stderr.strip())
     print("0 passed, 0 failed, 1 skipped")
     sys.exit(0)
+r = subprocess.run([ferry, "check"], capture_output=True, text=True)
+check("ferry check: the network lock works here", any(
+    l.split()[:2] == ["ok", "network-lock"] for l in r.stdout.splitlines()), r.stdout)
 ns = subprocess.Popen(["unshare", "-n", "sleep", "600"])
 time.sleep(0.3)
 setup = sh("""set -e
