@@ -18,6 +18,7 @@
 #include "log.h"
 #include "image.h"
 #include "netlock.h"
+#include "dump.h"
 #include "rst.h"
 #include "sk-tcp.h"
 
@@ -235,6 +236,41 @@ void sk_tcp_dump_fini(struct dtask *t, bool killed)
 		       "inet ferry_lock_%d by hand", t->pid, t->pid);
 }
 
+/* dump_opts.tcp_hold: our copies go to the caller, still in repair, the lock kept. */
+void sk_tcp_hand_over(struct dtask *t, struct tcp_hold *h)
+{
+	size_t i;
+
+	h->pid = t->pid;
+	h->n = 0;
+	h->fds = t->sk && t->sk->n_tcp ? calloc(t->sk->n_tcp, sizeof(int)) : NULL;
+	for (i = 0; t->sk && i < t->sk->n_tcp; i++) {
+		if (h->fds)
+			h->fds[h->n++] = t->sk->tcp[i].sk;
+		else	/* no memory: closing in repair is silent, the lock holds */
+			close(t->sk->tcp[i].sk);
+		t->sk->tcp[i].sk = -1;
+	}
+}
+
+void tcp_hold_release(struct tcp_hold *h, bool killed)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		if (!killed && setsockopt(h->fds[i], SOL_TCP, TCP_REPAIR, &(int){ TCP_REPAIR_OFF },
+					  sizeof(int)))
+			pr_perror("cannot take TCP socket back out of repair");
+		close(h->fds[i]);
+	}
+	if (!killed && h->n && netlock_remove(h->pid))
+		pr_err("the connections of process %d stay blocked: remove the nftables table "
+		       "inet ferry_lock_%d by hand", h->pid, h->pid);
+	free(h->fds);
+	h->fds = NULL;
+	h->n = 0;
+}
+
 /* --- restore -------------------------------------------------------------------------- */
 
 static struct tcp_stream *stream_of(struct rst_task *t, uint32_t id)
@@ -445,6 +481,30 @@ int tcp_send_unsent(const struct tcp_stream *ts)
 		off += n;
 	}
 	return 0;
+}
+
+/*
+ * Before the first task: lock the tree's connections again (named by its root, as at the
+ * dump). The dump's lock is gone after a kexec or a reboot, and a segment of the peer
+ * that finds no socket yet would be answered with a RST. Without nftables the restore
+ * goes on unlocked, said once: the connections are worth more than that window.
+ */
+void rst_tcp_lock(struct rst_task *root)
+{
+	struct sockaddr_storage self, peer;
+	size_t i;
+
+	for (i = 0; i < root->sk.n_tcp; i++) {
+		const InetSkEntry *e = root->sk.tcp[i].fe->isk;
+
+		sk_inet_addr(e->family, e->src_addr, e->n_src_addr, e->src_port, &self);
+		sk_inet_addr(e->family, e->dst_addr, e->n_dst_addr, e->dst_port, &peer);
+		if (netlock_add(root->pid, &self, &peer)) {
+			pr_warn("restoring the TCP connections without the network lock: a peer "
+				"may see a reset before they are back");
+			return;
+		}
+	}
 }
 
 /*
