@@ -199,11 +199,27 @@ def run_debroot(out, ferry, old, new, res, timeout):
     timeline(lines, res, old, new)
 
 
+def run_dracut(out, ferry, old, new, res, timeout):
+    """The same on a Debian root with dracut instead: ferry's 90ferry module restores."""
+    try:
+        sh(os.path.join(HERE, "mkdebroot.sh"), "--dracut", out, ferry, os.path.join(out, "wl"),
+           old, new)
+    except subprocess.CalledProcessError as e:
+        res.add("FAIL", f"dracut: building the Debian root with dracut failed ({e})")
+        return
+    log = os.path.join(out, "upgrade-dracut.log")
+    lines = boot(out, old, f"root=LABEL=e2eroot init=/opt/e2e/bin/init e2e=upgrade e2e.next={new}",
+                 timeout, log, initrd=os.path.join(out, "dracutroot", "boot", f"initrd.img-{old}"),
+                 disk=os.path.join(out, "dracutroot.img"))
+    judge(lines, res, f"dracut {old} -> {new}: ")
+    timeline(lines, res, old, new)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ferry")
     ap.add_argument("--full", action="store_true", help="also the 6.1 -> 6.12 upgrade")
-    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major,debroot")
+    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major,debroot,dracut")
     ap.add_argument("--timeout", type=int, default=420, help="seconds per QEMU run (a loaded machine is slow)")
     args = ap.parse_args()
     res = Results()
@@ -230,6 +246,8 @@ def main():
         run_upgrade(out, old, rels[2], res, args.timeout, "major")
     if args.full and (not only or "debroot" in only):
         run_debroot(out, os.path.abspath(args.ferry), old, new, res, args.timeout)
+    if args.full and (not only or "dracut" in only):
+        run_dracut(out, os.path.abspath(args.ferry), old, new, res, args.timeout)
     print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped")
     return 1 if res.failed else 0
 
