@@ -212,6 +212,10 @@ def run_dracut(out, ferry, old, new, res, timeout):
                  timeout, log, initrd=os.path.join(out, "dracutroot", "boot", f"initrd.img-{old}"),
                  disk=os.path.join(out, "dracutroot.img"))
     judge(lines, res, f"dracut {old} -> {new}: ")
+    # the restore's kernel log lines come from the hook, before dracut's own switch_root
+    done = first(lines, r"ferry: restore done", first(lines, r"upgrade: \S+ kexec -e") or 0.0)
+    res.add("PASS" if done and first(lines, r"dracut: Switching root", done) else "FAIL",
+            f"dracut {old} -> {new}: restore done in dracut's pre-pivot hook, then its switch_root")
     timeline(lines, res, old, new)
 
 
