@@ -5,26 +5,27 @@
 # local-bottom script), and Debian's own mkinitramfs run in a chroot for each kernel: the
 # initrd the guest boots and `ferry upgrade` loads is the real one, built with ferry's hook.
 # With --dracut, the root has Debian's dracut instead (it conflicts with initramfs-tools: a
-# second cached base), and the initrds are dracut's, with ferry's 90ferry module.
+# second cached base), and the initrds are dracut's, with ferry's 90ferry module; with
+# --dracut-systemd, that root also has systemd, so dracut puts systemd in the initrd.
 # The test's steps, workloads and a static busybox (for its init and tools) go in /opt/e2e.
 #
-#   mkdebroot.sh [--dracut] OUT FERRY WORKLOAD_DIR RELEASE...
-# Makes OUT/debroot.img (ext4) and OUT/debroot/boot/initrd.img-RELEASE (--dracut:
-# OUT/dracutroot.img and OUT/dracutroot/boot/initrd.img-RELEASE).
+#   mkdebroot.sh [--dracut|--dracut-systemd] OUT FERRY WORKLOAD_DIR RELEASE...
+# Makes OUT/NAME.img (ext4) and OUT/NAME/boot/initrd.img-RELEASE, NAME debroot (--dracut:
+# dracutroot, --dracut-systemd: dracutsdroot).
 set -eu -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 gen=initramfs-tools name=debroot
-if [ "${1:-}" = --dracut ]; then
-	gen=dracut name=dracutroot
-	shift
-fi
+case ${1:-} in
+--dracut) gen=dracut name=dracutroot; shift ;;
+--dracut-systemd) gen=dracut,systemd name=dracutsdroot; shift ;;
+esac
 out=$1 ferry=$2 wl=$3
 shift 3
 cache=$("$here/kernels.sh" dir)
 base=$cache/debroot-bookworm
-[ $gen = dracut ] && base=$cache/debroot-bookworm-dracut
+[ $name = debroot ] || base=$cache/debroot-bookworm-${name%root}
 rf=$out/$name
 PATH=$PATH:/sbin:/usr/sbin
 # ferry's libraries (ldd ferry) and the test's tools
@@ -56,7 +57,7 @@ cp -L "$ferry" "$rf/usr/sbin/ferry"
 # the initrd holds what the QEMU guest needs, not what this host has (a zstd initrd hangs
 # 6.1 under TCG here: gzip)
 GUEST_MODULES="virtio_pci virtio_blk ext4 crc32c_generic"
-if [ $gen = dracut ]; then
+if [ $name != debroot ]; then
 	# not host-only (this host is not the guest), and only these drivers besides what
 	# the modules (ferry's: pmem, ext4) install; virtio loaded first thing
 	cat >"$rf/etc/dracut.conf.d/e2e.conf" <<EOF
@@ -90,9 +91,9 @@ mkinitrd_tools() {
 
 # dracut's image, checked with lsinitrd: ferry's module, its hook, script, binary and drivers
 mkinitrd_dracut() {
-	local l=$out/lsinitrd-$1.txt f
-	inroot dracut --force --kver "$1" "/boot/initrd.img-$1" >"$out/dracut-$1.log" 2>&1 ||
-		die "dracut $1 failed: $(tail -n 3 "$out/dracut-$1.log")"
+	local l=$out/lsinitrd-$name-$1.txt f
+	inroot dracut --force --kver "$1" "/boot/initrd.img-$1" >"$out/dracut-$name-$1.log" 2>&1 ||
+		die "dracut $1 failed: $(tail -n 3 "$out/dracut-$name-$1.log")"
 	inroot lsinitrd "/boot/initrd.img-$1" >"$l"
 	for f in '^ferry$' ' usr/sbin/ferry$' ' usr/share/ferry/ferry-boot.sh$' \
 		' usr/lib/dracut/hooks/pre-pivot/90-ferry-restore.sh$' '/nd_pmem\.ko' '/nd_e820\.ko' \
@@ -116,7 +117,7 @@ for rel in "$@"; do
 	dpkg-deb --fsys-tarfile "$("$here/kernels.sh" deb "$rel")" |
 		tar -x --keep-directory-symlink -C "$rf"
 	inroot depmod "$rel"
-	if [ $gen = dracut ]; then
+	if [ $name != debroot ]; then
 		mkinitrd_dracut "$rel"
 	else
 		mkinitrd_tools "$rel"
@@ -136,6 +137,8 @@ for w in "$wl"/*; do
 	cp "$w" "$rf/opt/e2e/$(basename "$w")"
 done
 cp "$here/guest/stage.sh" "$here/guest/steps.sh" "$rf/etc/e2e/"
+# a systemd initrd: ferry's hook refuses, step_upgraded restores by hand first
+[ $name = dracutsdroot ] && touch "$rf/etc/e2e/restore-by-hand"
 chmod +x "$rf/etc/e2e/stage.sh"
 printf '::sysinit:/etc/e2e/stage.sh\n' >"$rf/etc/inittab"
 size=$(du -sm "$rf" | cut -f1)
