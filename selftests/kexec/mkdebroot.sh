@@ -74,6 +74,7 @@ else
 MODULES=list
 COMPRESS=gzip
 EOF
+	# shellcheck disable=SC2086
 	printf '%s\n' $GUEST_MODULES >"$rf/etc/initramfs-tools/modules"
 fi
 
@@ -100,6 +101,9 @@ mkinitrd_dracut() {
 		'/virtio_blk\.ko' '/ext4\.ko'; do
 		grep -q "$f" "$l" || die "the dracut initrd for $1 has no $f (see $l)"
 	done
+	if [ $name = dracutsdroot ] && ! grep -q 'ferry: this initrd has systemd' "$out/dracut-$name-$1.log"; then
+		die "dracut did not warn that ferry's hook cannot restore in a systemd initrd"
+	fi
 }
 
 mounted=""
