@@ -199,11 +199,36 @@ def run_debroot(out, ferry, old, new, res, timeout):
     timeline(lines, res, old, new)
 
 
+def run_dracut(out, ferry, old, new, res, timeout, flavor):
+    """The same on a Debian root with dracut instead: ferry's 90ferry module restores.
+    flavor dracut: dracut's shell init; dracut-systemd: systemd in the root and the initrd."""
+    name = {"dracut": "dracutroot", "dracut-systemd": "dracutsdroot"}[flavor]
+    try:
+        sh(os.path.join(HERE, "mkdebroot.sh"), f"--{flavor}", out, ferry,
+           os.path.join(out, "wl"), old, new)
+    except subprocess.CalledProcessError as e:
+        res.add("FAIL", f"{flavor}: building the Debian root with dracut failed ({e})")
+        return
+    log = os.path.join(out, f"upgrade-{flavor}.log")
+    lines = boot(out, old, f"root=LABEL=e2eroot init=/opt/e2e/bin/init e2e=upgrade e2e.next={new}",
+                 timeout, log, initrd=os.path.join(out, name, "boot", f"initrd.img-{old}"),
+                 disk=os.path.join(out, f"{name}.img"))
+    judge(lines, res, f"{flavor} {old} -> {new}: ")
+    # the hook's kernel log lines, before dracut's own switch_root (systemd: it refuses)
+    said, switched = r"ferry: restore done", r"dracut: Switching root"
+    if flavor == "dracut-systemd":
+        said, switched = r"ferry: restore refused", r"initrd-switch-root\.service"
+    done = first(lines, said, first(lines, r"upgrade: \S+ kexec -e") or 0.0)
+    res.add("PASS" if done and first(lines, switched, done) else "FAIL",
+            f"{flavor} {old} -> {new}: '{said}' from dracut's pre-pivot hook, then its switch_root")
+    timeline(lines, res, old, new)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ferry")
     ap.add_argument("--full", action="store_true", help="also the 6.1 -> 6.12 upgrade")
-    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major,debroot")
+    ap.add_argument("--only", default="", help="comma-separated: smoke,upgrade,failures,major,debroot,dracut,dracut-systemd")
     ap.add_argument("--timeout", type=int, default=420, help="seconds per QEMU run (a loaded machine is slow)")
     args = ap.parse_args()
     res = Results()
@@ -230,6 +255,9 @@ def main():
         run_upgrade(out, old, rels[2], res, args.timeout, "major")
     if args.full and (not only or "debroot" in only):
         run_debroot(out, os.path.abspath(args.ferry), old, new, res, args.timeout)
+    for flavor in ("dracut", "dracut-systemd"):
+        if args.full and (not only or flavor in only):
+            run_dracut(out, os.path.abspath(args.ferry), old, new, res, args.timeout, flavor)
     print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped")
     return 1 if res.failed else 0
 

@@ -4,21 +4,33 @@
 # packages unpacked into it, ferry put in with `make install` (its initramfs-tools hook and
 # local-bottom script), and Debian's own mkinitramfs run in a chroot for each kernel: the
 # initrd the guest boots and `ferry upgrade` loads is the real one, built with ferry's hook.
+# With --dracut, the root has Debian's dracut instead (it conflicts with initramfs-tools: a
+# second cached base), and the initrds are dracut's, with ferry's 90ferry module; with
+# --dracut-systemd, that root also has systemd, so dracut puts systemd in the initrd.
 # The test's steps, workloads and a static busybox (for its init and tools) go in /opt/e2e.
 #
-#   mkdebroot.sh OUT FERRY WORKLOAD_DIR RELEASE...
-# Makes OUT/debroot.img (ext4) and OUT/debroot/boot/initrd.img-RELEASE.
+#   mkdebroot.sh [--dracut|--dracut-systemd] OUT FERRY WORKLOAD_DIR RELEASE...
+# Makes OUT/NAME.img (ext4) and OUT/NAME/boot/initrd.img-RELEASE, NAME debroot (--dracut:
+# dracutroot, --dracut-systemd: dracutsdroot).
 set -eu -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+gen=initramfs-tools name=debroot
+case ${1:-} in
+--dracut) gen=dracut name=dracutroot; shift ;;
+--dracut-systemd) gen=dracut,systemd name=dracutsdroot; shift ;;
+esac
 out=$1 ferry=$2 wl=$3
 shift 3
 cache=$("$here/kernels.sh" dir)
 base=$cache/debroot-bookworm
-rf=$out/debroot
+[ $name = debroot ] || base=$cache/debroot-bookworm-${name%root}
+rf=$out/$name
 PATH=$PATH:/sbin:/usr/sbin
-PKGS=initramfs-tools,kmod,busybox,libprotobuf-c1,libcap2,libxxhash0,kexec-tools,e2fsprogs,zstd,gzip
+# ferry's libraries (ldd ferry) and the test's tools
+LIBS=libprotobuf-c1,libcap2,libxxhash0,libnl-3-200,libnl-route-3-200,libnftables1
+PKGS=$gen,kmod,busybox,$LIBS,kexec-tools,e2fsprogs,zstd,gzip
 MIRROR=${FERRY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 die() {
@@ -27,12 +39,14 @@ die() {
 }
 
 command -v debootstrap >/dev/null || die "no debootstrap (apt-get install debootstrap)"
-if [ ! -f "$base/.complete" ]; then
+# the cached base is good for the package list it was made with
+if [ "$(cat "$base/.complete" 2>/dev/null)" != "$PKGS" ]; then
 	rm -rf "$base"
 	debootstrap --variant=minbase --include="$PKGS" bookworm "$base" "$MIRROR" \
-		>"$cache/debootstrap.log" 2>&1 || die "debootstrap failed: $(tail -n 3 "$cache/debootstrap.log")"
+		>"$cache/debootstrap-$name.log" 2>&1 ||
+		die "debootstrap failed: $(tail -n 3 "$cache/debootstrap-$name.log")"
 	rm -rf "$base/var/cache/apt/archives/"*.deb
-	touch "$base/.complete"
+	echo "$PKGS" >"$base/.complete"
 fi
 
 rm -rf "$rf"
@@ -42,15 +56,56 @@ cp -L "$ferry" "$rf/usr/sbin/ferry"
 
 # the initrd holds what the QEMU guest needs, not what this host has (a zstd initrd hangs
 # 6.1 under TCG here: gzip)
-cat >"$rf/etc/initramfs-tools/conf.d/e2e" <<'EOF'
+GUEST_MODULES="virtio_pci virtio_blk ext4 crc32c_generic"
+if [ $name != debroot ]; then
+	# not host-only (this host is not the guest), and only these drivers besides what
+	# the modules (ferry's: pmem, ext4) install; virtio loaded first thing
+	cat >"$rf/etc/dracut.conf.d/e2e.conf" <<EOF
+hostonly="no"
+compress="gzip"
+drivers=" $GUEST_MODULES "
+force_drivers=" virtio_pci virtio_blk "
+filesystems=" ext4 "
+# its poweroff/reboot/halt are systemd's, not in this root
+omit_dracutmodules+=" shutdown "
+EOF
+else
+	cat >"$rf/etc/initramfs-tools/conf.d/e2e" <<'EOF'
 MODULES=list
 COMPRESS=gzip
 EOF
-printf '%s\n' virtio_pci virtio_blk ext4 crc32c_generic >"$rf/etc/initramfs-tools/modules"
+	# shellcheck disable=SC2086
+	printf '%s\n' $GUEST_MODULES >"$rf/etc/initramfs-tools/modules"
+fi
 
 inroot() {
 	chroot "$rf" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
+mkinitrd_tools() {
+	inroot mkinitramfs -o "/boot/initrd.img-$1" "$1" >"$out/mkinitramfs-$1.log" 2>&1 ||
+		die "mkinitramfs $1 failed: $(tail -n 3 "$out/mkinitramfs-$1.log")"
+	# ferry's hook must have put ferry and its boot script in
+	inroot lsinitramfs "/boot/initrd.img-$1" >"$out/lsinitramfs-$1.txt"
+	grep -q 'usr/sbin/ferry$' "$out/lsinitramfs-$1.txt" ||
+		die "the initrd for $1 has no ferry: the hook did not run"
+}
+
+# dracut's image, checked with lsinitrd: ferry's module, its hook, script, binary and drivers
+mkinitrd_dracut() {
+	local l=$out/lsinitrd-$name-$1.txt f
+	inroot dracut --force --kver "$1" "/boot/initrd.img-$1" >"$out/dracut-$name-$1.log" 2>&1 ||
+		die "dracut $1 failed: $(tail -n 3 "$out/dracut-$name-$1.log")"
+	inroot lsinitrd "/boot/initrd.img-$1" >"$l"
+	for f in '^ferry$' ' usr/sbin/ferry$' ' usr/share/ferry/ferry-boot.sh$' \
+		' usr/lib/dracut/hooks/pre-pivot/90-ferry-restore.sh$' '/nd_pmem\.ko' '/nd_e820\.ko' \
+		'/virtio_blk\.ko' '/ext4\.ko'; do
+		grep -q "$f" "$l" || die "the dracut initrd for $1 has no $f (see $l)"
+	done
+	if [ $name = dracutsdroot ] && ! grep -q 'ferry: this initrd has systemd' "$out/dracut-$name-$1.log"; then
+		die "dracut did not warn that ferry's hook cannot restore in a systemd initrd"
+	fi
+}
+
 mounted=""
 undo() {
 	local m
@@ -66,12 +121,11 @@ for rel in "$@"; do
 	dpkg-deb --fsys-tarfile "$("$here/kernels.sh" deb "$rel")" |
 		tar -x --keep-directory-symlink -C "$rf"
 	inroot depmod "$rel"
-	inroot mkinitramfs -o "/boot/initrd.img-$rel" "$rel" >"$out/mkinitramfs-$rel.log" 2>&1 ||
-		die "mkinitramfs $rel failed: $(tail -n 3 "$out/mkinitramfs-$rel.log")"
-	# ferry's hook must have put ferry and its boot script in
-	inroot lsinitramfs "/boot/initrd.img-$rel" >"$out/lsinitramfs-$rel.txt"
-	grep -q 'usr/sbin/ferry$' "$out/lsinitramfs-$rel.txt" ||
-		die "the initrd for $rel has no ferry: the hook did not run"
+	if [ $name != debroot ]; then
+		mkinitrd_dracut "$rel"
+	else
+		mkinitrd_tools "$rel"
+	fi
 done
 undo
 mounted=""
@@ -87,8 +141,10 @@ for w in "$wl"/*; do
 	cp "$w" "$rf/opt/e2e/$(basename "$w")"
 done
 cp "$here/guest/stage.sh" "$here/guest/steps.sh" "$rf/etc/e2e/"
+# a systemd initrd: ferry's hook refuses, step_upgraded restores by hand first
+[ $name = dracutsdroot ] && touch "$rf/etc/e2e/restore-by-hand"
 chmod +x "$rf/etc/e2e/stage.sh"
 printf '::sysinit:/etc/e2e/stage.sh\n' >"$rf/etc/inittab"
 size=$(du -sm "$rf" | cut -f1)
-rm -f "$out/debroot.img"
-mke2fs -q -t ext4 -L e2eroot -d "$rf" "$out/debroot.img" "$((size + 160))M"
+rm -f "$out/$name.img"
+mke2fs -q -t ext4 -L e2eroot -d "$rf" "$out/$name.img" "$((size + 160))M"

@@ -192,6 +192,7 @@ step_upgraded() {
 	local name pid before n1 n2 next wl=$UPGRADE_WL
 	before=$(cat "$W/kernel.before")
 	[ -f "$W/with-tree" ] && wl="$wl pipetree"
+	[ -f /etc/e2e/restore-by-hand ] && restore_by_hand "$wl"
 	for name in $wl; do
 		pid=$(wl_pid "$name")
 		if kill -0 "$pid" 2>/dev/null && grep -q "$name" "/proc/$pid/cmdline"; then
@@ -353,4 +354,28 @@ step_midway() {
 	else
 		fail "restore by hand: $(tail -n 3 /tmp/rst.out | tr '\n' ' ')"
 	fi
+}
+
+# a systemd initrd (dracut's, root made by mkdebroot.sh --dracut-systemd, which leaves
+# /etc/e2e/restore-by-hand): ferry's hook must have refused, said why and kept the checkpoint
+# sealed with nothing restored; restore it by hand, step_upgraded then checks it as usual
+restore_by_hand() {
+	local name pid ok=1
+	dmesg | grep 'ferry:' | sed "s/^/E2E: klog: /"
+	if dmesg | grep -q 'ferry: restore refused: in a systemd initrd.*the checkpoint stays in'; then
+		pass "systemd initrd: the hook refused, the kernel log says why"
+	else
+		fail "systemd initrd: no 'restore refused' in the kernel log"
+	fi
+	for name in $1; do
+		pid=$(wl_pid "$name")
+		kill -0 "$pid" 2>/dev/null && { ok=0; say "systemd initrd: PID $pid runs"; }
+	done
+	ferry store ls "$STORE" >/tmp/ls.out 2>&1
+	sed 's/^/E2E: store: /' /tmp/ls.out
+	grep -q sealed /tmp/ls.out || { ok=0; say "systemd initrd: the checkpoint is not sealed"; }
+	[ $ok = 1 ] && pass "systemd initrd: nothing restored, the checkpoint is kept sealed" ||
+		fail "systemd initrd: something was restored or the checkpoint was not kept"
+	ferry restore --store "$STORE" -d >/tmp/rst.out 2>&1 ||
+		fail "systemd initrd: restore by hand: $(tail -n 3 /tmp/rst.out | tr '\n' ' ')"
 }
