@@ -17,6 +17,8 @@ installkernel() {
 	# the store's filesystem and persistent memory, also when host-only (the store is not
 	# mounted while the initramfs is built); built-in or missing ones are skipped
 	hostonly='' instmods nd_e820 nd_pmem libnvdimm dax_pmem virtio_pmem ext4
+	# the network lock of the TCP connections the restore brings back
+	hostonly='' instmods nf_tables
 }
 
 install() {
