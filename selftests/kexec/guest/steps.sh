@@ -49,11 +49,11 @@ net_up() {
 		sleep 0.1
 		i=$((i + 1))
 	done
-	ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up &&
-		ip route add default via 10.0.2.2 || {
+	if ! { ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up &&
+		ip route add default via 10.0.2.2; }; then
 		fail "network: cannot configure eth0: $(ip link 2>&1 | tr '\n' ' ')"
 		return 1
-	}
+	fi
 }
 
 # tcp_flowing: wait until tcpserver receives 25 more records from the host (its rx file;
