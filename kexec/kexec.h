@@ -47,7 +47,7 @@ struct upgrade_opts {
 	struct net_externals externals;	/* --external veth[..]:.., for every tree */
 	uint64_t ghost_limit;		/* --ghost-limit, as for dump */
 	bool file_locks;		/* --file-locks */
-	unsigned int sk_flags;		/* --tcp-close: SK_TCP_CLOSE (sockets.h) */
+	unsigned int sk_flags;		/* --tcp-close, --tcp-established: SK_* (sockets.h) */
 };
 
 /* `ferry upgrade`: pre-flight, dump every tree into one checkpoint, seal, load, kill,

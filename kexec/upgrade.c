@@ -196,6 +196,8 @@ static void set_dump_opts(const struct upgrade *u, struct dump_opts *d)
 	d->ghost_limit = u->o->ghost_limit;
 	d->file_locks = u->o->file_locks;
 	d->sk_flags = u->o->sk_flags;
+	/* the next kernel's initramfs has no network: the connections' links go along */
+	d->host_net = true;
 	/* the restore runs in the next kernel: what lives only in this boot's memory refuses */
 	d->volatile_files = DUMP_VOLATILE_REFUSE;
 }

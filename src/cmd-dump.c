@@ -22,6 +22,7 @@ enum {
 	OPT_STORE,
 	OPT_EXTERNAL,
 	OPT_FREEZE_CGROUP,
+	OPT_HOST_LINKS,
 };
 
 
@@ -56,6 +57,10 @@ static const char dump_help[] =
 	"                        tree holding locks is refused)\n"
 	"      --tcp-established keep established and half-closed TCP connections (TCP\n"
 	"                        repair; blocked from the freeze until restored)\n"
+	"      --host-links      with --tcp-established: save the links of this host that\n"
+	"                        carry the connections (addresses, routes), which the\n"
+	"                        restore sets up again where they are missing, as after a\n"
+	"                        kexec (ferry upgrade does this by itself)\n"
 	"      --tcp-close       dump established and half-closed TCP connections as\n"
 	"                        closed sockets\n"
 	"      --ext-unix-sk     allow unix sockets connected to a peer outside the tree\n"
@@ -134,6 +139,7 @@ int cmd_dump(int argc, char **argv)
 		{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },
 		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "host-links", no_argument, NULL, OPT_HOST_LINKS },
 		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,6 +194,9 @@ int cmd_dump(int argc, char **argv)
 			break;
 		case OPT_TCP_CLOSE:
 			opts.sk_flags |= SK_TCP_CLOSE;
+			break;
+		case OPT_HOST_LINKS:
+			opts.host_net = true;
 			break;
 		case OPT_EXT_UNIX_SK:
 			opts.sk_flags |= SK_EXT_UNIX;

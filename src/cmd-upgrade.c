@@ -25,6 +25,7 @@ enum {
 	OPT_GHOST_LIMIT,
 	OPT_FILE_LOCKS,
 	OPT_TCP_CLOSE,
+	OPT_TCP_ESTABLISHED,
 };
 
 #define MAX_TREES 64
@@ -55,9 +56,14 @@ static const char upgrade_help[] =
 	"      --ghost-limit SIZE  largest unlinked-but-open file whose contents are saved\n"
 	"                        (as for dump; default 1M)\n"
 	"      --file-locks      save and restore flock, POSIX and OFD locks\n"
-	"      --tcp-close       save established TCP connections as closed sockets (without\n"
-	"                        it a connection refuses the upgrade: the network lock does\n"
-	"                        not cross the kexec yet)\n" COMMON_HELP;
+	"      --tcp-established  move established TCP connections (TCP_REPAIR): they stay\n"
+	"                        locked (nftables) from the freeze until the next kernel's\n"
+	"                        initramfs has them back, so that no peer sees a reset; the\n"
+	"                        host links they use (addresses, routes) are saved and set\n"
+	"                        up again there before the restore (see README)\n"
+	"      --tcp-close       save established TCP connections as closed sockets\n"
+	"                        (without one of the two a connection refuses the upgrade)\n"
+	COMMON_HELP;
 
 static int add_tree(struct upgrade_opts *o, pid_t *trees, const char *arg)
 {
@@ -86,6 +92,7 @@ int cmd_upgrade(int argc, char **argv)
 		{"ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT},
 		{"file-locks", no_argument, NULL, OPT_FILE_LOCKS},
 		{"tcp-close", no_argument, NULL, OPT_TCP_CLOSE},
+		{"tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED},
 		{NULL, 0, NULL, 0},
 	};
 	static pid_t trees[MAX_TREES];
@@ -131,6 +138,9 @@ int cmd_upgrade(int argc, char **argv)
 		case OPT_TCP_CLOSE:
 			o.sk_flags |= SK_TCP_CLOSE;
 			break;
+		case OPT_TCP_ESTABLISHED:
+			o.sk_flags |= SK_TCP_ESTABLISHED;
+			break;
 		case 't':
 			if (add_tree(&o, trees, optarg))
 				return 2;
@@ -145,6 +155,9 @@ int cmd_upgrade(int argc, char **argv)
 		return cli_usage_error("upgrade", "which kernel? give it with --kernel FILE");
 	if (!o.ntrees)
 		return cli_usage_error("upgrade", "which trees? give each root with -t PID");
+	if ((o.sk_flags & SK_TCP_CLOSE) && (o.sk_flags & SK_TCP_ESTABLISHED))
+		return cli_usage_error("upgrade", "--tcp-established and --tcp-close exclude "
+				       "each other");
 	if (common_opts_apply(&co, false))
 		return 1;
 	ret = upgrade_run(&o);

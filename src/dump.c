@@ -311,13 +311,16 @@ static int write_task(struct dtask *t, int dirfd)
 	return ret;
 }
 
-static int write_images(struct dtree *tr, int dirfd, const struct net_externals *ext,
+static int write_images(struct dtree *tr, int dirfd, const struct dump_opts *opts,
 			struct dump_times *tm)
 {
 	size_t i;
 	int ret = 0;
 
-	ret = net_dump_tree(tr->tasks, tr->n, dirfd, ext);
+	ret = net_dump_tree(tr->tasks, tr->n, dirfd, &opts->externals);
+	/* connections in ferry's namespace, for a kexec: the links they need at boot */
+	if (!ret && opts->host_net && !tr->tasks[0]->ids.has_net_ns_id)
+		ret = hostnet_dump(tr->files.sk, dirfd);
 	if (!ret)
 		ret = ipc_dump_tree(tr->tasks, tr->n, dirfd);
 	if (!ret)	/* before the cores: it sets their cg_set */
@@ -391,7 +394,7 @@ int dump_tree(const struct dump_opts *opts)
 		ret = net_dump_tree(tr.tasks, tr.n, -1, &opts->externals);
 	if (ret || opts->dry_run)
 		goto out_abort; /* a dry run (ferry upgrade's pre-flight) resumes it here */
-	ret = write_images(&tr, opts->dirfd, &opts->externals, &tm);
+	ret = write_images(&tr, opts->dirfd, opts, &tm);
 	if (!ret && opts->images_done)
 		ret = opts->images_done(opts->images_done_arg);
 	if (ret)

@@ -55,6 +55,7 @@ struct dump_opts {
 	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved, bytes */
 	bool file_locks;		/* --file-locks: save and restore file locks */
 	enum dump_volatile volatile_files;
+	bool host_net;			/* save the links of the TCP connections (upgrade) */
 };
 
 int dump_tree(const struct dump_opts *opts);

@@ -53,6 +53,8 @@ static const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_CGROUP] = { "cgroup.img", 0x59383330, IMG_COMMON_MAGIC },
 	[IMG_SK_QUEUES] = { "sk-queues.img", 0x56264026, IMG_COMMON_MAGIC },
 	[IMG_TCP_STREAM] = { "tcp-stream-%x.img", 0x51465506, IMG_COMMON_MAGIC },
+	[IMG_HOST_NETDEV] = { "host-netdev.img", 0x57373951, IMG_COMMON_MAGIC },
+	[IMG_HOST_NETNS] = { "host-netns.img", 0x55933752, IMG_COMMON_MAGIC },
 };
 
 #define IMG_BUF_SIZE (64 << 10)

@@ -49,6 +49,8 @@ enum img_type {
 	IMG_CGROUP,	/* cgroup.img: CgroupEntry, the tasks' cgroup sets */
 	IMG_SK_QUEUES,	/* sk-queues.img: SkPacketEntry + raw data per queued message */
 	IMG_TCP_STREAM,	/* tcp-stream-<ino hex>.img: TcpStreamEntry + queues */
+	IMG_HOST_NETDEV,	/* host-netdev.img: NetDeviceEntry per host link of the connections */
+	IMG_HOST_NETNS,	/* host-netns.img: NetnsEntry, the routes through those links */
 	IMG_NR_TYPES,
 };
 

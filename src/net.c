@@ -32,6 +32,7 @@
 #include "image.h"
 #include "dtask.h"
 #include "net.h"
+#include "net-nl.h"
 #include "netdev.pb-c.h"
 
 #define NET_NS_ID 1
@@ -53,39 +54,6 @@ static const char *const unix_names[] = { "max_dgram_qlen" };	/* CRIU's unix_con
 #define N_CONF4 (sizeof(conf4_names) / sizeof(conf4_names[0]))
 #define N_CONF6 (sizeof(conf6_names) / sizeof(conf6_names[0]))
 
-static int nl_fail(const char *what, int err)
-{
-	pr_err("%s: %s", what, nl_geterror(err));
-	return -EIO;
-}
-
-static struct nl_sock *rtnl_open(void)
-{
-	struct nl_sock *sk = nl_socket_alloc();
-	int err;
-
-	if (!sk) {
-		pr_err("cannot allocate a netlink socket");
-		return NULL;
-	}
-	err = nl_connect(sk, NETLINK_ROUTE);
-	if (err < 0) {
-		nl_fail("cannot open an rtnetlink socket", err);
-		nl_socket_free(sk);
-		return NULL;
-	}
-	return sk;
-}
-
-/* A link name from the options or the images: goes into /proc/sys paths. */
-static bool valid_ifname(const char *s)
-{
-	size_t len = strlen(s);
-
-	return len > 0 && len < NET_IFNAMSIZ && strcmp(s, ".") && strcmp(s, "..") &&
-	       strcspn(s, "/: \t\n") == len;
-}
-
 int net_parse_external(struct net_externals *ex, const char *arg)
 {
 	const char *close = strstr(arg, "]:");
@@ -94,13 +62,13 @@ int net_parse_external(struct net_externals *ex, const char *arg)
 	if (strncmp(arg, "veth[", 5) || !close)
 		goto bad;
 	inner_len = close - (arg + 5);
-	if (inner_len == 0 || inner_len >= NET_IFNAMSIZ || !valid_ifname(close + 2))
+	if (inner_len == 0 || inner_len >= NET_IFNAMSIZ || !net_valid_ifname(close + 2))
 		goto bad;
 	if (ex->n == NET_MAX_EXTERNALS)
 		return -E2BIG;
 	memcpy(ex->veth[ex->n].inner, arg + 5, inner_len);
 	ex->veth[ex->n].inner[inner_len] = '\0';
-	if (!valid_ifname(ex->veth[ex->n].inner))
+	if (!net_valid_ifname(ex->veth[ex->n].inner))
 		goto bad;
 	strcpy(ex->veth[ex->n].outer, close + 2);
 	ex->n++;
@@ -189,31 +157,6 @@ struct dump_ctx {
 	size_t n_links;
 };
 
-static int nl_addr_bytes(struct nl_addr *a, ProtobufCBinaryData *out)
-{
-	if (!a || !nl_addr_get_len(a))
-		return 0;
-	out->len = nl_addr_get_len(a);
-	out->data = nl_addr_get_binary_addr(a);
-	return 1;
-}
-
-static void fill_addr(struct rtnl_addr *a, FerryIfaddrEntry *e)
-{
-	struct nl_addr *peer = rtnl_addr_get_peer(a);
-	struct nl_addr *local = rtnl_addr_get_local(a);
-
-	ferry_ifaddr_entry__init(e);
-	e->family = rtnl_addr_get_family(a);
-	nl_addr_bytes(local, &e->local);
-	e->prefixlen = rtnl_addr_get_prefixlen(a);
-	if (peer && nl_addr_cmp(peer, local))
-		e->has_peer = nl_addr_bytes(peer, &e->peer);
-	e->has_broadcast = nl_addr_bytes(rtnl_addr_get_broadcast(a), &e->broadcast);
-	e->has_flags = 1, e->flags = rtnl_addr_get_flags(a);
-	e->has_scope = 1, e->scope = rtnl_addr_get_scope(a);
-}
-
 /* The addresses of link ifindex, into nd (arrays freed by the caller). */
 static int collect_addrs(struct dump_ctx *c, int ifindex, NetDeviceEntry *nd)
 {
@@ -235,7 +178,7 @@ static int collect_addrs(struct dump_ctx *c, int ifindex, NetDeviceEntry *nd)
 		nd->ferry_addrs[n] = malloc(sizeof(FerryIfaddrEntry));
 		if (!nd->ferry_addrs[n])
 			return -ENOMEM;
-		fill_addr(a, nd->ferry_addrs[n++]);
+		net_fill_addr(a, nd->ferry_addrs[n++]);
 		nd->n_ferry_addrs = n;
 	}
 	return 0;
@@ -295,7 +238,7 @@ static int dump_link(struct dump_ctx *c, struct rtnl_link *l, struct img *img)
 	if (ret)
 		return ret;
 	if (nd.type != ND_TYPE__LOOPBACK)
-		nd.has_address = nl_addr_bytes(rtnl_link_get_addr(l), &nd.address);
+		nd.has_address = net_nl_bytes(rtnl_link_get_addr(l), &nd.address);
 	nd.conf4 = calloc(N_CONF4, sizeof(*nd.conf4));
 	nd.conf6 = calloc(N_CONF6, sizeof(*nd.conf6));
 	ret = nd.conf4 && nd.conf6 ? collect_addrs(c, nd.ifindex, &nd) : -ENOMEM;
@@ -337,42 +280,6 @@ static int dump_links(struct dump_ctx *c)
 	return ret;
 }
 
-/* Routes the kernel makes by itself (from addresses, links, the local table) stay out. */
-static bool route_is_ours(struct rtnl_route *r)
-{
-	return rtnl_route_get_table(r) != RT_TABLE_LOCAL &&
-	       rtnl_route_get_protocol(r) != RTPROT_KERNEL &&
-	       (rtnl_route_get_family(r) == AF_INET || rtnl_route_get_family(r) == AF_INET6);
-}
-
-static int fill_route(struct rtnl_route *r, FerryRouteEntry *e)
-{
-	struct rtnl_nexthop *nh;
-	struct nl_addr *dst = rtnl_route_get_dst(r);
-
-	ferry_route_entry__init(e);
-	if (rtnl_route_get_nnexthops(r) > 1) {
-		pr_err("multipath routes are not supported");
-		return -EOPNOTSUPP;
-	}
-	e->family = rtnl_route_get_family(r);
-	e->dst_len = dst ? nl_addr_get_prefixlen(dst) : 0;
-	e->has_dst = e->dst_len && nl_addr_bytes(dst, &e->dst);
-	e->table = rtnl_route_get_table(r);
-	e->protocol = rtnl_route_get_protocol(r);
-	e->scope = rtnl_route_get_scope(r);
-	e->type = rtnl_route_get_type(r);
-	e->has_priority = 1, e->priority = rtnl_route_get_priority(r);
-	e->has_prefsrc = nl_addr_bytes(rtnl_route_get_pref_src(r), &e->prefsrc);
-	nh = rtnl_route_nexthop_n(r, 0);
-	if (nh) {
-		e->has_oif = rtnl_route_nh_get_ifindex(nh) > 0;
-		e->oif = rtnl_route_nh_get_ifindex(nh);
-		e->has_gateway = nl_addr_bytes(rtnl_route_nh_get_gateway(nh), &e->gateway);
-	}
-	return 0;
-}
-
 static int dump_netns(struct dump_ctx *c)
 {
 	NetnsEntry ne = NETNS_ENTRY__INIT;
@@ -385,7 +292,7 @@ static int dump_netns(struct dump_ctx *c)
 	int ret = routes && ptrs ? 0 : -ENOMEM;
 
 	for (o = nl_cache_get_first(c->routes); o && !ret; o = nl_cache_get_next(o)) {
-		if (!route_is_ours((struct rtnl_route *)o))
+		if (!net_route_is_ours((struct rtnl_route *)o))
 			continue;
 		if (ne.n_ferry_routes == MAX_ROUTES) {
 			pr_err("more than %d routes in the tree's network namespace", MAX_ROUTES);
@@ -393,7 +300,7 @@ static int dump_netns(struct dump_ctx *c)
 			break;
 		}
 		ptrs[ne.n_ferry_routes] = &routes[ne.n_ferry_routes];
-		ret = fill_route((struct rtnl_route *)o, &routes[ne.n_ferry_routes++]);
+		ret = net_fill_route((struct rtnl_route *)o, &routes[ne.n_ferry_routes++]);
 	}
 	read_conf("ipv4", "all", conf4_names, N_CONF4, a4, pa4);
 	read_conf("ipv4", "default", conf4_names, N_CONF4, d4, pd4);
@@ -417,18 +324,18 @@ static int fill_caches(struct dump_ctx *c)
 {
 	int err;
 
-	c->sk = rtnl_open();
+	c->sk = net_rtnl_open();
 	if (!c->sk)
 		return -EIO;
 	err = rtnl_link_alloc_cache(c->sk, AF_UNSPEC, &c->links);
 	if (err < 0)
-		return nl_fail("cannot list the links", err);
+		return net_nl_fail("cannot list the links", err);
 	err = rtnl_addr_alloc_cache(c->sk, &c->addrs);
 	if (err < 0)
-		return nl_fail("cannot list the addresses", err);
+		return net_nl_fail("cannot list the addresses", err);
 	err = rtnl_route_alloc_cache(c->sk, AF_UNSPEC, 0, &c->routes);
 	if (err < 0)
-		return nl_fail("cannot list the routes", err);
+		return net_nl_fail("cannot list the routes", err);
 	return 0;
 }
 
@@ -547,51 +454,25 @@ int net_dump_tree(struct dtask **tasks, size_t n, int dirfd, const struct net_ex
 
 static int old_netns = -1;	/* the controller's namespace while it is in the tree's */
 
-static int addr_len(uint32_t family)
-{
-	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : -1;
-}
-
-static bool valid_bytes(uint32_t family, bool has, const ProtobufCBinaryData *b)
-{
-	return !has || (int)b->len == addr_len(family);
-}
-
 static int check_device(const NetDeviceEntry *nd, const char *file, uint64_t off)
 {
 	size_t i;
 
-	if (!valid_ifname(nd->name) || !nd->ifindex || nd->ifindex > INT32_MAX ||
+	if (!net_valid_ifname(nd->name) || !nd->ifindex || nd->ifindex > INT32_MAX ||
 	    (nd->type != ND_TYPE__LOOPBACK && nd->type != ND_TYPE__VETH) ||
 	    (nd->type == ND_TYPE__LOOPBACK && nd->ifindex != 1) ||
 	    (nd->has_address && nd->address.len > 32) ||
 	    (nd->type == ND_TYPE__VETH && nd->has_peer_nsid &&
-	     (!nd->ferry_ext_name || !valid_ifname(nd->ferry_ext_name))))
+	     (!nd->ferry_ext_name || !net_valid_ifname(nd->ferry_ext_name))))
 		goto bad;
-	for (i = 0; i < nd->n_ferry_addrs; i++) {
-		const FerryIfaddrEntry *a = nd->ferry_addrs[i];
-
-		if (addr_len(a->family) < 0 || !valid_bytes(a->family, true, &a->local) ||
-		    !valid_bytes(a->family, a->has_peer, &a->peer) ||
-		    !valid_bytes(a->family, a->has_broadcast, &a->broadcast) ||
-		    a->prefixlen > (unsigned)addr_len(a->family) * 8)
+	for (i = 0; i < nd->n_ferry_addrs; i++)
+		if (!net_valid_ifaddr(nd->ferry_addrs[i]))
 			goto bad;
-	}
 	return 0;
 bad:
 	pr_err("%s: the link entry at offset %llu ('%s', ifindex %u) is invalid", file,
 	       (unsigned long long)off, nd->name, nd->ifindex);
 	return -EINVAL;
-}
-
-static struct nl_addr *make_addr(uint32_t family, const ProtobufCBinaryData *b,
-				 unsigned int prefixlen)
-{
-	struct nl_addr *a = nl_addr_build(family, b->data, b->len);
-
-	if (a)
-		nl_addr_set_prefixlen(a, prefixlen);
-	return a;
 }
 
 /* The flags a restore sets on a link; the others are the kernel's to report. */
@@ -678,45 +559,6 @@ static int change_link(struct nl_sock *sk, const NetDeviceEntry *nd, bool up)
 	return 0;
 }
 
-static int restore_addr(struct nl_sock *sk, const NetDeviceEntry *nd, const FerryIfaddrEntry *e)
-{
-	struct rtnl_addr *a = rtnl_addr_alloc();
-	struct nl_addr *local = make_addr(e->family, &e->local, e->prefixlen);
-	struct nl_addr *peer = e->has_peer ? make_addr(e->family, &e->peer, e->prefixlen) : NULL;
-	struct nl_addr *brd = e->has_broadcast ? make_addr(e->family, &e->broadcast, 0) : NULL;
-	char buf[INET6_ADDRSTRLEN];
-	int err = -NLE_NOMEM;
-
-	if (a && local && (peer || !e->has_peer) && (brd || !e->has_broadcast)) {
-		rtnl_addr_set_ifindex(a, nd->ifindex);
-		rtnl_addr_set_family(a, e->family);
-		rtnl_addr_set_local(a, local);
-		rtnl_addr_set_prefixlen(a, e->prefixlen);
-		if (peer)
-			rtnl_addr_set_peer(a, peer);
-		if (brd)
-			rtnl_addr_set_broadcast(a, brd);
-		rtnl_addr_set_scope(a, e->scope);
-		/* the dumped address has passed duplicate detection already */
-		rtnl_addr_set_flags(a, (e->flags & IFA_F_PERMANENT) |
-					       (e->family == AF_INET6 ? IFA_F_NODAD : 0));
-		err = rtnl_addr_add(sk, a, 0);
-	}
-	rtnl_addr_put(a);
-	nl_addr_put(local);
-	nl_addr_put(peer);
-	nl_addr_put(brd);
-	if (err == -NLE_EXIST)
-		return 0;	/* made by the kernel already (lo's, link-local ones) */
-	if (err < 0) {
-		inet_ntop(e->family, e->local.data, buf, sizeof(buf));
-		pr_err("cannot add address %s/%u to %s: %s", buf, e->prefixlen, nd->name,
-		       nl_geterror(err));
-		return -EIO;
-	}
-	return 0;
-}
-
 struct rst_links {
 	NetDeviceEntry *nd[NET_MAX_LINKS];
 	size_t n;
@@ -787,66 +629,12 @@ static int check_route(const FerryRouteEntry *r, const struct rst_links *rl)
 {
 	char buf[INET6_ADDRSTRLEN] = "default";
 
-	if (addr_len(r->family) < 0 || r->dst_len > (unsigned)addr_len(r->family) * 8 ||
-	    !valid_bytes(r->family, r->has_dst, &r->dst) ||
-	    !valid_bytes(r->family, r->has_gateway, &r->gateway) ||
-	    !valid_bytes(r->family, r->has_prefsrc, &r->prefsrc) ||
-	    (r->has_oif && !has_link(rl, r->oif)) ||
-	    r->protocol > 255 || r->scope > 255 || r->type > 255) {
-		if (r->has_dst && addr_len(r->family) > 0)
+	if (!net_valid_route(r) || (r->has_oif && !has_link(rl, r->oif))) {
+		if (r->has_dst && net_addr_len(r->family) > 0)
 			inet_ntop(r->family, r->dst.data, buf, sizeof(buf));
 		pr_err("netns-%d.img: route to %s/%u is invalid", NET_NS_ID, buf, r->dst_len);
 		return -EINVAL;
 	}
-	return 0;
-}
-
-static int restore_route(struct nl_sock *sk, const FerryRouteEntry *e)
-{
-	struct rtnl_route *r = rtnl_route_alloc();
-	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-	struct nl_addr *dst = NULL, *gw = NULL, *src = NULL;
-	uint8_t any[16] = { 0 };
-	ProtobufCBinaryData any_dst = { addr_len(e->family), any };
-	int err = -NLE_NOMEM;
-
-	if (!r || !nh)
-		goto out;
-	dst = make_addr(e->family, e->has_dst ? &e->dst : &any_dst, e->dst_len);
-	gw = e->has_gateway ? make_addr(e->family, &e->gateway, 0) : NULL;
-	src = e->has_prefsrc ? make_addr(e->family, &e->prefsrc, 0) : NULL;
-	if (!dst || (e->has_gateway && !gw) || (e->has_prefsrc && !src))
-		goto out;
-	rtnl_route_set_family(r, e->family);
-	rtnl_route_set_dst(r, dst);
-	rtnl_route_set_table(r, e->table);
-	rtnl_route_set_protocol(r, e->protocol);
-	rtnl_route_set_scope(r, e->scope);
-	rtnl_route_set_type(r, e->type);
-	if (e->has_priority)
-		rtnl_route_set_priority(r, e->priority);
-	if (src)
-		rtnl_route_set_pref_src(r, src);
-	if (e->has_oif)
-		rtnl_route_nh_set_ifindex(nh, e->oif);
-	if (gw)
-		rtnl_route_nh_set_gateway(nh, gw);
-	if (e->has_oif || gw) {
-		rtnl_route_add_nexthop(r, nh);
-		nh = NULL;	/* the route's now */
-	}
-	err = rtnl_route_add(sk, r, NLM_F_CREATE | NLM_F_EXCL);
-out:
-	if (nh)
-		rtnl_route_nh_free(nh);
-	rtnl_route_put(r);
-	nl_addr_put(dst);
-	nl_addr_put(gw);
-	nl_addr_put(src);
-	if (err == -NLE_EXIST)
-		return 0;
-	if (err < 0)
-		return nl_fail("cannot add a dumped route", err);
 	return 0;
 }
 
@@ -892,12 +680,12 @@ static int rebuild(struct nl_sock *sk, struct rst_links *rl, const NetnsEntry *n
 		if (!ret)
 			ret = change_link(sk, nd, true);
 		for (k = 0; !ret && k < nd->n_ferry_addrs; k++)
-			ret = restore_addr(sk, nd, nd->ferry_addrs[k]);
+			ret = net_add_addr(sk, nd->ifindex, nd->name, nd->ferry_addrs[k]);
 	}
 	for (i = 0; !ret && i < ne->n_ferry_routes; i++)
 		ret = check_route(ne->ferry_routes[i], rl);
 	for (i = 0; !ret && i < ne->n_ferry_routes; i++)
-		ret = restore_route(sk, ne->ferry_routes[i]);
+		ret = net_add_route(sk, ne->ferry_routes[i], ne->ferry_routes[i]->oif);
 	return ret;
 }
 
@@ -938,7 +726,7 @@ int net_restore(int dirfd, const char *images_dir, const TaskKobjIdsEntry *ids,
 	if (!ret)
 		ret = enter_new_ns();
 	if (!ret) {
-		sk = rtnl_open();
+		sk = net_rtnl_open();
 		ret = sk ? rebuild(sk, &rl, ne, ex) : -EIO;
 	}
 	if (!ret)

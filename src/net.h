@@ -50,4 +50,17 @@ int net_restore(int dirfd, const char *images_dir, const TaskKobjIdsEntry *ids,
 /* Back into the network namespace the controller came from (after the tasks exist). */
 void net_restore_leave(void);
 
+struct sk_dump;
+/*
+ * net-host.c, for `ferry upgrade`: the links of ferry's network namespace that carry the
+ * local addresses of the tree's TCP connections (d, may be NULL), their addresses and
+ * routes into host-netdev.img and host-netns.img, for the next kernel's early boot.
+ */
+int hostnet_dump(const struct sk_dump *d, int dirfd);
+/*
+ * Restore, before the first socket: with host-netdev.img, each of its links (found by
+ * name) gets its addresses, goes up, and the routes come back. No image: nothing, 0.
+ */
+int hostnet_restore(int dirfd, const char *images_dir);
+
 #endif

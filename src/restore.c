@@ -428,6 +428,11 @@ int restore_tree(const struct restore_opts *opts, pid_t *root_pid)
 		ret = timens_restore(opts->dirfd, opts->images_dir, opts->timens);
 	if (!ret)
 		ret = ipc_restore(opts->dirfd, tr.tasks[0].ids);
+	if (!ret && !tr.tasks[0].ids->has_net_ns_id) {
+		/* connections in ours: locked, then the host links they need (kexec) */
+		rst_tcp_lock(&tr.tasks[0]);
+		ret = hostnet_restore(opts->dirfd, opts->images_dir);
+	}
 	if (!ret)
 		ret = net_restore(opts->dirfd, opts->images_dir, tr.tasks[0].ids, &opts->externals);
 	if (ret)

@@ -448,6 +448,30 @@ int tcp_send_unsent(const struct tcp_stream *ts)
 }
 
 /*
+ * Before the first task: lock the tree's connections again (named by its root, as at the
+ * dump). The dump's lock is gone after a kexec or a reboot, and a segment of the peer
+ * that finds no socket yet would be answered with a RST. Without nftables the restore
+ * goes on unlocked, said once: the connections are worth more than that window.
+ */
+void rst_tcp_lock(struct rst_task *root)
+{
+	struct sockaddr_storage self, peer;
+	size_t i;
+
+	for (i = 0; i < root->sk.n_tcp; i++) {
+		const InetSkEntry *e = root->sk.tcp[i].fe->isk;
+
+		sk_inet_addr(e->family, e->src_addr, e->n_src_addr, e->src_port, &self);
+		sk_inet_addr(e->family, e->dst_addr, e->n_dst_addr, e->dst_port, &peer);
+		if (netlock_add(root->pid, &self, &peer)) {
+			pr_warn("restoring the TCP connections without the network lock: a peer "
+				"may see a reset before they are back");
+			return;
+		}
+	}
+}
+
+/*
  * Once every socket of the task exists (a peer in the tree too): what may send a packet,
  * which must find its peer's socket when no lock holds (restore-twice, after kexec).
  */

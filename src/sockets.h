@@ -78,6 +78,8 @@ int sk_tcp_write(struct dtask *t, int dirfd);
 void sk_tcp_dump_fini(struct dtask *t, bool killed);
 int rst_tcp_check(struct rst_task *t, const FileEntry *fe);
 int rst_tcp_create(struct rst_task *t, const FileEntry *fe, int *slot);
+/* Lock the connections of the tree of root again, before its first task (warns). */
+void rst_tcp_lock(struct rst_task *root);
 int rst_tcp_finish(struct rst_task *t);
 void rst_tcp_free(struct rst_task *t);
 /* sk-tcp-fin.c: TCP states (TCP_*): names; connected = ESTABLISHED or half-closed. */

@@ -3,6 +3,7 @@
  * A process holding a socket to a peer outside it, for the CLI socket tests:
  *   sockholder tcp PORT [pidfd]   connect to 127.0.0.1:PORT (then open a pidfd, which
  *                                 ferry cannot dump: the dump fails after the socket)
+ *   sockholder tcp4 ADDR PORT     connect to ADDR:PORT (IPv4)
  *   sockholder unix PATH          connect a unix stream socket to PATH
  * Then it echoes back every byte it reads, forever.
  */
@@ -15,12 +16,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int connect_tcp(int port)
+static int connect_tcp(const char *addr, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return -1;
 	return fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -1 : fd;
 }
 
@@ -41,10 +43,15 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return 2;
-	fd = !strcmp(argv[1], "tcp") ? connect_tcp(atoi(argv[2])) : connect_unix(argv[2]);
+	if (!strcmp(argv[1], "tcp4") && argc > 3)
+		fd = connect_tcp(argv[2], atoi(argv[3]));
+	else if (!strcmp(argv[1], "tcp"))
+		fd = connect_tcp("127.0.0.1", atoi(argv[2]));
+	else
+		fd = connect_unix(argv[2]);
 	if (fd < 0)
 		return 1;
-	if (argc > 3 && syscall(SYS_pidfd_open, getpid(), 0) < 0)
+	if (strcmp(argv[1], "tcp4") && argc > 3 && syscall(SYS_pidfd_open, getpid(), 0) < 0)
 		return 1;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		if (write(fd, buf, n) != n)
