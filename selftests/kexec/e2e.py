@@ -9,6 +9,9 @@ when the guest says "E2E: T tcp-listen", a peer thread here connects to it and s
 numbered records both ways (TcpPeer): the connection must survive the dump and restore.
 
   e2e.py FERRY [--fast|--full] [--keep]     (as root; FERRY_KOLD/KNEW/KMAJOR pick kernels)
+
+FERRY_E2E_PCAP=1 also records the guest NIC's packets next to each log (LOG.pcap).
+FERRY_E2E_TCP=0 leaves the TCP connection out of the upgrade (a SKIP says so).
 """
 import argparse
 import os
@@ -57,9 +60,9 @@ class TcpPeer(threading.Thread):
     records are contiguous, notes the longest pause between two of them, and expects the
     guest's "E<last n>" then its FIN; a reset, an early EOF or a bad record is a failure."""
 
-    def __init__(self, port):
+    def __init__(self, port, t0):
         super().__init__(daemon=True)
-        self.port = port
+        self.port, self.t0 = port, t0
         self.stop = threading.Event()
         self.tx = self.rx = 0
         self.pause = 0.0
@@ -68,8 +71,9 @@ class TcpPeer(threading.Thread):
         self.fin = False     # and its FIN after it
 
     def fail(self, why):
+        """The first failure counts, stamped with the host seconds of the QEMU run."""
         if not self.errors:
-            self.errors.append(why)
+            self.errors.append(f"{why} (at {time.monotonic() - self.t0:.3f} s)")
 
     def record(self, rec, t, last):
         kind, num = rec[:1], rec[1:REC - 1]
@@ -152,6 +156,11 @@ class TcpPeer(threading.Thread):
                          f"between two records from the guest")]
 
 
+def tcp_off():
+    """The guest's word for FERRY_E2E_TCP=0."""
+    return " e2e.tcp=0" if os.environ.get("FERRY_E2E_TCP") == "0" else ""
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -192,7 +201,9 @@ def boot(out, rel, append, timeout, log, initrd=None, disk=None):
            "-drive", f"file={disk or os.path.join(out, 'root.img')},if=virtio,format=raw",
            "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT}",
            "-device", "virtio-net-pci,netdev=n0",
-           "-append", f"console=ttyS0 panic=-1 {PMEM} {append}"]
+           *(["-object", f"filter-dump,id=d0,netdev=n0,file={log}.pcap"]
+             if os.environ.get("FERRY_E2E_PCAP") else []),
+           "-append", f"console=ttyS0 panic=-1 {PMEM} {append}{tcp_off()}"]
     lines, peer = [], None
     t0 = time.monotonic()
     with open(log, "w") as lf:
@@ -216,7 +227,7 @@ def boot(out, rel, append, timeout, log, initrd=None, disk=None):
                     lines.append((now, line))
                     lf.write(f"{now:8.3f} {line}\n")
                     if peer is None and "E2E: T tcp-listen" in line:
-                        peer = TcpPeer(port)
+                        peer = TcpPeer(port, t0)
                         peer.start()
             if p.poll() is None:
                 lines.append((time.monotonic() - t0, "E2E: FAIL qemu: timed out"))
@@ -301,6 +312,11 @@ def timeline(lines, res, old, new):
 
 
 def tcp_pauses(lines):
+    back = first(lines, r"E2E: T tcp-flowing", first(lines, r"E2E: T restore-end") or 0.0)
+    end = first(lines, r"E2E: T restore-end")
+    if back is not None and end is not None:
+        print(f"# the TCP stream from the host reaches the guest again {back - end:.2f} s after "
+              "the restore end (25 records)")
     for _, line in lines:
         m = re.search(r"E2E: note tcp peer: longest pause ([0-9.]+) s", line)
         if m:

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,33 @@ static long long mono_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* After an error: what the socket says about itself, for the log. */
+static void why_broken(int fd)
+{
+	struct tcp_info ti = { 0 };
+	socklen_t len = sizeof(ti);
+	int err = 0, repair = -1;
+	socklen_t elen = sizeof(err), rlen = sizeof(repair);
+
+	struct sockaddr_in self = { 0 }, peer = { 0 };
+	socklen_t slen = sizeof(self), plen = sizeof(peer);
+	char a[INET_ADDRSTRLEN] = "?", b[INET_ADDRSTRLEN] = "?";
+	struct stat st = { 0 };
+
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+	getsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &repair, &rlen);
+	getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len);
+	fstat(fd, &st);
+	if (!getsockname(fd, (struct sockaddr *)&self, &slen))
+		inet_ntop(AF_INET, &self.sin_addr, a, sizeof(a));
+	if (!getpeername(fd, (struct sockaddr *)&peer, &plen))
+		inet_ntop(AF_INET, &peer.sin_addr, b, sizeof(b));
+	zt_msg("socket (fd %d, inode %lu, %s:%d -> %s:%d): SO_ERROR %d (%s), TCP_REPAIR %d, "
+	       "state %u, unacked %u, retransmits %u", fd, (unsigned long)st.st_ino, a,
+	       ntohs(self.sin_port), b, ntohs(peer.sin_port), err, strerror(err), repair,
+	       ti.tcpi_state, ti.tcpi_unacked, ti.tcpi_retransmits);
+}
+
 static int listen_on(int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -93,6 +121,7 @@ static void flush_out(struct stream *s)
 		if (w < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				zt_fail("send after %lu records: %m", s->tx);
+				why_broken(s->fd);
 				s->broken = true;
 			}
 			return;
@@ -183,6 +212,7 @@ static void run_stream(struct stream *s)
 				zt_fail("the peer closed after %lu records (EOF)", s->rx);
 			else
 				zt_fail("recv after %lu records: %m", s->rx);
+			why_broken(s->fd);
 			s->broken = true;
 		}
 	}

@@ -112,7 +112,9 @@ step_smoke() {
 	sed 's/^/E2E: check: /' /tmp/check.out
 	[ $rc = 0 ] && pass "smoke-check" || fail "smoke-check: ferry check exit $rc"
 	net_up
-	for name in anon256m file_offset counter tcpserver; do
+	local wl="anon256m file_offset counter tcpserver"
+	[ "$(arg e2e.tcp)" = 0 ] && wl="anon256m file_offset counter"
+	for name in $wl; do
 		start_wl "$name" "/opt/e2e/$name" || continue
 		rc=0 opt=
 		[ "$name" = tcpserver ] && opt=--tcp-established
@@ -189,6 +191,10 @@ tree_capable() {
 # with the reason when this ferry's upgrade has no such option.
 tcp_capable() {
 	rm -f "$W/with-tcp"
+	if [ "$(arg e2e.tcp)" = 0 ]; then
+		say "SKIP tcpserver (a TCP connection from the host): FERRY_E2E_TCP=0"
+		return 1
+	fi
 	if ! ferry upgrade --help 2>&1 | grep -q -- --tcp-established; then
 		say "SKIP tcpserver (a TCP connection from the host): this ferry's upgrade has no --tcp-established"
 		return 1
