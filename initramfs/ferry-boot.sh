@@ -57,6 +57,8 @@ ferry_boot_restore() {
 		ferry_klog "cannot remount $rootmnt read-write; the checkpoint stays in $spec" 3
 		return 0
 	fi
+	# the network lock of TCP connections coming back (no lock: ferry warns and goes on)
+	modprobe -q nf_tables 2>/dev/null
 	ferry_boot_mounts "$rootmnt"
 	rc=0
 	"$ferry" restore --store "$spec" --root "$rootmnt" -d -v3 >"$log" 2>&1 </dev/null || rc=$?

@@ -91,6 +91,7 @@ run shell-job python3 "$here/cli/shell_job_test.py" "$ferry" "$here/build/cli/ti
 run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwatch" "$work/timens"
 run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"
 run netns python3 "$here/cli/netns_test.py" "$ferry" "$here/build/cli/netns_veth" "$work/netns"
+run hostnet python3 "$here/cli/hostnet_test.py" "$ferry" "$here/build/cli/sockholder" "$work/hostnet"
 run cgroup-cli python3 "$here/cli/cgroup_test.py" "$ferry" "$here/build/cli/ticker" "$work/cgroup"
 run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
 	"$here/build/cli/ticker" "$here/build/zdtm" "$work/store"
@@ -101,10 +102,13 @@ if [ -n "$ferry_asan" ]; then
 	# a dumped or restored task is not ours to leak-check; ferry forks into them
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \
 		run zdtm-asan "$here/build/runner" -f "$ferry_asan" -w "$work/asan" -T "$timeout" -B "$budget"
-	# net.c parses images and netlink replies in ferry itself: worth a sanitized run
+	# net.c and net-host.c parse images and netlink replies in ferry itself: worth a sanitized run
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 		run netns-asan python3 "$here/cli/netns_test.py" "$ferry_asan" \
 		"$here/build/cli/netns_veth" "$work/netns-asan"
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+		run hostnet-asan python3 "$here/cli/hostnet_test.py" "$ferry_asan" \
+		"$here/build/cli/sockholder" "$work/hostnet-asan"
 fi
 
 echo "# ==="

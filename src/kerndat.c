@@ -35,6 +35,7 @@
 #define LOG_PREFIX "kerndat: "
 #include "log.h"
 #include "kerndat.h"
+#include "netlock.h"
 
 /* Newer than the 6.1 uapi headers of Debian 12. */
 #ifndef PAGEMAP_SCAN
@@ -94,6 +95,7 @@ const struct kerndat_feature kerndat_features[KD_NR] = {
 	{ KD_UFFD_WP_ASYNC, "uffd-wp-async", "uffd async write-protect: dirty tracking", false },
 	{ KD_TIMENS, "time-ns", "time namespaces: keep CLOCK_MONOTONIC across hosts", false },
 	{ KD_TCP_REPAIR, "tcp-repair", "TCP_REPAIR: established TCP connections", false },
+	{ KD_NETLOCK, "network-lock", "nftables: block TCP connections while they move", false },
 	{ KD_KEXEC_FILE, "kexec-file-load", "kexec_file_load: `ferry upgrade` into a new kernel", false },
 	{ KD_CAP_SYS_RESOURCE, "cap-sys-resource", "CAP_SYS_RESOURCE: raise hard rlimits", false },
 };
@@ -1099,6 +1101,18 @@ static int probe_tcp_repair(struct kerndat *kd)
 	return kd->has[KD_TCP_REPAIR] ? 0 : -ENOTSUP;
 }
 
+/* An nftables table made and removed again: what the lock of TCP connections needs. */
+static int probe_netlock(struct kerndat *kd)
+{
+	char why[KD_WHY_LEN];
+
+	if (netlock_probe(why, sizeof(why)))
+		kd_set(kd, KD_NETLOCK, false, "%s (nf_tables loaded? CAP_NET_ADMIN?)", why);
+	else
+		kd_set(kd, KD_NETLOCK, true, "an inet table was made and removed");
+	return kd->has[KD_NETLOCK] ? 0 : -ENOTSUP;
+}
+
 /* Invalid fds on purpose: a kernel with kexec_file_load answers EBADF (or EPERM), loads nothing. */
 static int probe_kexec_file(struct kerndat *kd)
 {
@@ -1161,6 +1175,7 @@ static int (*const probe_fn[KD_NR])(struct kerndat *kd) = {
 	[KD_UFFD_WP_ASYNC] = probe_uffd,
 	[KD_TIMENS] = probe_timens,
 	[KD_TCP_REPAIR] = probe_tcp_repair,
+	[KD_NETLOCK] = probe_netlock,
 	[KD_KEXEC_FILE] = probe_kexec_file,
 	[KD_CAP_SYS_RESOURCE] = probe_cap_sys_resource,
 };

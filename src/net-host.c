@@ -36,46 +36,10 @@
 #define HOST_MAX_ROUTES 256
 #define HOST_FLAGS (IFF_UP | IFF_NOARP | IFF_MULTICAST)
 
-struct host_caches {
-	struct nl_sock *sk;
-	struct nl_cache *links, *addrs, *routes;
-};
-
-static void caches_free(struct host_caches *c)
-{
-	if (c->routes)
-		nl_cache_free(c->routes);
-	if (c->addrs)
-		nl_cache_free(c->addrs);
-	if (c->links)
-		nl_cache_free(c->links);
-	if (c->sk)
-		nl_socket_free(c->sk);
-}
-
-static int caches_fill(struct host_caches *c, bool routes)
-{
-	int err;
-
-	c->sk = net_rtnl_open();
-	if (!c->sk)
-		return -EIO;
-	err = rtnl_link_alloc_cache(c->sk, AF_UNSPEC, &c->links);
-	if (err < 0)
-		return net_nl_fail("cannot list the links", err);
-	err = rtnl_addr_alloc_cache(c->sk, &c->addrs);
-	if (err < 0)
-		return net_nl_fail("cannot list the addresses", err);
-	if (!routes)
-		return 0;
-	err = rtnl_route_alloc_cache(c->sk, AF_UNSPEC, 0, &c->routes);
-	return err < 0 ? net_nl_fail("cannot list the routes", err) : 0;
-}
-
 /* ---- dump ----------------------------------------------------------------------------- */
 
 /* The link holding local address ss, or 0. */
-static int link_of(struct host_caches *c, const struct sockaddr_storage *ss)
+static int link_of(struct net_caches *c, const struct sockaddr_storage *ss)
 {
 	const void *want = ss->ss_family == AF_INET ?
 				   (const void *)&((const struct sockaddr_in *)ss)->sin_addr :
@@ -105,7 +69,7 @@ static bool in_set(const int *set, size_t n, int v)
 }
 
 /* The links carrying the tree's connections into set[] (*n of them). */
-static int connection_links(struct host_caches *c, const struct sk_dump *d, int *set, size_t *n)
+static int connection_links(struct net_caches *c, const struct sk_dump *d, int *set, size_t *n)
 {
 	struct sockaddr_storage self;
 	socklen_t len;
@@ -137,40 +101,7 @@ static int connection_links(struct host_caches *c, const struct sk_dump *d, int 
 	return 0;
 }
 
-static void free_link(NetDeviceEntry *nd)
-{
-	size_t i;
-
-	for (i = 0; i < nd->n_ferry_addrs; i++)
-		free(nd->ferry_addrs[i]);
-	free(nd->ferry_addrs);
-}
-
-static int link_addrs(struct host_caches *c, int ifindex, NetDeviceEntry *nd)
-{
-	struct nl_object *o;
-
-	nd->ferry_addrs = calloc(HOST_MAX_ADDRS, sizeof(*nd->ferry_addrs));
-	if (!nd->ferry_addrs)
-		return -ENOMEM;
-	for (o = nl_cache_get_first(c->addrs); o; o = nl_cache_get_next(o)) {
-		struct rtnl_addr *a = (struct rtnl_addr *)o;
-
-		if (rtnl_addr_get_ifindex(a) != ifindex || !rtnl_addr_get_local(a))
-			continue;
-		if (nd->n_ferry_addrs == HOST_MAX_ADDRS) {
-			pr_err("link %s has more than %d addresses", nd->name, HOST_MAX_ADDRS);
-			return -E2BIG;
-		}
-		nd->ferry_addrs[nd->n_ferry_addrs] = malloc(sizeof(FerryIfaddrEntry));
-		if (!nd->ferry_addrs[nd->n_ferry_addrs])
-			return -ENOMEM;
-		net_fill_addr(a, nd->ferry_addrs[nd->n_ferry_addrs++]);
-	}
-	return 0;
-}
-
-static int dump_link(struct host_caches *c, int ifindex, struct img *img)
+static int dump_link(struct net_caches *c, int ifindex, struct img *img)
 {
 	NetDeviceEntry nd = NET_DEVICE_ENTRY__INIT;
 	struct rtnl_link *l = rtnl_link_get(c->links, ifindex);
@@ -187,19 +118,19 @@ static int dump_link(struct host_caches *c, int ifindex, struct img *img)
 	nd.type = rtnl_link_get_arptype(l) == ARPHRD_LOOPBACK ? ND_TYPE__LOOPBACK : ND_TYPE__EXTLINK;
 	if (nd.type != ND_TYPE__LOOPBACK)
 		nd.has_address = net_nl_bytes(rtnl_link_get_addr(l), &nd.address);
-	ret = link_addrs(c, ifindex, &nd);
+	ret = net_collect_addrs(c, ifindex, &nd, HOST_MAX_ADDRS);
 	ret = ret ?: img_write_pb(img, &nd.base);
 	if (!ret)
 		pr_info("link %s (ifindex %d, mtu %u, %s): %zu addresses, for the next boot",
 			nd.name, ifindex, nd.mtu, nd.flags & IFF_UP ? "up" : "down",
 			nd.n_ferry_addrs);
-	free_link(&nd);
+	net_free_addrs(&nd);
 	rtnl_link_put(l);
 	return ret;
 }
 
 /* The routes through the links of set (the kernel's own are made again by the links). */
-static int dump_routes(struct host_caches *c, const int *set, size_t n, int dirfd)
+static int dump_routes(struct net_caches *c, const int *set, size_t n, int dirfd)
 {
 	NetnsEntry ne = NETNS_ENTRY__INIT;
 	FerryRouteEntry *routes = calloc(HOST_MAX_ROUTES, sizeof(*routes));
@@ -234,7 +165,7 @@ static int dump_routes(struct host_caches *c, const int *set, size_t n, int dirf
 
 int hostnet_dump(const struct sk_dump *d, int dirfd)
 {
-	struct host_caches c = { 0 };
+	struct net_caches c = { 0 };
 	int set[HOST_MAX_LINKS];
 	struct img *img = NULL;
 	size_t n = 0, i;
@@ -242,7 +173,7 @@ int hostnet_dump(const struct sk_dump *d, int dirfd)
 
 	if (!d || !d->n_tcp)
 		return 0;
-	ret = caches_fill(&c, true);
+	ret = net_caches_fill(&c, true);
 	ret = ret ?: connection_links(&c, d, set, &n);
 	if (!ret && n) {
 		img = img_open(dirfd, IMG_HOST_NETDEV, O_WRONLY);
@@ -254,7 +185,7 @@ int hostnet_dump(const struct sk_dump *d, int dirfd)
 		ret = -EIO;
 	if (!ret && n)
 		ret = dump_routes(&c, set, n, dirfd);
-	caches_free(&c);
+	net_caches_free(&c);
 	return ret;
 }
 
@@ -315,7 +246,7 @@ static int read_links(int dirfd, const char *images_dir, struct host_links *hl)
 }
 
 /* Find nd in this boot by name; a changed MAC is said (the peers' ARP caches are old). */
-static int find_link(struct host_caches *c, const NetDeviceEntry *nd, int *ifindex)
+static int find_link(struct net_caches *c, const NetDeviceEntry *nd, int *ifindex)
 {
 	struct rtnl_link *l = rtnl_link_get_by_name(c->links, nd->name);
 	struct nl_addr *mac;
@@ -335,7 +266,7 @@ static int find_link(struct host_caches *c, const NetDeviceEntry *nd, int *ifind
 	return 0;
 }
 
-static int link_up(struct host_caches *c, const NetDeviceEntry *nd, int ifindex)
+static int link_up(struct net_caches *c, const NetDeviceEntry *nd, int ifindex)
 {
 	struct rtnl_link *orig = rtnl_link_get(c->links, ifindex), *chg = rtnl_link_alloc();
 	int err = -NLE_NOMEM;
@@ -356,7 +287,7 @@ static int link_up(struct host_caches *c, const NetDeviceEntry *nd, int ifindex)
 	return 0;
 }
 
-static int setup_link(struct host_caches *c, struct host_links *hl, size_t i)
+static int setup_link(struct net_caches *c, struct host_links *hl, size_t i)
 {
 	NetDeviceEntry *nd = hl->nd[i];
 	size_t k;
@@ -372,7 +303,7 @@ static int setup_link(struct host_caches *c, struct host_links *hl, size_t i)
 	return ret;
 }
 
-static int restore_routes(struct host_caches *c, const struct host_links *hl, int dirfd)
+static int restore_routes(struct net_caches *c, const struct host_links *hl, int dirfd)
 {
 	NetnsEntry *ne = NULL;
 	size_t i, k;
@@ -399,7 +330,7 @@ static int restore_routes(struct host_caches *c, const struct host_links *hl, in
 
 int hostnet_restore(int dirfd, const char *images_dir)
 {
-	struct host_caches c = { 0 };
+	struct net_caches c = { 0 };
 	struct host_links hl = { .n = 0 };
 	size_t i;
 	int ret;
@@ -407,14 +338,14 @@ int hostnet_restore(int dirfd, const char *images_dir)
 	ret = read_links(dirfd, images_dir, &hl);
 	if (ret || !hl.n)
 		goto out;
-	ret = caches_fill(&c, false);
+	ret = net_caches_fill(&c, false);
 	for (i = 0; !ret && i < hl.n; i++)
 		ret = setup_link(&c, &hl, i);
 	ret = ret ?: restore_routes(&c, &hl, dirfd);
 	if (ret)
 		pr_err("cannot bring back the host network of the TCP connections");
 out:
-	caches_free(&c);
+	net_caches_free(&c);
 	for (i = 0; i < hl.n; i++)
 		img_free_pb(hl.nd[i]);
 	return ret;

@@ -6,10 +6,12 @@
  */
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
+#include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
 #define LOG_PREFIX "net: "
@@ -234,4 +236,70 @@ bool net_valid_route(const FerryRouteEntry *r)
 	       net_valid_bytes(r->family, r->has_gateway, &r->gateway) &&
 	       net_valid_bytes(r->family, r->has_prefsrc, &r->prefsrc) && r->protocol <= 255 &&
 	       r->scope <= 255 && r->type <= 255 && (!r->has_oif || r->oif <= INT32_MAX);
+}
+
+void net_caches_free(struct net_caches *c)
+{
+	if (c->routes)
+		nl_cache_free(c->routes);
+	if (c->addrs)
+		nl_cache_free(c->addrs);
+	if (c->links)
+		nl_cache_free(c->links);
+	if (c->sk)
+		nl_socket_free(c->sk);
+}
+
+int net_caches_fill(struct net_caches *c, bool routes)
+{
+	int err;
+
+	c->sk = net_rtnl_open();
+	if (!c->sk)
+		return -EIO;
+	err = rtnl_link_alloc_cache(c->sk, AF_UNSPEC, &c->links);
+	if (err < 0)
+		return net_nl_fail("cannot list the links", err);
+	err = rtnl_addr_alloc_cache(c->sk, &c->addrs);
+	if (err < 0)
+		return net_nl_fail("cannot list the addresses", err);
+	if (!routes)
+		return 0;
+	err = rtnl_route_alloc_cache(c->sk, AF_UNSPEC, 0, &c->routes);
+	return err < 0 ? net_nl_fail("cannot list the routes", err) : 0;
+}
+
+int net_collect_addrs(struct net_caches *c, int ifindex, NetDeviceEntry *nd, size_t max)
+{
+	struct nl_object *o;
+
+	nd->ferry_addrs = calloc(max, sizeof(*nd->ferry_addrs));
+	if (!nd->ferry_addrs)
+		return -ENOMEM;
+	for (o = nl_cache_get_first(c->addrs); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+
+		if (rtnl_addr_get_ifindex(a) != ifindex || !rtnl_addr_get_local(a))
+			continue;
+		if (nd->n_ferry_addrs == max) {
+			pr_err("link %d has more than %zu addresses", ifindex, max);
+			return -E2BIG;
+		}
+		nd->ferry_addrs[nd->n_ferry_addrs] = malloc(sizeof(FerryIfaddrEntry));
+		if (!nd->ferry_addrs[nd->n_ferry_addrs])
+			return -ENOMEM;
+		net_fill_addr(a, nd->ferry_addrs[nd->n_ferry_addrs++]);
+	}
+	return 0;
+}
+
+void net_free_addrs(NetDeviceEntry *nd)
+{
+	size_t i;
+
+	for (i = 0; i < nd->n_ferry_addrs; i++)
+		free(nd->ferry_addrs[i]);
+	free(nd->ferry_addrs);
+	nd->ferry_addrs = NULL;
+	nd->n_ferry_addrs = 0;
 }

@@ -15,6 +15,18 @@
 
 #include "netdev.pb-c.h"
 
+/* A rtnl socket and what it listed: links, addresses, routes (when asked). */
+struct net_caches {
+	struct nl_sock *sk;
+	struct nl_cache *links, *addrs, *routes;
+};
+
+/* Open the socket and fill the caches of this namespace (free with net_caches_free, always). */
+int net_caches_fill(struct net_caches *c, bool routes);
+void net_caches_free(struct net_caches *c);
+/* The addresses of link ifindex into nd->ferry_addrs (at most max; free with net_free_addrs). */
+int net_collect_addrs(struct net_caches *c, int ifindex, NetDeviceEntry *nd, size_t max);
+void net_free_addrs(NetDeviceEntry *nd);
 /* Log what failed with libnl's text for err; -EIO. */
 int net_nl_fail(const char *what, int err);
 /* A connected NETLINK_ROUTE socket, or NULL (logged). */

@@ -149,8 +149,7 @@ static int write_conf(const char *fam, const char *who, const char *const *names
 /* ---- dump ----------------------------------------------------------------------------- */
 
 struct dump_ctx {
-	struct nl_sock *sk;
-	struct nl_cache *links, *addrs, *routes;
+	struct net_caches nc;
 	const struct net_externals *ex;
 	int dirfd;
 	int err;
@@ -158,39 +157,9 @@ struct dump_ctx {
 };
 
 /* The addresses of link ifindex, into nd (arrays freed by the caller). */
-static int collect_addrs(struct dump_ctx *c, int ifindex, NetDeviceEntry *nd)
-{
-	struct nl_object *o;
-	size_t n = 0;
-
-	nd->ferry_addrs = calloc(MAX_ADDRS, sizeof(*nd->ferry_addrs));
-	if (!nd->ferry_addrs)
-		return -ENOMEM;
-	for (o = nl_cache_get_first(c->addrs); o; o = nl_cache_get_next(o)) {
-		struct rtnl_addr *a = (struct rtnl_addr *)o;
-
-		if (rtnl_addr_get_ifindex(a) != ifindex || !rtnl_addr_get_local(a))
-			continue;
-		if (n == MAX_ADDRS) {
-			pr_err("link %d has more than %d addresses", ifindex, MAX_ADDRS);
-			return -E2BIG;
-		}
-		nd->ferry_addrs[n] = malloc(sizeof(FerryIfaddrEntry));
-		if (!nd->ferry_addrs[n])
-			return -ENOMEM;
-		net_fill_addr(a, nd->ferry_addrs[n++]);
-		nd->n_ferry_addrs = n;
-	}
-	return 0;
-}
-
 static void free_device(NetDeviceEntry *nd)
 {
-	size_t i;
-
-	for (i = 0; i < nd->n_ferry_addrs; i++)
-		free(nd->ferry_addrs[i]);
-	free(nd->ferry_addrs);
+	net_free_addrs(nd);
 	free(nd->conf4);
 	free(nd->conf6);
 }
@@ -241,7 +210,7 @@ static int dump_link(struct dump_ctx *c, struct rtnl_link *l, struct img *img)
 		nd.has_address = net_nl_bytes(rtnl_link_get_addr(l), &nd.address);
 	nd.conf4 = calloc(N_CONF4, sizeof(*nd.conf4));
 	nd.conf6 = calloc(N_CONF6, sizeof(*nd.conf6));
-	ret = nd.conf4 && nd.conf6 ? collect_addrs(c, nd.ifindex, &nd) : -ENOMEM;
+	ret = nd.conf4 && nd.conf6 ? net_collect_addrs(&c->nc, nd.ifindex, &nd, MAX_ADDRS) : -ENOMEM;
 	if (!ret) {
 		read_conf("ipv4", nd.name, conf4_names, N_CONF4, c4, nd.conf4);
 		read_conf("ipv6", nd.name, conf6_names, N_CONF6, c6, nd.conf6);
@@ -267,7 +236,7 @@ static int dump_links(struct dump_ctx *c)
 		if (!img)
 			return -errno;
 	}
-	for (o = nl_cache_get_first(c->links); o && !ret; o = nl_cache_get_next(o)) {
+	for (o = nl_cache_get_first(c->nc.links); o && !ret; o = nl_cache_get_next(o)) {
 		if (++c->n_links > NET_MAX_LINKS) {
 			pr_err("more than %d links in the tree's network namespace", NET_MAX_LINKS);
 			ret = -E2BIG;
@@ -291,7 +260,7 @@ static int dump_netns(struct dump_ctx *c)
 	struct nl_object *o;
 	int ret = routes && ptrs ? 0 : -ENOMEM;
 
-	for (o = nl_cache_get_first(c->routes); o && !ret; o = nl_cache_get_next(o)) {
+	for (o = nl_cache_get_first(c->nc.routes); o && !ret; o = nl_cache_get_next(o)) {
 		if (!net_route_is_ours((struct rtnl_route *)o))
 			continue;
 		if (ne.n_ferry_routes == MAX_ROUTES) {
@@ -320,25 +289,6 @@ static int dump_netns(struct dump_ctx *c)
 	return ret;
 }
 
-static int fill_caches(struct dump_ctx *c)
-{
-	int err;
-
-	c->sk = net_rtnl_open();
-	if (!c->sk)
-		return -EIO;
-	err = rtnl_link_alloc_cache(c->sk, AF_UNSPEC, &c->links);
-	if (err < 0)
-		return net_nl_fail("cannot list the links", err);
-	err = rtnl_addr_alloc_cache(c->sk, &c->addrs);
-	if (err < 0)
-		return net_nl_fail("cannot list the addresses", err);
-	err = rtnl_route_alloc_cache(c->sk, AF_UNSPEC, 0, &c->routes);
-	if (err < 0)
-		return net_nl_fail("cannot list the routes", err);
-	return 0;
-}
-
 /* In a child inside the tree's network namespace. */
 static int dump_in_ns(int nsfd, int dirfd, const struct net_externals *ex)
 {
@@ -349,19 +299,12 @@ static int dump_in_ns(int nsfd, int dirfd, const struct net_externals *ex)
 		pr_perror("cannot enter the tree's network namespace");
 		return -errno;
 	}
-	ret = fill_caches(&c);
+	ret = net_caches_fill(&c.nc, true);
 	if (!ret)
 		ret = dump_links(&c);
 	if (!ret)
 		ret = dump_netns(&c);
-	if (c.routes)
-		nl_cache_free(c.routes);
-	if (c.addrs)
-		nl_cache_free(c.addrs);
-	if (c.links)
-		nl_cache_free(c.links);
-	if (c.sk)
-		nl_socket_free(c.sk);
+	net_caches_free(&c.nc);
 	return ret;
 }
 

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <nftables/libnftables.h>
 
 #define LOG_PREFIX "netlock: "
@@ -106,4 +107,26 @@ int netlock_remove(pid_t pid)
 		return -EIO;
 	pr_info("unlocked the connections of process %d", pid);
 	return 0;
+}
+
+int netlock_probe(char *why, size_t len)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	char cmd[96];
+	int ret;
+
+	if (!nft) {
+		snprintf(why, len, "cannot create an nftables context");
+		return -ENOMEM;
+	}
+	nft_ctx_buffer_error(nft);
+	nft_ctx_buffer_output(nft);
+	snprintf(cmd, sizeof(cmd), "add table inet ferry_probe_%d\ndelete table inet ferry_probe_%d\n",
+		 getpid(), getpid());
+	ret = nft_run_cmd_from_buffer(nft, cmd);
+	if (ret)
+		snprintf(why, len, "nftables: %.*s", (int)strcspn(nft_ctx_get_error_buffer(nft), "\n"),
+			 nft_ctx_get_error_buffer(nft));
+	nft_ctx_free(nft);
+	return ret ? -EIO : 0;
 }

@@ -12,6 +12,7 @@
 #define FERRY_NETLOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -25,5 +26,8 @@ int netlock_add(pid_t pid, const struct sockaddr_storage *self,
 int netlock_remove(pid_t pid);
 /* Whether pid has a lock table (the restore uses it to say what it unlocks). */
 bool netlock_exists(pid_t pid);
+
+/* Whether an inet table can be made here (ferry check); why says what failed. */
+int netlock_probe(char *why, size_t len);
 
 #endif

@@ -96,9 +96,13 @@ try:
     r = ferry_run("upgrade", "--kernel", "/proc/self/exe", "--ghost-limit", "1X", "-t", pid)
     check("bad --ghost-limit: usage error", r.returncode == 2 and "ghost-limit" in r.stderr,
           r.stderr)
+    r = ferry_run("upgrade", "--kernel", "/proc/self/exe", "--tcp-established", "--tcp-close",
+                  "-t", pid)
+    check("--tcp-established with --tcp-close: usage error", r.returncode == 2 and
+          "exclude" in r.stderr, r.stderr)
     r = ferry_run("upgrade", "--help")
     check("--help", r.returncode == 0 and "--dry-run" in r.stdout and "--file-locks" in r.stdout
-          and "tmpfs" in r.stdout, r.stdout)
+          and "tmpfs" in r.stdout and "--tcp-established" in r.stdout, r.stdout)
 finally:
     if task:
         task.kill()
