@@ -5,10 +5,13 @@
  * ways: it sends "G<14-digit n>\n" every 20 ms and checks the peer's "H<n>\n" records
  * arrive in order with no gap or duplicate; the file "rx" holds how many it has received.
  * On SIGTERM it checks the stream still runs (a record from the peer in the last 5 s: the
- * driver waits for records after the restore before it asks), sends "E<last n>\n", half-closes (FIN), drains the peer's rest
- * until its FIN and says PASS or FAIL; a reset or an early EOF is a failure.
+ * driver waits for records after the restore before it asks), sends "E<last n>\n",
+ * half-closes (FIN), drains the peer's rest until its FIN and says PASS or FAIL; a reset
+ * or an early EOF is a failure. A broken socket is described in the log (TCP_INFO,
+ * TCP_REPAIR, inode, our socket fds and /proc/net/tcp's entries for the port).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -32,13 +35,13 @@
 #define STALL_S 5		/* the peer sends every 20 ms: this long silent is a dead stream */
 
 struct stream {
-	int fd, rx_file;
+	int fd, rx_file, port;
 	unsigned long tx, rx;	/* records sent, records received */
 	char out[OUTBUF];	/* what the socket has not taken yet */
 	size_t out_len;
 	char in[REC];
 	size_t in_len;
-	double last_rx, pause, pause_end;	/* wall clock: it goes on across the kexec */
+	double last_rx, pause;	/* wall clock: it goes on across the kexec */
 	bool broken, ready;
 };
 
@@ -58,14 +61,43 @@ static long long mono_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* After an error: the fds we hold and the kernel's TCP sockets on our port, for the log. */
+static void list_sockets(int port)
+{
+	char path[300], target[128], line[256];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	FILE *f;
+	ssize_t n;
+
+	while (dir && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0 && !strncmp(target, "socket:", 7)) {
+			target[n] = 0;
+			zt_msg("fd %s: %s", d->d_name, target);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	f = fopen("/proc/net/tcp", "re");
+	snprintf(path, sizeof(path), ":%04X ", port);
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, path))
+			zt_msg("/proc/net/tcp: %.*s", (int)strcspn(line, "\n"), line);
+	if (f)
+		fclose(f);
+}
+
 /* After an error: what the socket says about itself, for the log. */
-static void why_broken(int fd)
+static void why_broken(int fd, int port)
 {
 	struct tcp_info ti = { 0 };
 	socklen_t len = sizeof(ti);
 	int err = 0, repair = -1;
 	socklen_t elen = sizeof(err), rlen = sizeof(repair);
-
 	struct sockaddr_in self = { 0 }, peer = { 0 };
 	socklen_t slen = sizeof(self), plen = sizeof(peer);
 	char a[INET_ADDRSTRLEN] = "?", b[INET_ADDRSTRLEN] = "?";
@@ -83,6 +115,7 @@ static void why_broken(int fd)
 	       "state %u, unacked %u, retransmits %u", fd, (unsigned long)st.st_ino, a,
 	       ntohs(self.sin_port), b, ntohs(peer.sin_port), err, strerror(err), repair,
 	       ti.tcpi_state, ti.tcpi_unacked, ti.tcpi_retransmits);
+	list_sockets(port);
 }
 
 static int listen_on(int port)
@@ -121,7 +154,7 @@ static void flush_out(struct stream *s)
 		if (w < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				zt_fail("send after %lu records: %m", s->tx);
-				why_broken(s->fd);
+				why_broken(s->fd, s->port);
 				s->broken = true;
 			}
 			return;
@@ -149,10 +182,8 @@ static void got_record(struct stream *s)
 		s->broken = true;
 		return;
 	}
-	if (s->rx && t - s->last_rx > s->pause) {
+	if (s->rx && t - s->last_rx > s->pause)
 		s->pause = t - s->last_rx;
-		s->pause_end = t;
-	}
 	s->rx = n;
 	s->last_rx = t;
 	if (s->rx_file >= 0) {
@@ -212,7 +243,7 @@ static void run_stream(struct stream *s)
 				zt_fail("the peer closed after %lu records (EOF)", s->rx);
 			else
 				zt_fail("recv after %lu records: %m", s->rx);
-			why_broken(s->fd);
+			why_broken(s->fd, s->port);
 			s->broken = true;
 		}
 	}
@@ -270,6 +301,7 @@ int main(int argc, char **argv)
 		return zt_result();
 	}
 	zt_msg("listening on :%d", port);
+	s.port = port;
 	s.fd = accept(lfd, NULL, NULL);
 	if (s.fd < 0) {
 		zt_fail("accept: %m");
