@@ -33,6 +33,7 @@ struct upgrade {
 	struct memfs_store *store;
 	struct memfs_ckpt *ckpt;
 	unsigned int stopped;	/* trees 0..stopped-1 are dumped and stopped */
+	struct tcp_hold held[MEMFS_MAX_TREES];	/* their TCP connections, in repair */
 	bool loaded;
 	char cmdline[KEXEC_CMDLINE_MAX];
 };
@@ -243,8 +244,11 @@ static int dump_trees(struct upgrade *u)
 		ref = (struct memfs_tree_ref){ .c = u->ckpt, .tree = i };
 		d.pages_digest_arg = &ref; /* hashed while copied: the seal does not reread them */
 		d.images_dir = memfs_ckpt_tree_path(u->ckpt, i, path, sizeof(path));
+		/* killed later, with the others: until then in repair and locked */
+		d.tcp_hold = &u->held[i];
 		ret = dump_tree(&d);
 		if (ret) {
+			tcp_hold_release(&u->held[i], false);	/* if it got that far */
 			pr_err("dump of tree %d failed", d.pid);
 			return ret;
 		}
@@ -257,9 +261,17 @@ static int dump_trees(struct upgrade *u)
 	return 0;
 }
 
+/* The dumped trees' connections: out of repair and unlocked (resume), or closed (killed). */
+static void release_connections(struct upgrade *u, bool killed)
+{
+	for (unsigned int i = 0; i < u->stopped; i++)
+		tcp_hold_release(&u->held[i], killed);
+}
+
 /* Before the kill: everything back as it was. */
 static void rollback(struct upgrade *u)
 {
+	release_connections(u, false);
 	signal_trees(u, u->stopped, SIGCONT);
 	if (u->ckpt) {
 		memfs_ckpt_abort(u->ckpt);
@@ -277,6 +289,7 @@ static int finish_dry_run(struct upgrade *u)
 	char id[MEMFS_ID_MAX];
 
 	snprintf(id, sizeof(id), "%s", memfs_ckpt_id(u->ckpt));
+	release_connections(u, false);
 	signal_trees(u, u->stopped, SIGCONT);
 	memfs_ckpt_close(u->ckpt);
 	u->ckpt = NULL;
@@ -310,6 +323,7 @@ int upgrade_run(const struct upgrade_opts *o)
 		goto out;
 	}
 	signal_trees(&u, u.stopped, SIGKILL);
+	release_connections(&u, true);	/* silently: the lock holds until the restore */
 	memfs_ckpt_close(u.ckpt);
 	u.ckpt = NULL;
 	memfs_store_close(u.store);

@@ -400,10 +400,12 @@ int dump_tree(const struct dump_opts *opts)
 	if (ret)
 		goto out_remove;
 	freezer_put_back(&fz);
-	if (opts->release != DUMP_KILL)
+	if (opts->tcp_hold)	/* the caller releases them once the tree is killed or resumed */
+		sk_tcp_hand_over(tr.tasks[0], opts->tcp_hold);
+	else if (opts->release != DUMP_KILL)
 		sk_dump_fini(tr.tasks[0], false);
 	ret = pstree_release(&tr, opts->release);
-	if (opts->release == DUMP_KILL)
+	if (opts->release == DUMP_KILL && !opts->tcp_hold)
 		sk_dump_fini(tr.tasks[0], true);
 	log_done(&tr, opts, tm.start);
 	pstree_free(&tr);

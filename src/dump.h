@@ -56,7 +56,26 @@ struct dump_opts {
 	bool file_locks;		/* --file-locks: save and restore file locks */
 	enum dump_volatile volatile_files;
 	bool host_net;			/* save the links of the TCP connections (upgrade) */
+	/*
+	 * Optional (ferry upgrade, which kills the stopped trees only once all are dumped):
+	 * the TCP connections stay in repair and locked after the dump, handed over here;
+	 * the caller ends them with tcp_hold_release() once it killed or resumed the tree.
+	 */
+	struct tcp_hold *tcp_hold;
 };
+
+/* A dumped tree's TCP connections, still in repair and locked (dump_opts.tcp_hold). */
+struct tcp_hold {
+	pid_t pid;	/* the tree's root, which names its lock */
+	int *fds;	/* our copies of the sockets */
+	size_t n;
+};
+
+/*
+ * Killed: close the copies, silently in repair mode; the lock stays for the restore.
+ * Else (the tree resumes): repair off, close, unlock, before the tree runs again.
+ */
+void tcp_hold_release(struct tcp_hold *h, bool killed);
 
 int dump_tree(const struct dump_opts *opts);
 

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "image.h"
 #include "netlock.h"
+#include "dump.h"
 #include "rst.h"
 #include "sk-tcp.h"
 
@@ -233,6 +234,41 @@ void sk_tcp_dump_fini(struct dtask *t, bool killed)
 	if (!killed && t->sk && t->sk->n_tcp && netlock_remove(t->pid))
 		pr_err("the connections of process %d stay blocked: remove the nftables table "
 		       "inet ferry_lock_%d by hand", t->pid, t->pid);
+}
+
+/* dump_opts.tcp_hold: our copies go to the caller, still in repair, the lock kept. */
+void sk_tcp_hand_over(struct dtask *t, struct tcp_hold *h)
+{
+	size_t i;
+
+	h->pid = t->pid;
+	h->n = 0;
+	h->fds = t->sk && t->sk->n_tcp ? calloc(t->sk->n_tcp, sizeof(int)) : NULL;
+	for (i = 0; t->sk && i < t->sk->n_tcp; i++) {
+		if (h->fds)
+			h->fds[h->n++] = t->sk->tcp[i].sk;
+		else	/* no memory: closing in repair is silent, the lock holds */
+			close(t->sk->tcp[i].sk);
+		t->sk->tcp[i].sk = -1;
+	}
+}
+
+void tcp_hold_release(struct tcp_hold *h, bool killed)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		if (!killed && setsockopt(h->fds[i], SOL_TCP, TCP_REPAIR, &(int){ TCP_REPAIR_OFF },
+					  sizeof(int)))
+			pr_perror("cannot take TCP socket back out of repair");
+		close(h->fds[i]);
+	}
+	if (!killed && h->n && netlock_remove(h->pid))
+		pr_err("the connections of process %d stay blocked: remove the nftables table "
+		       "inet ferry_lock_%d by hand", h->pid, h->pid);
+	free(h->fds);
+	h->fds = NULL;
+	h->n = 0;
 }
 
 /* --- restore -------------------------------------------------------------------------- */

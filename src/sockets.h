@@ -76,6 +76,9 @@ const char *sk_inet_str(const struct sockaddr_storage *ss, char *buf, size_t len
 int sk_tcp_dump(struct dtask *t, int sk, InetSkEntry *e);
 int sk_tcp_write(struct dtask *t, int dirfd);
 void sk_tcp_dump_fini(struct dtask *t, bool killed);
+struct tcp_hold;
+/* The tree's connections to h, untouched (dump_opts.tcp_hold); t: any task of it. */
+void sk_tcp_hand_over(struct dtask *t, struct tcp_hold *h);
 int rst_tcp_check(struct rst_task *t, const FileEntry *fe);
 int rst_tcp_create(struct rst_task *t, const FileEntry *fe, int *slot);
 /* Lock the connections of the tree of root again, before its first task (warns). */
