@@ -4,15 +4,23 @@
 boots QEMU (TCG) and stamps every console line with the host's monotonic clock. The guest
 (guest/stage.sh, guest/steps.sh) prints "E2E: PASS|FAIL|SKIP NAME ..." verdicts and
 "E2E: T EVENT" timeline marks; this script prints them as TAP, a timeline, and the totals.
+The guest has a NIC on QEMU's user-mode network with a host port forwarded to its :7000;
+when the guest says "E2E: T tcp-listen", a peer thread here connects to it and streams
+numbered records both ways (TcpPeer): the connection must survive the dump and restore.
 
   e2e.py FERRY [--fast|--full] [--keep]     (as root; FERRY_KOLD/KNEW/KMAJOR pick kernels)
+
+FERRY_E2E_PCAP=1 also records the guest NIC's packets next to each log (LOG.pcap).
+FERRY_E2E_TCP=0 leaves the TCP connection out of the upgrade (a SKIP says so).
 """
 import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,6 +30,10 @@ KERNELS = os.path.join(HERE, "kernels.sh")
 # 2 GiB guest, 512 MiB of legacy pmem at 1 GiB (below the PCI hole, clear of firmware)
 MEM = "2048"
 PMEM = "memmap=512M!1G"
+# tcpserver's port in the guest (slirp's guest address is 10.0.2.15)
+GUEST_PORT = 7000
+REC = 16
+TICK = 0.02
 
 
 class Results:
@@ -43,6 +55,118 @@ class Results:
         sys.stdout.flush()
 
 
+class TcpPeer(threading.Thread):
+    """The guest tcpserver's peer: sends "H<n>" every 20 ms, checks the guest's "G<n>"
+    records are contiguous, notes the longest pause between two of them, and expects the
+    guest's "E<last n>" then its FIN; a reset, an early EOF or a bad record is a failure."""
+
+    def __init__(self, port, t0):
+        super().__init__(daemon=True)
+        self.port, self.t0 = port, t0
+        self.stop = threading.Event()
+        self.tx = self.rx = 0
+        self.pause = 0.0
+        self.errors = []
+        self.ended = False   # the guest's E record arrived
+        self.fin = False     # and its FIN after it
+
+    def fail(self, why):
+        """The first failure counts, stamped with the host seconds of the QEMU run."""
+        if not self.errors:
+            self.errors.append(f"{why} (at {time.monotonic() - self.t0:.3f} s)")
+
+    def record(self, rec, t, last):
+        kind, num = rec[:1], rec[1:REC - 1]
+        if rec[-1:] != b"\n" or not num.isdigit() or kind not in (b"G", b"E"):
+            self.fail(f"record {self.rx + 1} from the guest is garbled: {rec!r}")
+            return last
+        n = int(num)
+        if kind == b"E":
+            if n != self.rx:
+                self.fail(f"the guest says it sent {n} records, {self.rx} arrived")
+            self.ended = True
+            return last
+        if n != self.rx + 1:
+            what = "a duplicate" if n <= self.rx else "a gap"
+            self.fail(f"record {self.rx + 1} from the guest says {n} ({what})")
+            return last
+        if last is not None and t - last > self.pause:
+            self.pause = t - last
+        self.rx = n
+        return t
+
+    def run(self):
+        try:
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        except OSError as e:
+            self.fail(f"cannot connect to 127.0.0.1:{self.port}: {e}")
+            return
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setblocking(False)
+        buf, out, last, next_tx, shut = b"", b"", None, time.monotonic(), False
+        try:
+            while not self.stop.is_set() and not self.errors and not self.fin:
+                now = time.monotonic()
+                if not self.ended and now >= next_tx:
+                    self.tx += 1
+                    out += b"H%014d\n" % self.tx
+                    next_tx = max(next_tx + TICK, now - 1)
+                if out:
+                    try:
+                        out = out[s.send(out):]
+                    except BlockingIOError:
+                        pass
+                try:
+                    data = s.recv(65536)
+                except BlockingIOError:
+                    time.sleep(TICK / 4)
+                    continue
+                if not data:
+                    if not self.ended:
+                        self.fail(f"EOF from the guest after {self.rx} records, before its end")
+                    self.fin = True
+                    break
+                buf += data
+                t = time.monotonic()
+                while len(buf) >= REC and not self.errors:
+                    rec, buf = buf[:REC], buf[REC:]
+                    if self.ended:
+                        self.fail(f"data after the guest's end record: {rec!r}")
+                    else:
+                        last = self.record(rec, t, last)
+                if self.ended and not shut and not self.errors:
+                    s.shutdown(socket.SHUT_WR)
+                    shut = True
+        except OSError as e:
+            self.fail(f"{e.strerror or e} after {self.rx} records from the guest")
+        finally:
+            s.close()
+
+    def verdicts(self, t):
+        """Console-like lines for judge() and timeline()."""
+        if not self.errors and not self.fin:
+            self.fail(f"the guest did not end the stream (E record and FIN) "
+                      f"after {self.rx} records")
+        head = "tcp peer: no reset, no gap, no duplicate"
+        if self.errors:
+            v = f"E2E: FAIL {head}: {self.errors[0]}"
+        else:
+            v = f"E2E: PASS {head} ({self.tx} records sent, {self.rx} received)"
+        return [(t, v), (t, f"E2E: note tcp peer: longest pause {self.pause:.3f} s "
+                         f"between two records from the guest")]
+
+
+def tcp_off():
+    """The guest's word for FERRY_E2E_TCP=0."""
+    return " e2e.tcp=0" if os.environ.get("FERRY_E2E_TCP") == "0" else ""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def sh(*cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
@@ -58,22 +182,29 @@ def build(out, ferry, rels):
     wl = os.path.join(out, "wl")
     shutil.rmtree(wl, ignore_errors=True)
     os.makedirs(wl)
-    for p in ("zdtm/anon256m", "zdtm/file_offset", "kexec/counter", "kexec/pipetree"):
+    for p in ("zdtm/anon256m", "zdtm/file_offset", "kexec/counter", "kexec/pipetree",
+              "kexec/tcpserver"):
         shutil.copy(os.path.join(BUILD, p), wl)
     sh(os.path.join(HERE, "mkimages.sh"), out, ferry, wl, *rels)
 
 
 def boot(out, rel, append, timeout, log, initrd=None, disk=None):
-    """One QEMU run from power-on to poweroff: [(host seconds, line)]."""
+    """One QEMU run from power-on to poweroff: [(host seconds, line)], with the TCP
+    peer's verdicts at the end if the guest started its tcpserver."""
     cache = subprocess.run([KERNELS, "dir"], check=True, capture_output=True,
                            text=True).stdout.strip()
+    port = free_port()
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", MEM, "-smp", "1", "-cpu", "max", "-display", "none",
            "-serial", "stdio", "-monitor", "none", "-no-reboot", "-nodefaults",
            "-kernel", os.path.join(cache, rel, "vmlinuz"),
            "-initrd", initrd or os.path.join(out, "initrd.cpio"),
            "-drive", f"file={disk or os.path.join(out, 'root.img')},if=virtio,format=raw",
-           "-append", f"console=ttyS0 panic=-1 {PMEM} {append}"]
-    lines = []
+           "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT}",
+           "-device", "virtio-net-pci,netdev=n0",
+           *(["-object", f"filter-dump,id=d0,netdev=n0,file={log}.pcap"]
+             if os.environ.get("FERRY_E2E_PCAP") else []),
+           "-append", f"console=ttyS0 panic=-1 {PMEM} {append}{tcp_off()}"]
+    lines, peer = [], None
     t0 = time.monotonic()
     with open(log, "w") as lf:
         lf.write(" ".join(cmd) + "\n")
@@ -95,6 +226,9 @@ def boot(out, rel, append, timeout, log, initrd=None, disk=None):
                     line = raw.decode(errors="replace").rstrip("\r")
                     lines.append((now, line))
                     lf.write(f"{now:8.3f} {line}\n")
+                    if peer is None and "E2E: T tcp-listen" in line:
+                        peer = TcpPeer(port, t0)
+                        peer.start()
             if p.poll() is None:
                 lines.append((time.monotonic() - t0, "E2E: FAIL qemu: timed out"))
                 lf.write(f"timeout after {timeout} s\n")
@@ -102,6 +236,12 @@ def boot(out, rel, append, timeout, log, initrd=None, disk=None):
             if p.poll() is None:
                 p.kill()
             p.wait()
+            if peer:
+                peer.stop.set()
+                peer.join(10)
+                for t, line in peer.verdicts(time.monotonic() - t0):
+                    lines.append((t, line))
+                    lf.write(f"{t:8.3f} {line}\n")
     return lines
 
 
@@ -119,6 +259,7 @@ def run_smoke(out, rel, res, timeout):
     """ferry on the guest kernel itself: dump -D and restore on the same 6.1 kernel."""
     lines = boot(out, rel, "e2e=smoke", timeout, os.path.join(out, f"smoke-{rel}.log"))
     judge(lines, res, f"smoke {rel}: ")
+    tcp_pauses(lines)
 
 
 def first(lines, pat, after=0.0):
@@ -167,6 +308,24 @@ def timeline(lines, res, old, new):
         if m:
             print(f"# the counter's own longest pause between two lines: {m.group(1)} s "
                   "(guest wall clock, re-read from the RTC at boot)")
+    tcp_pauses(lines)
+
+
+def tcp_pauses(lines):
+    back = first(lines, r"E2E: T tcp-flowing", first(lines, r"E2E: T restore-end") or 0.0)
+    end = first(lines, r"E2E: T restore-end")
+    if back is not None and end is not None:
+        print(f"# the TCP stream from the host reaches the guest again {back - end:.2f} s after "
+              "the restore end (25 records)")
+    for _, line in lines:
+        m = re.search(r"E2E: note tcp peer: longest pause ([0-9.]+) s", line)
+        if m:
+            print(f"# the TCP peer's longest pause: {m.group(1)} s (host clock, records "
+                  "from the guest)")
+        m = re.search(r"out tcpserver: .*longest pause between two received ([0-9.]+) s", line)
+        if m:
+            print(f"# the guest tcpserver's longest pause: {m.group(1)} s (records from the "
+                  "host; slirp resends on its own backoff timer)")
 
 
 def run_upgrade(out, old, new, res, timeout, tag):

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Fetches Debian kernels for the QEMU kexec tests into a cache (downloaded with
 # `apt-get download` when missing) and keeps of each: vmlinuz, config, and the modules the
-# test initramfs needs (pmem, virtio disk, ext4), uncompressed, with their load order.
+# test initramfs needs (pmem, virtio disk, ext4, virtio NIC, nf_tables for ferry's network
+# lock), uncompressed, with their load order. A cached kernel whose module list differs
+# from MODULES (its modules.list stamp) is fetched again.
 #
 #   kernels.sh pick old|new|major      print the release to use (FERRY_KOLD/KNEW/KMAJOR override)
 #   kernels.sh fetch RELEASE            make $cache/RELEASE/{vmlinuz,config,modules/,modules.order}
@@ -14,7 +16,7 @@ set -eu -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${FERRY_KCACHE:-$here/cache}
 # what the test initramfs loads; modprobe --show-depends gives the order
-MODULES="nd_e820 nd_pmem virtio_pci virtio_blk ext4"
+MODULES="nd_e820 nd_pmem virtio_pci virtio_blk ext4 virtio_net nf_tables"
 
 die() {
 	echo "kernels.sh: $*" >&2
@@ -51,7 +53,8 @@ pick() {
 # Unpack the package into a scratch dir, keep what the tests need, drop the rest.
 fetch() {
 	local rel=$1 dst=$cache/$1 tmp deb m mods
-	[ -f "$dst/modules.order" ] && [ -f "$dst/vmlinuz" ] && return 0
+	[ -f "$dst/modules.order" ] && [ -f "$dst/vmlinuz" ] &&
+		[ "$(cat "$dst/modules.list" 2>/dev/null)" = "$MODULES" ] && return 0
 	command -v depmod >/dev/null || PATH=$PATH:/sbin:/usr/sbin
 	mkdir -p "$cache"
 	tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
@@ -78,6 +81,7 @@ fetch() {
 		esac
 		echo "$base" >>"$dst.new/modules.order"
 	done
+	echo "$MODULES" >"$dst.new/modules.list"
 	rm -rf "$dst"
 	mv "$dst.new" "$dst"
 }

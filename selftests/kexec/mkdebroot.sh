@@ -56,7 +56,8 @@ cp -L "$ferry" "$rf/usr/sbin/ferry"
 
 # the initrd holds what the QEMU guest needs, not what this host has (a zstd initrd hangs
 # 6.1 under TCG here: gzip)
-GUEST_MODULES="virtio_pci virtio_blk ext4 crc32c_generic"
+# (virtio_net: the NIC of the TCP connection the upgrade carries)
+GUEST_MODULES="virtio_pci virtio_blk virtio_net ext4 crc32c_generic"
 if [ $name != debroot ]; then
 	# not host-only (this host is not the guest), and only these drivers besides what
 	# the modules (ferry's: pmem, ext4) install; virtio loaded first thing
@@ -64,7 +65,7 @@ if [ $name != debroot ]; then
 hostonly="no"
 compress="gzip"
 drivers=" $GUEST_MODULES "
-force_drivers=" virtio_pci virtio_blk "
+force_drivers=" virtio_pci virtio_blk virtio_net "
 filesystems=" ext4 "
 # its poweroff/reboot/halt are systemd's, not in this root
 omit_dracutmodules+=" shutdown "

@@ -14,14 +14,20 @@ say() { echo "E2E: $*"; }
 pass() { say "PASS $*"; }
 fail() { say "FAIL $*"; }
 
-# start_wl NAME PROG [ARGS]: start it detached in its own session, wait until ready
+# start_wl NAME PROG [ARGS]: start it detached in its own session, wait until ready. A
+# server (tcpserver) makes a file "listening" first: the host's peer connects when the
+# console says "T tcp-listen".
 start_wl() {
-	local name=$1 i=0
+	local name=$1 i=0 said=
 	shift
 	rm -rf "${W:?}/$name"
 	mkdir -p "$W/$name"
 	(cd "$W/$name" && ZT_READY=$W/$name/ready setsid "$@" </dev/null >"$W/$name/out" 2>&1 &)
 	while [ ! -f "$W/$name/ready" ] && [ $i -lt 1200 ]; do
+		if [ -z "$said" ] && [ -f "$W/$name/listening" ]; then
+			say "T tcp-listen"
+			said=1
+		fi
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -33,6 +39,43 @@ start_wl() {
 }
 
 wl_pid() { cat "$W/$1/pid"; }
+
+# the guest side of QEMU's user-mode network, static (slirp's defaults): the NIC the
+# host-forwarded port reaches, for tcpserver. Only boot 1 does this: in the next kernel
+# ferry's restore brings up the network it saved with the connection.
+net_up() {
+	local i=0 dev=
+	# eth0 in the busybox initramfs; a udev-named one (ens*, enp*) in the Debian roots
+	while [ -z "$dev" ] && [ $i -lt 100 ]; do
+		dev=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
+		[ -n "$dev" ] || sleep 0.1
+		i=$((i + 1))
+	done
+	if ! { [ -n "$dev" ] && ip addr add 10.0.2.15/24 dev "$dev" && ip link set "$dev" up &&
+		ip route add default via 10.0.2.2; }; then
+		fail "network: cannot configure the NIC '$dev': $(ip link 2>&1 | tr '\n' ' ')"
+		return 1
+	fi
+}
+
+# tcp_flowing: wait until tcpserver receives 25 more records from the host (its rx file;
+# after a restore the first may come only when slirp retransmits: its backoff is at most
+# 12 s), so that its verdict covers the stream after the restore
+tcp_flowing() {
+	local n0 i=0
+	n0=$(cat "$W/tcpserver/rx" 2>/dev/null || echo 0)
+	while [ "$(cat "$W/tcpserver/rx" 2>/dev/null || echo 0)" -le "$((n0 + 25))" ] && [ $i -lt 1200 ]; do
+		grep -q FAIL "$W/tcpserver/out" && return 1 # its verdict says why
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ $i -ge 1200 ]; then
+		fail "tcpserver: no record from the host for 120 s (it has $n0)"
+		return 1
+	fi
+	say "T tcp-flowing"
+	say "note tcpserver: records from the host arrive ($n0 -> $(cat "$W/tcpserver/rx") after $((i / 10)).$((i % 10)) s)"
+}
 
 # verify_wl NAME: SIGTERM, wait for its verdict (it is not our child after a restore)
 verify_wl() {
@@ -65,24 +108,31 @@ step_none() {
 
 # ferry on this guest kernel: check, then dump -D and restore of two workloads
 step_smoke() {
-	local name rc
+	local name rc opt
 	ferry check >/tmp/check.out 2>&1
 	rc=$?
 	sed 's/^/E2E: check: /' /tmp/check.out
 	[ $rc = 0 ] && pass "smoke-check" || fail "smoke-check: ferry check exit $rc"
-	for name in anon256m file_offset counter; do
+	net_up
+	local wl="anon256m file_offset counter tcpserver"
+	[ "$(arg e2e.tcp)" = 0 ] && wl="anon256m file_offset counter"
+	for name in $wl; do
 		start_wl "$name" "/opt/e2e/$name" || continue
-		rc=0
-		ferry dump -t "$(wl_pid "$name")" -D "/tmp/img-$name" -v4 -o dump.log || rc=$?
+		rc=0 opt=
+		[ "$name" = tcpserver ] && opt=--tcp-established
+		# shellcheck disable=SC2086
+		ferry dump $opt -t "$(wl_pid "$name")" -D "/tmp/img-$name" -v4 -o dump.log || rc=$?
 		if [ $rc != 0 ]; then
 			fail "smoke-dump-$name: exit $rc: $(grep -i 'error\|fail' "/tmp/img-$name/dump.log" | tail -n 5 | tr '\n' ' ')"
 			continue
 		fi
-		ferry restore -D "/tmp/img-$name" -d -v4 -o restore.log || rc=$?
+		# shellcheck disable=SC2086
+		ferry restore $opt -D "/tmp/img-$name" -d -v4 -o restore.log || rc=$?
 		if [ $rc != 0 ]; then
 			fail "smoke-restore-$name: exit $rc: $(grep -i 'error\|fail' "/tmp/img-$name/restore.log" | tail -n 5 | tr '\n' ' ')"
 			continue
 		fi
+		[ "$name" = tcpserver ] && tcp_flowing
 		verify_wl "$name"
 	done
 }
@@ -111,6 +161,7 @@ step_upgrade() {
 		trees="$trees -t $(wl_pid "$name")"
 	done
 	tree_capable && trees="$trees -t $(wl_pid pipetree)"
+	tcp_capable && trees="--tcp-established $trees -t $(wl_pid tcpserver)"
 	uname -r >"$W/kernel.before"
 	dry_run "$next" "$trees"
 	volatile_refused "$next"
@@ -135,6 +186,24 @@ tree_capable() {
 	kill -9 -"$(wl_pid pipetree)" 2>/dev/null
 	rm -f "$W/with-tree"
 	return 1
+}
+
+# The TCP connection from the host to tcpserver needs `ferry upgrade --tcp-established`
+# (ferry's early-boot restore brings up the network it saved and repairs the socket): SKIP
+# with the reason when this ferry's upgrade has no such option.
+tcp_capable() {
+	rm -f "$W/with-tcp"
+	if [ "$(arg e2e.tcp)" = 0 ]; then
+		say "SKIP tcpserver (a TCP connection from the host): FERRY_E2E_TCP=0"
+		return 1
+	fi
+	if ! ferry upgrade --help 2>&1 | grep -q -- --tcp-established; then
+		say "SKIP tcpserver (a TCP connection from the host): this ferry's upgrade has no --tcp-established"
+		return 1
+	fi
+	net_up || return 1
+	start_wl tcpserver /opt/e2e/tcpserver || return 1
+	echo tcpserver >"$W/with-tcp"
 }
 
 # a process holding a file on tmpfs (gone in the next kernel) is refused by the
@@ -192,6 +261,7 @@ step_upgraded() {
 	local name pid before n1 n2 next wl=$UPGRADE_WL
 	before=$(cat "$W/kernel.before")
 	[ -f "$W/with-tree" ] && wl="$wl pipetree"
+	[ -f "$W/with-tcp" ] && wl="$wl tcpserver"
 	[ -f /etc/e2e/restore-by-hand ] && restore_by_hand "$wl"
 	for name in $wl; do
 		pid=$(wl_pid "$name")
@@ -216,6 +286,7 @@ step_upgraded() {
 	sed 's/^/E2E: store: /' /tmp/ls.out
 	grep -q restored /tmp/ls.out && pass "checkpoint marked restored" ||
 		fail "checkpoint not marked restored"
+	[ -f "$W/with-tcp" ] && tcp_flowing
 	for name in $wl; do
 		verify_wl "$name"
 	done
