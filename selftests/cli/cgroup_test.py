@@ -8,17 +8,9 @@
 # cgroup v2, does not hold the tree or holds ferry itself, and the task runs on untouched.
 # Usage: cgroup_test.py FERRY TICKER WORKDIR   (as root)
 import ctypes, os, shutil, signal, subprocess, sys, time
+from tap import check, results
 
 ferry, ticker, work = sys.argv[1:4]
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
 
 
 def cgroup2_mount():

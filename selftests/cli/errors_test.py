@@ -6,17 +6,9 @@
 # nothing; a non-root caller is refused; usage errors exit 2.
 # Usage: errors_test.py FERRY TICKER WORKDIR
 import ctypes, json, os, shutil, signal, subprocess, sys, time
+from tap import check, results, tree_hash
 
 ferry, ticker, work = sys.argv[1:4]
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
 
 
 def ferry_run(*args, **kw):
@@ -55,14 +47,6 @@ def last_thread_ticks(data):
 def file_ticks(path):
     with open(path) as f:
         return len(f.read().splitlines())
-
-
-def tree_hash(d):
-    out = []
-    for name in sorted(os.listdir(d)):
-        with open(os.path.join(d, name), "rb") as f:
-            out.append((name, hash(f.read())))
-    return out
 
 
 shutil.rmtree(work, ignore_errors=True)

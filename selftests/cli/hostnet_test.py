@@ -12,6 +12,7 @@
 # "The host" is a private network namespace, the peer another one.
 # Usage: hostnet_test.py FERRY SOCKHOLDER WORKDIR   (as root)
 import ctypes, os, shutil, signal, socket, subprocess, sys, time
+from tap import check, results
 
 if os.environ.get("FERRY_HOSTNET_TEST") != "inner":
     os.environ["FERRY_HOSTNET_TEST"] = "inner"
@@ -20,17 +21,7 @@ if os.environ.get("FERRY_HOSTNET_TEST") != "inner":
 ferry, holder, work = sys.argv[1:4]
 PORT = 7790
 PEER = "10.80.0.5"	# on the peer's lo: reached only through the route via fh9
-results = []
 libc = ctypes.CDLL(None, use_errno=True)
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:60]:
-            print("#   " + line)
-    sys.stdout.flush()
 
 
 def sh(cmd):

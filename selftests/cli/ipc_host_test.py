@@ -4,17 +4,9 @@
 # segment attached is refused with a reason and a hint, and keeps running, untraced, with no
 # images left. Usage: ipc_host_test.py FERRY SHMHOST WORKDIR   (as root)
 import os, shutil, signal, subprocess, sys, time
+from tap import check, results
 
 ferry, shmhost, work = sys.argv[1:4]
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
 
 
 def status(pid, field):

@@ -11,6 +11,7 @@
 # --external names the host end as the dump did.
 # Usage: netns_test.py FERRY NETNS_VETH WORKDIR   (as root)
 import ctypes, os, shutil, signal, subprocess, sys, time
+from tap import check, results
 
 if os.environ.get("FERRY_NETNS_TEST") != "inner":
     os.environ["FERRY_NETNS_TEST"] = "inner"
@@ -18,15 +19,6 @@ if os.environ.get("FERRY_NETNS_TEST") != "inner":
 
 ferry, helper, work = sys.argv[1:4]
 PORT = "7777"
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:80]:
-            print("#   " + line)
 
 
 def sh(cmd):

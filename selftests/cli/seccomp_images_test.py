@@ -8,38 +8,10 @@
 # the pristine images then restore a ticker that runs on.
 # Usage: seccomp_images_test.py FERRY TICKER WORKDIR
 import ctypes, json, os, shutil, signal, struct, subprocess, sys, time
+from tap import check, results, tree_hash, gone
 
 ferry, ticker, work = sys.argv[1:4]
-results = []
 libc = ctypes.CDLL(None, use_errno=True)
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[-12:]:
-            print("#   " + line)
-
-
-def tree_hash(d):
-    out = []
-    for name in sorted(os.listdir(d)):
-        with open(os.path.join(d, name), "rb") as f:
-            out.append((name, hash(f.read())))
-    return out
-
-
-def gone(pid):
-    for _ in range(50):
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                if f.read().split(") ")[1][0] == "Z":
-                    return False
-        except FileNotFoundError:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def deny(nr, err):

@@ -7,17 +7,9 @@
 # so must copies in which S claims F's fs_id or R's vm_id (CLONE_VM is not supported).
 # Usage: share_images_test.py FERRY TREE_CLONE_FILES WORKDIR
 import ctypes, os, shutil, subprocess, sys, time
+from tap import check, results
 
 ferry, test_bin, work = [os.path.abspath(a) for a in sys.argv[1:4]]
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[-12:]:
-            print("#   " + line)
 
 
 def reap():

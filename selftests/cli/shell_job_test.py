@@ -5,19 +5,10 @@
 # where it continues counting; a job blocked in read(2) on its terminal reads on from the
 # new one. Usage: shell_job_test.py FERRY TICKER WORKDIR
 import ctypes, os, pty, select, signal, subprocess, sys, time
+from tap import check, results
 
 ferry, ticker, work = sys.argv[1:4]
 img = os.path.join(work, "img")
-results = []
-
-
-def check(name, cond, detail=""):
-    cond = bool(cond)
-    results.append(cond)
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines():
-            print("#   " + line)
 
 
 def read_for(fd, seconds):

@@ -7,17 +7,9 @@
 # removes the lock: the connection still carries data both ways, no lock table is left.
 # Usage: sockets_test.py FERRY SOCKHOLDER WORKDIR
 import os, shutil, socket, subprocess, sys, time
+from tap import check, results
 
 ferry, holder, work = sys.argv[1:4]
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
 
 
 def echo_works(conn):

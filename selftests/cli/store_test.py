@@ -11,19 +11,10 @@
 # copies must equal those recomputed at restore.
 # Usage: store_test.py FERRY COUNTER TICKER ZDTM_DIR WORKDIR
 import ctypes, os, re, shutil, signal, subprocess, sys, time
+from tap import check, results
 
 ferry, counter, ticker, zdtm, work = map(os.path.abspath, sys.argv[1:6])
-results = []
 skips = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
-    return cond
 
 
 def skip(name, why):

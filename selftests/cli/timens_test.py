@@ -7,18 +7,10 @@
 # watcher can tell. A re-dump of a task living in such a namespace keeps its clocks too.
 # Usage: timens_test.py FERRY CLOCKWATCH WORKDIR   (as root)
 import ctypes, os, re, shutil, signal, subprocess, sys, time
+from tap import check, results
 
 ferry, watcher, work = sys.argv[1:4]
 DOWN = 4.0		# seconds between dump and restore (the hidden case allows half: a loaded dump is slow)
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
 
 
 def ferry_run(*args):

@@ -6,17 +6,9 @@
 # usage errors exit 2. The upgrade itself runs in QEMU (selftests/kexec/).
 # Usage: upgrade_test.py FERRY ANON256M WORKDIR
 import os, shutil, subprocess, sys, time
+from tap import check, results
 
 ferry, anon, work = (os.path.abspath(a) for a in sys.argv[1:4])
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d %s" % (len(results), name))
-    if not cond and detail:
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
 
 
 def ferry_run(*args):
