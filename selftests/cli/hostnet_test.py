@@ -12,7 +12,7 @@
 # "The host" is a private network namespace, the peer another one.
 # Usage: hostnet_test.py FERRY SOCKHOLDER WORKDIR   (as root)
 import ctypes, os, shutil, signal, socket, subprocess, sys, time
-from tap import check, results
+from tap import check, results, reap
 
 if os.environ.get("FERRY_HOSTNET_TEST") != "inner":
     os.environ["FERRY_HOSTNET_TEST"] = "inner"
@@ -87,18 +87,6 @@ def peer_socket(pid):
     ls.bind(("0.0.0.0", PORT))
     ls.listen(4)
     return ls
-
-
-def reap(pid, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return True
-        except ChildProcessError:
-            return not os.path.exists("/proc/%d" % pid)
-        time.sleep(0.05)
-    return False
 
 
 def images(img):

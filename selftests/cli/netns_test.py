@@ -11,7 +11,7 @@
 # --external names the host end as the dump did.
 # Usage: netns_test.py FERRY NETNS_VETH WORKDIR   (as root)
 import ctypes, os, shutil, signal, subprocess, sys, time
-from tap import check, results
+from tap import check, results, reap
 
 if os.environ.get("FERRY_NETNS_TEST") != "inner":
     os.environ["FERRY_NETNS_TEST"] = "inner"
@@ -41,18 +41,6 @@ def status(pid, field):
         for line in f:
             if line.startswith(field + ":"):
                 return line.split()[1]
-
-
-def reap(pid, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return True
-        except ChildProcessError:
-            return not os.path.exists("/proc/%d" % pid)
-        time.sleep(0.05)
-    return False
 
 
 def refused(name, args, words, img):

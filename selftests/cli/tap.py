@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 """What the CLI tests share: one TAP line per check (a failure shows its detail, the last 40
 lines: where ferry says what failed), the images of a directory to compare before and after
-an operation, and whether a process is gone for good (not even a zombie).
+an operation, a child reaped within a time, and whether a process is gone for good (not even a
+zombie).
 
-    from tap import check, results, tree_hash, gone
+    from tap import check, results, reap, tree_hash, gone
 """
 import os
 import sys
@@ -21,6 +22,19 @@ def check(name, cond, detail=""):
             print("#   " + line)
     sys.stdout.flush()
     return cond
+
+
+def reap(pid, seconds=10):
+    """Our child pid exited and is reaped within seconds (or was not ours and is gone)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            return not os.path.exists("/proc/%d" % pid)
+        time.sleep(0.05)
+    return False
 
 
 def tree_hash(d):

@@ -7,7 +7,7 @@
 # watcher can tell. A re-dump of a task living in such a namespace keeps its clocks too.
 # Usage: timens_test.py FERRY CLOCKWATCH WORKDIR   (as root)
 import ctypes, os, re, shutil, signal, subprocess, sys, time
-from tap import check, results
+from tap import check, results, reap
 
 ferry, watcher, work = sys.argv[1:4]
 DOWN = 4.0		# seconds between dump and restore (the hidden case allows half: a loaded dump is slow)
@@ -26,18 +26,6 @@ def wait_for(path, text, seconds=10):
                     return True
         except OSError:
             pass
-        time.sleep(0.05)
-    return False
-
-
-def reap(pid, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return True
-        except ChildProcessError:
-            return not os.path.exists("/proc/%d" % pid)
         time.sleep(0.05)
     return False
 
