@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "seccomp-lib.h"
 
 struct expect {
 	int uname_errno, getppid_errno, getpgid_errno;
@@ -33,24 +34,6 @@ static struct expect want = { 42, 43, 45 };	/* exposed */
 
 static volatile int go, go_tsync;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int deny_flags(int nr, int err, unsigned int flags)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-}
-
-static int deny(int nr, int err)
-{
-	return deny_flags(nr, err, 0);
-}
 
 /* getpgid must fail with err (0: must work). */
 static void check_getpgid(const char *who, int err)
@@ -99,7 +82,7 @@ static void *thread_main(void *arg)
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &term, NULL);
-	if (second && deny(SYS_getpgid, want.getpgid_errno))
+	if (second && zt_seccomp_deny(SYS_getpgid, want.getpgid_errno, 0))
 		zt_fail("%s: seccomp(SECCOMP_SET_MODE_FILTER): %m", (char *)arg);
 	__atomic_add_fetch(&nr_ready, 1, __ATOMIC_SEQ_CST);
 	while (!go)
@@ -110,7 +93,7 @@ static void *thread_main(void *arg)
 		return NULL;
 	while (!go_tsync)
 		nanosleep(&ts, NULL);
-	r = deny_flags(SYS_getpgid, want.getpgid_errno, SECCOMP_FILTER_FLAG_TSYNC);
+	r = zt_seccomp_deny(SYS_getpgid, want.getpgid_errno, SECCOMP_FILTER_FLAG_TSYNC);
 	pthread_mutex_lock(&lock);
 	zt_check(r == 0, "%s: SECCOMP_FILTER_FLAG_TSYNC returned %ld (-1 or the TID it could not "
 		 "sync): the other threads' filters are not the ones its chain stacks on",
@@ -119,27 +102,14 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static int status_value(const char *key)
-{
-	char line[256];
-	int v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = atoi(line + strlen(key));
-	if (f)
-		fclose(f);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
 	pthread_t th[2];
 
 	zt_init(argc, argv);
-	if (deny(SYS_uname, want.uname_errno) || deny(SYS_getppid, want.getppid_errno)) {
+	if (zt_seccomp_deny(SYS_uname, want.uname_errno, 0) ||
+	    zt_seccomp_deny(SYS_getppid, want.getppid_errno, 0)) {
 		zt_fail("seccomp(SECCOMP_SET_MODE_FILTER): %m");
 		return zt_result();
 	}
@@ -155,9 +125,9 @@ int main(int argc, char **argv)
 	zt_wait();
 
 	check_filters("main thread");
-	zt_check(status_value("Seccomp:") == 2, "Seccomp: %d", status_value("Seccomp:"));
-	zt_check(status_value("Seccomp_filters:") == 2, "Seccomp_filters: %d",
-		 status_value("Seccomp_filters:"));
+	zt_check(zt_status_value("Seccomp:") == 2, "Seccomp: %d", zt_status_value("Seccomp:"));
+	zt_check(zt_status_value("Seccomp_filters:") == 2, "Seccomp_filters: %d",
+		 zt_status_value("Seccomp_filters:"));
 	check_getpgid("main thread", 0);
 	go = 1;
 	pthread_join(th[0], NULL);

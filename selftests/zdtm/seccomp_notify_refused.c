@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "seccomp-lib.h"
 
 struct expect {
 	int getpgid_errno, mode, tracer;
@@ -41,20 +42,6 @@ static int install_notify(void)
 	return 0;
 }
 
-static int status_value(const char *key)
-{
-	char line[256];
-	int v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = atoi(line + strlen(key));
-	if (f)
-		fclose(f);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	long r;
@@ -74,8 +61,9 @@ int main(int argc, char **argv)
 	errno = 0;
 	r = syscall(SYS_getpgid, 0);
 	zt_check(r == -1 && errno == want.getpgid_errno, "getpgid returned %ld errno %d", r, errno);
-	zt_check(status_value("Seccomp:") == want.mode, "Seccomp: %d", status_value("Seccomp:"));
-	zt_check(status_value("TracerPid:") == want.tracer, "TracerPid: %d after the failed dump",
-		 status_value("TracerPid:"));
+	zt_check(zt_status_value("Seccomp:") == want.mode, "Seccomp: %d",
+		 zt_status_value("Seccomp:"));
+	zt_check(zt_status_value("TracerPid:") == want.tracer, "TracerPid: %d after the failed dump",
+		 zt_status_value("TracerPid:"));
 	return zt_result();
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "seccomp-lib.h"
 
 /* What thread n (0: the leader) must see: uname/getppid errno (0: works), nnp, filters. */
 struct expect {
@@ -33,33 +34,6 @@ static struct expect want[4] = {
 
 static volatile int go, nr_ready;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int deny(int nr, int err)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
-static int status_value(const char *key)
-{
-	char line[256];
-	int v = -1;
-	FILE *f = fopen("/proc/thread-self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = atoi(line + strlen(key));
-	if (f)
-		fclose(f);
-	return v;
-}
 
 static void expect_errno(int n, const char *call, long r, int err, int want_err)
 {
@@ -84,8 +58,8 @@ static void check_thread(int n)
 	r2 = syscall(SYS_getppid);
 	e2 = errno;
 	nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
-	mode = status_value("Seccomp:");
-	filters = w->mode ? status_value("Seccomp_filters:") : 0;
+	mode = zt_status_value("Seccomp:");
+	filters = w->mode ? zt_status_value("Seccomp_filters:") : 0;
 	pthread_mutex_lock(&lock);
 	expect_errno(n, "uname", r1, e1, w->uname_errno);
 	expect_errno(n, "getppid", r2, e2, w->getppid_errno);
@@ -98,10 +72,10 @@ static void check_thread(int n)
 static int setup(long n)
 {
 	if (n == 1)
-		return deny(SYS_getppid, want[1].getppid_errno);
+		return zt_seccomp_deny(SYS_getppid, want[1].getppid_errno, 0);
 	if (n == 2)
 		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-		       deny(SYS_uname, want[2].uname_errno);
+		       zt_seccomp_deny(SYS_uname, want[2].uname_errno, 0);
 	return 0;
 }
 
@@ -131,7 +105,7 @@ int main(int argc, char **argv)
 
 	zt_init(argc, argv);
 	if (pthread_create(&th[3], NULL, thread_main, (void *)3L) ||
-	    deny(SYS_uname, want[0].uname_errno) ||
+	    zt_seccomp_deny(SYS_uname, want[0].uname_errno, 0) ||
 	    pthread_create(&th[1], NULL, thread_main, (void *)1L) ||
 	    pthread_create(&th[2], NULL, thread_main, (void *)2L)) {
 		zt_fail("pthread_create or seccomp: %m");

@@ -20,38 +20,12 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "seccomp-lib.h"
 
 struct expect {
 	int uname_errno, getppid_errno, child_uname_errno, root_filters, child_filters;
 };
 static struct expect want = { 42, 43, 44, 1, 3 }; /* exposed */
-
-static int deny(int nr, int err)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
-static int status_value(const char *key)
-{
-	char line[256];
-	int v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = atoi(line + strlen(key));
-	if (f)
-		fclose(f);
-	return v;
-}
 
 /* getppid_errno 0: getppid must work. */
 static void check_filters(const char *who, int uname_errno, int getppid_errno, int nr_filters)
@@ -71,14 +45,16 @@ static void check_filters(const char *who, int uname_errno, int getppid_errno, i
 	else
 		zt_check(r > 0, "%s: getppid returned %ld errno %d (the child's filter?)", who, r,
 			 errno);
-	zt_check(status_value("Seccomp:") == 2, "%s: Seccomp: %d", who, status_value("Seccomp:"));
-	zt_check(status_value("Seccomp_filters:") == nr_filters, "%s: Seccomp_filters: %d",
-		 who, status_value("Seccomp_filters:"));
+	zt_check(zt_status_value("Seccomp:") == 2, "%s: Seccomp: %d", who,
+		 zt_status_value("Seccomp:"));
+	zt_check(zt_status_value("Seccomp_filters:") == nr_filters, "%s: Seccomp_filters: %d",
+		 who, zt_status_value("Seccomp_filters:"));
 }
 
 static int child(void *arg)
 {
-	if (deny(SYS_getppid, want.getppid_errno) || deny(SYS_uname, want.child_uname_errno)) {
+	if (zt_seccomp_deny(SYS_getppid, want.getppid_errno, 0) ||
+	    zt_seccomp_deny(SYS_uname, want.child_uname_errno, 0)) {
 		zt_fail("child: seccomp(SECCOMP_SET_MODE_FILTER): %m");
 		return zt_result();
 	}
@@ -92,7 +68,7 @@ static int child(void *arg)
 int main(int argc, char **argv)
 {
 	zt_init(argc, argv);
-	if (deny(SYS_uname, want.uname_errno)) {
+	if (zt_seccomp_deny(SYS_uname, want.uname_errno, 0)) {
 		zt_fail("seccomp(SECCOMP_SET_MODE_FILTER): %m");
 		return zt_result();
 	}
