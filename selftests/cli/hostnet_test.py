@@ -12,7 +12,7 @@
 # "The host" is a private network namespace, the peer another one.
 # Usage: hostnet_test.py FERRY SOCKHOLDER WORKDIR   (as root)
 import ctypes, os, shutil, signal, socket, subprocess, sys, time
-from tap import check, results, reap
+from tap import check, finish, reap
 
 if os.environ.get("FERRY_HOSTNET_TEST") != "inner":
     os.environ["FERRY_HOSTNET_TEST"] = "inner"
@@ -26,12 +26,6 @@ libc = ctypes.CDLL(None, use_errno=True)
 
 def sh(cmd):
     return subprocess.run(cmd, shell=True, capture_output=True, text=True)
-
-
-def finish():
-    failed = results.count(False)
-    print("%d passed, %d failed, 0 skipped" % (len(results) - failed, failed))
-    sys.exit(1 if failed else 0)
 
 
 def pat(i):

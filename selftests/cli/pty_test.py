@@ -10,7 +10,7 @@
 # is free the images restore a task that runs on with the same /dev/pts/N.
 # Usage: pty_test.py FERRY TICKER WORKDIR
 import json, os, shutil, signal, subprocess, sys, time
-from tap import check, results, tree_hash, gone
+from tap import check, results, tree_hash, gone, finish
 
 ferry, ticker, work = sys.argv[1:4]
 
@@ -186,6 +186,4 @@ check("the images restore a task that runs on with /dev/pts/%d" % index,
 if res.returncode == 0:
     os.kill(task.pid, signal.SIGKILL)
 
-failed = results.count(False)
-print("%d passed, %d failed, 0 skipped" % (len(results) - failed, failed))
-sys.exit(1 if failed else 0)
+finish()

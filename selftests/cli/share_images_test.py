@@ -7,7 +7,7 @@
 # so must copies in which S claims F's fs_id or R's vm_id (CLONE_VM is not supported).
 # Usage: share_images_test.py FERRY TREE_CLONE_FILES WORKDIR
 import ctypes, os, shutil, subprocess, sys, time
-from tap import check, results
+from tap import check, results, finish
 
 ferry, test_bin, work = [os.path.abspath(a) for a in sys.argv[1:4]]
 
@@ -124,6 +124,4 @@ for what, pid, num, val in cases:
           pids_free(ids.keys()), res.stderr)
     check("... and leaves those images unchanged", tree_hash(bad) == snap)
 
-failed = results.count(False)
-print("%d passed, %d failed, 0 skipped" % (len(results) - failed, failed))
-sys.exit(1 if failed else 0)
+finish()

@@ -4,9 +4,11 @@ lines: where ferry says what failed), the images of a directory to compare befor
 an operation, a child reaped within a time, and whether a process is gone for good (not even a
 zombie).
 
-    from tap import check, results, reap, tree_hash, gone
+    from tap import check, results, reap, tree_hash, gone, refuse_hostile, finish
 """
 import os
+import shutil
+import subprocess
 import sys
 import time
 
@@ -57,3 +59,26 @@ def gone(pid):
             return True
         time.sleep(0.1)
     return False
+
+
+def refuse_hostile(ferry, img, work, cases, pid, fmt):
+    """Each (what, mutate, fname) of cases on a copy of img: the restore must fail naming
+    fname, leave nothing of task pid running and the images as they were. fmt names the
+    check from what and fname."""
+    for what, mutate, fname in cases:
+        bad = os.path.join(work, "bad-" + what.replace(" ", "-"))
+        shutil.copytree(img, bad)
+        mutate(bad)
+        snap = tree_hash(bad)
+        res = subprocess.run([ferry, "restore", "-D", bad, "-d"], capture_output=True,
+                             text=True)
+        check(fmt % (what, fname),
+              res.returncode == 1 and fname in res.stderr and gone(pid), res.stderr)
+        check("... and leaves those images unchanged", tree_hash(bad) == snap)
+
+
+def finish():
+    """The summary line and the exit status of the test."""
+    failed = results.count(False)
+    print("%d passed, %d failed, 0 skipped" % (len(results) - failed, failed))
+    sys.exit(1 if failed else 0)
