@@ -92,6 +92,7 @@ run timens python3 "$here/cli/timens_test.py" "$ferry" "$here/build/cli/clockwat
 run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmhost" "$work/ipc-host"
 run netns python3 "$here/cli/netns_test.py" "$ferry" "$here/build/cli/netns_veth" "$work/netns"
 run hostnet python3 "$here/cli/hostnet_test.py" "$ferry" "$here/build/cli/sockholder" "$work/hostnet"
+run switch-root-guard python3 "$here/cli/guard_test.py" "$ferry" "$here/build/cli/sigwatch" "$work/guard"
 run cgroup-cli python3 "$here/cli/cgroup_test.py" "$ferry" "$here/build/cli/ticker" "$work/cgroup"
 run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
 	"$here/build/cli/ticker" "$here/build/zdtm" "$work/store"
@@ -109,6 +110,10 @@ if [ -n "$ferry_asan" ]; then
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 		run hostnet-asan python3 "$here/cli/hostnet_test.py" "$ferry_asan" \
 		"$here/build/cli/sockholder" "$work/hostnet-asan"
+	# the guard's ptrace bookkeeping runs in ferry's own process too
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+		run switch-root-guard-asan python3 "$here/cli/guard_test.py" "$ferry_asan" \
+		"$here/build/cli/sigwatch" "$work/guard-asan"
 fi
 
 echo "# ==="

@@ -112,3 +112,34 @@ int cli_parse_size(const char *s, uint64_t *size)
 	*size = v;
 	return 0;
 }
+
+static char *argv_start;
+static size_t argv_room;
+
+void cli_save_argv(int argc, char **argv)
+{
+	char *end;
+	int i;
+
+	if (argc < 1)
+		return;
+	/* the strings the kernel laid out one after the other */
+	end = argv[0] + strlen(argv[0]) + 1;
+	for (i = 1; i < argc && argv[i] == end; i++)
+		end += strlen(argv[i]) + 1;
+	argv_start = argv[0];
+	argv_room = end - argv[0];
+}
+
+void cli_set_title(const char *title)
+{
+	size_t n;
+
+	if (!argv_room)
+		return;
+	n = strlen(title);
+	if (n > argv_room - 1)
+		n = argv_room - 1;
+	memset(argv_start, 0, argv_room);
+	memcpy(argv_start, title, n);
+}

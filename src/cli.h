@@ -54,6 +54,11 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 /* "1048576", "512K", "1M", "2G": 0, or -1 when it is not a size (up to 1 TiB) */
 int cli_parse_size(const char *s, uint64_t *size);
 
+/* main: keep argv for cli_set_title */
+void cli_save_argv(int argc, char **argv);
+/* What /proc/self/cmdline (ps, systemd) shows from now on: title, cut to argv's room. */
+void cli_set_title(const char *title);
+
 int cmd_dump(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -14,9 +14,11 @@
 #include "restore.h"
 #include "timens.h"
 #include "memfs.h"
+#include "guard.h"
 
 enum { OPT_LEAVE_STOPPED = 1000, OPT_PIDFILE, OPT_TIMENS, OPT_STORE, OPT_CHECKPOINT, OPT_ROOT,
-       OPT_EXTERNAL, OPT_MANAGE_CGROUPS, OPT_TCP_ESTABLISHED, OPT_TCP_CLOSE, OPT_EXT_UNIX_SK };
+       OPT_EXTERNAL, OPT_MANAGE_CGROUPS, OPT_TCP_ESTABLISHED, OPT_TCP_CLOSE, OPT_EXT_UNIX_SK, OPT_GUARD,
+       OPT_GUARD_INIT, OPT_GUARD_TIMEOUT, OPT_GUARD_LOG };
 
 static const char restore_help[] =
 	"Usage: ferry restore [-D DIR | --store SPEC [--checkpoint ID]] [OPTIONS]\n\n"
@@ -51,6 +53,18 @@ static const char restore_help[] =
 	"                          cgroup v2, created (empty of limits) when missing; strict:\n"
 	"                          a missing cgroup fails the restore; ignore: the tree stays\n"
 	"                          in ferry's cgroup\n"
+	"      --switch-root-guard for a restore in a systemd initrd (the boot hook passes it):\n"
+	"                          a guard process, @ferry-guard, holds the restored trees\n"
+	"                          with ptrace until PID 1 has switched to the real root and\n"
+	"                          drops the signals PID 1 sends them on the way (SIGTERM,\n"
+	"                          SIGHUP, SIGCONT); then it stops again what was stopped and\n"
+	"                          lets them go. ferry returns once the guard holds them all;\n"
+	"                          the guard logs to the kernel log\n"
+	"      --guard-init PID    the process whose signals the guard drops and whose change\n"
+	"                          of root ends it (default 1)\n"
+	"      --guard-timeout SEC no switch of root after SEC seconds: the guard lets go\n"
+	"                          anyway (default 300)\n"
+	"      --guard-log FILE    the guard's log instead of the kernel log\n"
 
 	"      --tcp-established   accepted for CRIU compatibility: connections saved with\n"
 	"                          dump --tcp-established are always restored\n"
@@ -99,7 +113,8 @@ static void kill_roots(const pid_t *roots, unsigned int n)
 	}
 }
 
-static int restore_trees(struct memfs_ckpt *c, struct restore_opts *opts, pid_t *roots)
+static int restore_trees(struct memfs_ckpt *c, struct restore_opts *opts,
+			 const struct guard_opts *guard, pid_t *roots)
 {
 	unsigned int n = memfs_ckpt_ntrees(c);
 	char path[4200], note[96];
@@ -122,12 +137,21 @@ static int restore_trees(struct memfs_ckpt *c, struct restore_opts *opts, pid_t 
 			return ret;
 		}
 	}
+	/* unguarded, the trees would die at the switch of root: the checkpoint is kept */
+	if (guard && guard_start(roots, n, guard)) {
+		kill_roots(roots, n);
+		memfs_ckpt_set_state(c, MEMFS_FAILED, "the switch-root guard failed");
+		pr_err("the trees of checkpoint %s are killed: without the guard they would not "
+		       "outlive the switch of root; checkpoint marked failed, images intact",
+		       memfs_ckpt_id(c));
+		return -EIO;
+	}
 	return memfs_ckpt_set_state(c, MEMFS_RESTORED, NULL) ? -EIO : 0;
 }
 
 /* Restore every tree of a checkpoint; *n roots in roots[] (MEMFS_MAX_TREES). */
-static int restore_from_store(struct restore_opts *opts, const char *spec, const char *id,
-			      pid_t *roots, unsigned int *n)
+static int restore_from_store(struct restore_opts *opts, const struct guard_opts *guard,
+			      const char *spec, const char *id, pid_t *roots, unsigned int *n)
 {
 	struct memfs_store *s = NULL;
 	struct memfs_ckpt *c = NULL;
@@ -140,13 +164,42 @@ static int restore_from_store(struct restore_opts *opts, const char *spec, const
 		ret = memfs_ckpt_set_state(c, MEMFS_RESTORING, NULL);
 	if (!ret) {
 		*n = memfs_ckpt_ntrees(c);
-		ret = restore_trees(c, opts, roots);
+		ret = restore_trees(c, opts, guard, roots);
 		if (!ret)
 			pr_info("checkpoint %s restored: %u trees", memfs_ckpt_id(c), *n);
 	}
 	memfs_ckpt_close(c);
 	memfs_store_close(s);
 	return ret;
+}
+
+static int restore_dir(struct restore_opts *opts, const struct guard_opts *guard, pid_t *root)
+{
+	int ret = restore_tree(opts, root);
+
+	if (!ret && guard && guard_start(root, 1, guard)) {
+		kill_roots(root, 1);
+		pr_err("the restored tree is killed: without the guard it would not outlive the "
+		       "switch of root");
+		ret = -EIO;
+	}
+	return ret;
+}
+
+static int parse_guard_number(int opt, const char *s, struct guard_opts *o)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT32_MAX)
+		return -1;
+	if (opt == OPT_GUARD_INIT)
+		o->init = v;
+	else
+		o->timeout = v;
+	return 0;
 }
 
 static int wait_roots(const pid_t *roots, unsigned int n)
@@ -178,11 +231,17 @@ int cmd_restore(int argc, char **argv)
 		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
+		{ "switch-root-guard", no_argument, NULL, OPT_GUARD },
+		{ "guard-init", required_argument, NULL, OPT_GUARD_INIT },
+		{ "guard-timeout", required_argument, NULL, OPT_GUARD_TIMEOUT },
+		{ "guard-log", required_argument, NULL, OPT_GUARD_LOG },
 		{ NULL, 0, NULL, 0 },
 	};
 	static pid_t roots[MEMFS_MAX_TREES];
+	struct guard_opts gopts = { .init = 1, .timeout = GUARD_TIMEOUT_DEFAULT };
 	struct restore_opts opts = { 0 };
 	const char *store = NULL, *ckpt = NULL;
+	bool guard = false, guard_set = false;
 	unsigned int nroots = 1;
 	bool have_dir = false;
 	struct common_opts co;
@@ -233,6 +292,21 @@ int cmd_restore(int argc, char **argv)
 		case OPT_CHECKPOINT:
 			ckpt = optarg;
 			break;
+		case OPT_GUARD:
+			guard = true;
+			break;
+		case OPT_GUARD_INIT:
+		case OPT_GUARD_TIMEOUT:
+			guard_set = true;
+			if (parse_guard_number(c, optarg, &gopts))
+				return cli_usage_error("restore", "--guard-%s takes a positive number, "
+						       "not '%s'", c == OPT_GUARD_INIT ? "init" :
+						       "timeout", optarg);
+			break;
+		case OPT_GUARD_LOG:
+			guard_set = true;
+			gopts.log = optarg;
+			break;
 		case OPT_TCP_ESTABLISHED:
 		case OPT_TCP_CLOSE:
 		case OPT_EXT_UNIX_SK:
@@ -247,14 +321,17 @@ int cmd_restore(int argc, char **argv)
 		return cli_usage_error("restore", "give -D DIR or --store SPEC, not both");
 	if (ckpt && !store)
 		return cli_usage_error("restore", "--checkpoint needs --store SPEC");
+	if (guard_set && !guard)
+		return cli_usage_error("restore", "--guard-init, --guard-timeout and --guard-log "
+				       "go with --switch-root-guard");
 	if (common_opts_apply(&co, false))
 		return 1;
 	opts.dirfd = co.images_dirfd;
 	opts.images_dir = co.images_dir;
 	if (store)
-		ret = restore_from_store(&opts, store, ckpt, roots, &nroots);
+		ret = restore_from_store(&opts, guard ? &gopts : NULL, store, ckpt, roots, &nroots);
 	else
-		ret = restore_tree(&opts, &roots[0]);
+		ret = restore_dir(&opts, guard ? &gopts : NULL, &roots[0]);
 	if (ret) {
 		pr_err("restore from %s failed; the images are unchanged", store ? store : co.images_dir);
 		common_opts_release(&co);

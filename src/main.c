@@ -51,6 +51,7 @@ int main(int argc, char **argv)
 {
 	const struct cmd *cmd;
 
+	cli_save_argv(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
