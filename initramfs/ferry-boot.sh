@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # ferry's early-boot restore, shared by the initramfs-tools script, the dracut hook and the
 # QEMU test initramfs (POSIX sh; busybox ash, dash and bash run it). Source it, then call
-#   ferry_boot_restore ROOTMNT [FERRY]
-# after the real root is mounted at ROOTMNT and before switch_root. With ferry.restore=SPEC
+#   ferry_boot_restore ROOTMNT [FERRY [OPTION...]]
+# after the real root is mounted at ROOTMNT and before switch_root (OPTIONs go to ferry
+# restore: a systemd initrd passes --switch-root-guard). With ferry.restore=SPEC
 # on the kernel command line it restores the newest sealed checkpoint of that store into the
 # real root (ferry restore --root: ferry itself runs from the initramfs, the restored tasks
 # get ROOTMNT as their root) and logs to the kernel log. It never fails the boot: on any
@@ -42,6 +43,8 @@ ferry_boot_umounts() {
 
 ferry_boot_restore() {
 	local rootmnt=$1 ferry=${2:-/usr/sbin/ferry} spec log rc line
+	shift
+	if [ $# -gt 0 ]; then shift; fi
 	spec=$(ferry_boot_spec)
 	[ -n "$spec" ] || return 0
 	log=/run/ferry-restore.log
@@ -61,7 +64,7 @@ ferry_boot_restore() {
 	modprobe -q nf_tables 2>/dev/null
 	ferry_boot_mounts "$rootmnt"
 	rc=0
-	"$ferry" restore --store "$spec" --root "$rootmnt" -d -v3 >"$log" 2>&1 </dev/null || rc=$?
+	"$ferry" restore --store "$spec" --root "$rootmnt" -d -v3 "$@" >"$log" 2>&1 </dev/null || rc=$?
 	ferry_boot_umounts
 	while read -r line; do
 		ferry_klog "$line" 6

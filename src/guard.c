@@ -508,16 +508,16 @@ static void become_guard(const struct guard_opts *o)
 		close(fd);
 	}
 	/* never the caller's stdout or stderr: a pipe there would not see its end */
-	fd = o->log ? -1 : open("/dev/kmsg", O_WRONLY);
-	if (fd < 0)
-		fd = open("/dev/null", O_WRONLY);
+	fd = open("/dev/null", O_WRONLY);
 	if (fd >= 0) {
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 		close(fd);
 	}
-	setvbuf(stderr, NULL, _IOLBF, 0);	/* one write, one kernel log record */
-	log_init(o->log, level);
+	if (o->log)
+		log_init(o->log, level);
+	else if (log_init_kmsg(level))
+		log_init(NULL, level);	/* no kernel log: nowhere */
 	/* last: the option strings (o->log too) live in the argv it overwrites */
 	cli_set_title("@ferry-guard");
 	leave_cgroup();

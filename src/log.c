@@ -4,6 +4,7 @@
  * errno is preserved across log_msg() so that "%m" and callers' checks still work.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 
 static FILE *log_file;
+static bool log_kmsg;
 static int log_level = LOG_WARN;
 static struct timespec log_start;
 
@@ -30,11 +32,20 @@ int log_init(const char *path, int level)
 	return 0;
 }
 
+int log_init_kmsg(int level)
+{
+	int ret = log_init("/dev/kmsg", level);
+
+	log_kmsg = !ret;
+	return ret;
+}
+
 void log_fini(void)
 {
 	if (log_file)
 		fclose(log_file);
 	log_file = NULL;
+	log_kmsg = false;
 }
 
 int log_get_level(void)
@@ -51,6 +62,9 @@ static void log_vprint(FILE *f, int level, const char *file, int line, const cha
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double t = (now.tv_sec - log_start.tv_sec) + (now.tv_nsec - log_start.tv_nsec) / 1e9;
 
+	/* kernel log levels: 3 err, 4 warning, 6 info, 7 debug */
+	if (log_kmsg && f == log_file)
+		fprintf(f, "<%d>", level <= LOG_WARN ? level + 2 : level + 3);
 	fprintf(f, "(%9.6f) %d ", t, getpid());
 	if (level <= LOG_WARN)
 		fprintf(f, "%s ", tag[level]);

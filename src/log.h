@@ -16,6 +16,8 @@ enum log_level { LOG_ERR = 1, LOG_WARN = 2, LOG_INFO = 3, LOG_DEBUG = 4 };
 #endif
 
 int log_init(const char *path, int level);
+/* Log to the kernel log instead (/dev/kmsg, each line one record at its level). */
+int log_init_kmsg(int level);
 void log_fini(void);
 int log_get_level(void);
 void log_msg(int level, const char *file, int line, const char *fmt, ...)

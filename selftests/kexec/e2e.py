@@ -373,13 +373,19 @@ def run_dracut(out, ferry, old, new, res, timeout, flavor):
                  timeout, log, initrd=os.path.join(out, name, "boot", f"initrd.img-{old}"),
                  disk=os.path.join(out, f"{name}.img"))
     judge(lines, res, f"{flavor} {old} -> {new}: ")
-    # the hook's kernel log lines, before dracut's own switch_root (systemd: it refuses)
+    # the hook's kernel log lines, before dracut's own switch_root (systemd: the guard's
+    # letting go after it)
     said, switched = r"ferry: restore done", r"dracut: Switching root"
     if flavor == "dracut-systemd":
-        said, switched = r"ferry: restore refused", r"initrd-switch-root\.service"
+        switched = r"initrd-switch-root\.service"
     done = first(lines, said, first(lines, r"upgrade: \S+ kexec -e") or 0.0)
-    res.add("PASS" if done and first(lines, switched, done) else "FAIL",
+    sw = done and first(lines, switched, done)
+    res.add("PASS" if sw else "FAIL",
             f"{flavor} {old} -> {new}: '{said}' from dracut's pre-pivot hook, then its switch_root")
+    if flavor == "dracut-systemd":
+        let_go = sw and first(lines, r"ferry-guard: .*dropped \d+ signals from PID 1", sw)
+        res.add("PASS" if let_go else "FAIL",
+                f"{flavor} {old} -> {new}: the switch-root guard let the trees go after it")
     timeline(lines, res, old, new)
 
 

@@ -26,9 +26,6 @@ install() {
 	inst_simple /usr/share/ferry/ferry-boot.sh /usr/share/ferry/ferry-boot.sh
 	# ferry-boot.sh's tools; dracut's base has sh, mount, cat but not grep or tail
 	inst_multiple grep tail cat mount umount modprobe
-	if dracut_module_included systemd; then
-		dwarn "ferry: this initrd has systemd, which kills the tasks the hook would restore when it switches root: the hook will not restore (omit_dracutmodules+=\" systemd \" makes it do so)"
-	fi
 	# after 50-mount-usr: the restored tasks map files from a separate /usr too
 	inst_hook pre-pivot 90 "$moddir/ferry-restore.sh"
 }

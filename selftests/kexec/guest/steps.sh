@@ -262,7 +262,7 @@ step_upgraded() {
 	before=$(cat "$W/kernel.before")
 	[ -f "$W/with-tree" ] && wl="$wl pipetree"
 	[ -f "$W/with-tcp" ] && wl="$wl tcpserver"
-	[ -f /etc/e2e/restore-by-hand ] && restore_by_hand "$wl"
+	[ -f /etc/e2e/systemd-initrd ] && guard_said
 	for name in $wl; do
 		pid=$(wl_pid "$name")
 		if kill -0 "$pid" 2>/dev/null && grep -q "$name" "/proc/$pid/cmdline"; then
@@ -428,19 +428,23 @@ step_midway() {
 }
 
 # a systemd initrd (dracut's, root made by mkdebroot.sh --dracut-systemd, which leaves
-# /etc/e2e/restore-by-hand): ferry's hook must have refused, said why and kept the checkpoint
-# sealed with nothing restored; restore it by hand, step_upgraded then checks it as usual
-restore_by_hand() {
-	local name pid ok=1
-	dmesg | grep 'ferry:' | sed "s/^/E2E: klog: /"
-	if dmesg | grep -q 'ferry: restore refused: in a systemd initrd.*the checkpoint stays in'; then
-		pass "systemd initrd: the hook refused, the kernel log says why"
+# /etc/e2e/systemd-initrd): the hook restored under the switch-root guard, which must have
+# seen systemd switch root, dropped what PID 1 sent the trees on the way and let them go
+guard_said() {
+	local n
+	dmesg | grep 'ferry-guard:' | sed "s/^/E2E: klog: /"
+	if dmesg | grep -q 'ferry-guard: .*PID 1 switched root after'; then
+		pass "systemd initrd: the guard saw PID 1 switch root"
 	else
-		fail "systemd initrd: no 'restore refused' in the kernel log"
+		fail "systemd initrd: no 'PID 1 switched root' from the guard in the kernel log"
 	fi
-	for name in $1; do
-		pid=$(wl_pid "$name")
-		kill -0 "$pid" 2>/dev/null && { ok=0; say "systemd initrd: PID $pid runs"; }
+	n=$(dmesg | sed -n 's/.*ferry-guard: .*dropped \([0-9]*\) signals from PID 1;.*/\1/p' | tail -n 1)
+	if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+		pass "systemd initrd: the guard dropped $n signals systemd sent the trees, let them go"
+	else
+		fail "systemd initrd: the guard dropped no signal of PID 1 (${n:-no summary line})"
+	fi
+}
 	done
 	ferry store ls "$STORE" >/tmp/ls.out 2>&1
 	sed 's/^/E2E: store: /' /tmp/ls.out
