@@ -33,15 +33,21 @@
 #include "guard.h"
 #include "proc-parse.h"
 
-#define GUARD_PTRACE_OPTS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK)
+#define GUARD_PTRACE_OPTS                                                                        \
+	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC)
 #define GUARD_TICK_MS 20	/* how often PID 1's root is looked at */
+#define GUARD_STOPS_MS 2000	/* for every seized thread to report its stop */
+#define GUARD_PURGE_MS 2000	/* for one purged signal's delivery-stop */
 #define GUARD_RESTOP_MS 300	/* the SIGSTOPs of the release reach their group-stops */
 #define GUARD_SEIZE_ROUNDS 100	/* rescans while the trees fork */
+#define GUARD_CHILDREN_MAX 65536 /* bytes of one /proc/PID/task/TID/children */
 
 struct gthread {
 	pid_t tid, tgid;
-	bool restop;		/* its process was stopped when seized: stopped again at the end */
+	bool restop;		/* its process was stopped: stopped again at the end */
 	bool stopped;		/* in a ptrace-stop, held there till the release */
+	bool purged;		/* init's signals taken out of its queues */
+	int event;		/* the ptrace event of that stop (0: a signal's, or none) */
 	int sig;		/* the signal of its signal-delivery-stop, delivered at the release */
 	bool gone;
 };
@@ -52,7 +58,9 @@ struct guard {
 	pid_t init;
 	dev_t root_dev;		/* init's root when the guard started */
 	ino_t root_ino;
-	unsigned long dropped, passed;
+	bool released;
+	unsigned long dropped;
+	const sigset_t *chld;
 };
 
 /* What the guard reads of /proc/TID/status. */
@@ -102,12 +110,31 @@ static int read_tstatus(pid_t tid, struct tstatus *s)
 	return 0;
 }
 
+/* Stopped, or about to be: in group-stop, or a SIGSTOP queued (restore's detach). */
+static bool was_stopped(pid_t tid)
+{
+	struct proc_stat st;
+	struct tstatus s;
+
+	if (!proc_read_stat(tid, &st) && (st.state == 'T' || st.state == 't'))
+		return true;
+	return !read_tstatus(tid, &s) && ((s.pending | s.shared) & sigbit(SIGSTOP));
+}
+
 static struct gthread *find_thread(struct guard *g, pid_t tid)
 {
 	for (size_t i = 0; i < g->n; i++)
 		if (g->thr[i].tid == tid && !g->thr[i].gone)
 			return &g->thr[i];
 	return NULL;
+}
+
+static void thread_gone(struct guard *g, struct gthread *t)
+{
+	if (t && !t->gone) {
+		t->gone = true;
+		g->live--;
+	}
 }
 
 static struct gthread *add_thread(struct guard *g, pid_t tid, pid_t tgid)
@@ -131,9 +158,10 @@ static struct gthread *add_thread(struct guard *g, pid_t tid, pid_t tgid)
 	return t;
 }
 
-/* Seize one thread; one that exited meanwhile, or is a zombie, is skipped. */
-static int seize_thread(struct guard *g, pid_t tid, pid_t tgid, bool stopped, size_t *added)
+/* Seize one thread and ask for its stop; one that exited meanwhile, or a zombie, is skipped. */
+static int seize_thread(struct guard *g, pid_t tid, pid_t tgid, size_t *added)
 {
+	bool stopped = was_stopped(tid);
 	struct proc_stat st;
 	struct tstatus s;
 	struct gthread *t;
@@ -142,7 +170,7 @@ static int seize_thread(struct guard *g, pid_t tid, pid_t tgid, bool stopped, si
 	if (find_thread(g, tid))
 		return 0;
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)GUARD_PTRACE_OPTS) == 0) {
-		/* held stopped from now on; the stop itself is collected by on_event */
+		/* its stop is collected by on_event */
 		if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) && errno != ESRCH) {
 			pr_perror("cannot stop thread %d of task %d", tid, tgid);
 			return -errno;
@@ -166,47 +194,70 @@ static int seize_thread(struct guard *g, pid_t tid, pid_t tgid, bool stopped, si
 	return 0;
 }
 
-/* Every thread of pid, and its children appended to kids (*nkids of *cap). */
+static int add_kid(pid_t **kids, size_t *nkids, size_t *cap, pid_t kid)
+{
+	if (*nkids == *cap) {
+		pid_t *k = realloc(*kids, (*cap * 2 + 64) * sizeof(**kids));
+
+		if (!k) {
+			pr_err("out of memory for %zu children", *cap * 2 + 64);
+			return -ENOMEM;
+		}
+		*kids = k;
+		*cap = *cap * 2 + 64;
+	}
+	(*kids)[(*nkids)++] = kid;
+	return 0;
+}
+
+/* The children of thread tid of pid, appended to kids. */
+static int list_children(pid_t pid, pid_t tid, pid_t **kids, size_t *nkids, size_t *cap)
+{
+	char name[64], *buf, *p, *end;
+	ssize_t n;
+	int ret = 0;
+
+	buf = malloc(GUARD_CHILDREN_MAX);
+	if (!buf)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "task/%d/children", tid);
+	n = proc_read_file(pid, name, buf, GUARD_CHILDREN_MAX, true);
+	if (n >= GUARD_CHILDREN_MAX - 1) {
+		pr_err("thread %d of task %d has too many children to hold", tid, pid);
+		ret = -E2BIG;
+	}
+	for (p = buf; !ret && n > 0; p = end) {
+		long kid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		ret = add_kid(kids, nkids, cap, kid);
+	}
+	free(buf);
+	return ret;
+}
+
+/* Every thread of pid (a zombie leader's live ones too), its children appended to kids. */
 static int seize_process(struct guard *g, pid_t pid, pid_t **kids, size_t *nkids, size_t *cap,
 			 size_t *added)
 {
-	char path[64], buf[8192], *p, *end;
-	struct proc_stat st;
 	struct dirent *de;
+	char path[64];
 	int ret = 0;
 	DIR *d;
 
-	if (proc_read_stat(pid, &st) || st.state == 'Z' || st.state == 'X')
-		return 0;	/* gone, or dead and waiting for its parent */
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
 	if (!d)
-		return 0;
+		return 0;	/* gone */
 	while (!ret && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
 		pid_t tid = atoi(de->d_name);
 
-		ret = seize_thread(g, tid, pid, st.state == 'T', added);
-		snprintf(path, sizeof(path), "task/%d/children", tid);
-		if (ret || proc_read_file(pid, path, buf, sizeof(buf), true) < 0)
+		if (tid <= 0)
 			continue;
-		for (p = buf;; p = end) {
-			long kid = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			if (*nkids == *cap) {
-				pid_t *k = realloc(*kids, (*cap = *cap * 2 + 64) * sizeof(**kids));
-
-				if (!k) {
-					ret = -ENOMEM;
-					break;
-				}
-				*kids = k;
-			}
-			(*kids)[(*nkids)++] = kid;
-		}
+		ret = seize_thread(g, tid, pid, added);
+		if (!ret)
+			ret = list_children(pid, tid, kids, nkids, cap);
 	}
 	closedir(d);
 	return ret;
@@ -259,7 +310,7 @@ static int init_root(struct guard *g)
 	return 0;
 }
 
-/* init's root changed (or init is gone): its last signals are queued. */
+/* init's root changed (or init, or our /proc, is gone): its last signals are queued. */
 static bool switched(const struct guard *g)
 {
 	char path[64];
@@ -290,8 +341,8 @@ static int judge_signal(struct guard *g, pid_t tid, int sig)
 	if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) || !from_init(g, &si))
 		return sig;
 	g->dropped++;
-	pr_info("dropped signal %d (%s) from PID %d to thread %d", sig, strsignal(sig), g->init,
-		tid);
+	pr_debug("dropped signal %d (%s) from PID %d to thread %d", sig, strsignal(sig), g->init,
+		 tid);
 	return 0;
 }
 
@@ -306,31 +357,34 @@ static struct gthread *track_new(struct guard *g, pid_t tid)
 	return add_thread(g, tid, s.tgid);
 }
 
-/* Any stop keeps the thread stopped till the release; a signal's stop remembers it. */
+/* An exec by another thread than the leader: the execing one took the leader's TID. */
+static void exec_done(struct guard *g, pid_t tid)
+{
+	unsigned long old;
+
+	if (!ptrace(PTRACE_GETEVENTMSG, tid, NULL, &old) && (pid_t)old != tid)
+		thread_gone(g, find_thread(g, old));
+}
+
+/* Before the release, any stop keeps the thread stopped; a signal's stop remembers it. */
 static void on_event(struct guard *g, pid_t tid, int status)
 {
 	struct gthread *t = find_thread(g, tid);
+	int sig = WSTOPSIG(status), event = status >> 16;
 
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
-		if (t) {
-			t->gone = true;
-			g->live--;
-		}
+		thread_gone(g, t);
 		return;
 	}
 	if (!WIFSTOPPED(status) || (!t && !(t = track_new(g, tid))))
 		return;
+	if (event == PTRACE_EVENT_EXEC)
+		exec_done(g, tid);
+	if (event == PTRACE_EVENT_STOP && is_stop_signal(sig))
+		t->restop = true;	/* a group-stop: the process stays stopped */
 	t->stopped = true;
-	t->sig = status >> 16 ? 0 : judge_signal(g, tid, WSTOPSIG(status));
-}
-
-static void handle_events(struct guard *g)
-{
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
-		on_event(g, pid, status);
+	t->event = event;
+	t->sig = event ? 0 : judge_signal(g, tid, sig);
 }
 
 static void wait_tick(const sigset_t *chld)
@@ -340,8 +394,39 @@ static void wait_tick(const sigset_t *chld)
 	sigtimedwait(chld, NULL, &ts);
 }
 
+static void after_release(struct guard *g, pid_t tid, int status);
+
+static void handle_events(struct guard *g)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) {
+		if (g->released)
+			after_release(g, pid, status);
+		else
+			on_event(g, pid, status);
+	}
+}
+
+/* Every seized thread in its stop, or the deadline: the count still running. */
+static size_t wait_stops(struct guard *g)
+{
+	double end = now_s() + GUARD_STOPS_MS / 1000.0;
+	size_t i, running;
+
+	for (;;) {
+		handle_events(g);
+		for (i = 0, running = 0; i < g->n; i++)
+			running += !g->thr[i].gone && !g->thr[i].stopped;
+		if (!running || now_s() > end)
+			return running;
+		wait_tick(g->chld);
+	}
+}
+
 /* 0 once init switched root; -ETIMEDOUT, or -ESRCH when every task is gone. */
-static int watch(struct guard *g, const sigset_t *chld, unsigned int timeout)
+static int watch(struct guard *g, unsigned int timeout)
 {
 	double end = now_s() + timeout;
 
@@ -353,56 +438,87 @@ static int watch(struct guard *g, const sigset_t *chld, unsigned int timeout)
 			return 0;
 		if (now_s() > end)
 			return -ETIMEDOUT;
-		wait_tick(chld);
+		wait_tick(g->chld);
 	}
 }
 
 /* The signals init queued for tid, in its own queue and its process's. */
 static uint64_t queued_from_init(const struct guard *g, pid_t tid)
 {
-	struct __ptrace_peeksiginfo_args a = { .off = 0, .nr = 32 };
+	struct __ptrace_peeksiginfo_args a = { .nr = 32 };
 	siginfo_t si[32];
 	uint64_t m = 0;
 	int q, i, n;
 
 	for (q = 0; q < 2; q++) {
 		a.flags = q ? PTRACE_PEEKSIGINFO_SHARED : 0;
-		n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si);
-		for (i = 0; i < n; i++)
-			if (from_init(g, &si[i]) && si[i].si_signo > 0 && si[i].si_signo <= 64)
-				m |= sigbit(si[i].si_signo);
+		for (a.off = 0; (n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si)) > 0; a.off += n)
+			for (i = 0; i < n; i++)
+				if (from_init(g, &si[i]) && si[i].si_signo > 0 &&
+				    si[i].si_signo <= 64)
+					m |= sigbit(si[i].si_signo);
 	}
 	return m;
 }
 
+/* The thread's next stop (events of others handled meanwhile): 0, or -ETIMEDOUT. */
+static int wait_own_stop(struct guard *g, struct gthread *t)
+{
+	double end = now_s() + GUARD_PURGE_MS / 1000.0;
+	int status;
+	pid_t pid;
+
+	while (!t->stopped && !t->gone) {
+		pid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (pid > 0) {
+			on_event(g, pid, status);
+			continue;
+		}
+		if (now_s() > end)
+			return -ETIMEDOUT;
+		wait_tick(g->chld);
+	}
+	return 0;
+}
+
 /*
- * Take out of the queues what init sent a stopped thread: one at a time, every other
- * signal blocked, it is the one the thread dequeues when resumed, and its delivery-stop
- * drops it. The thread ends stopped, with its own mask; the signal of its stop (t->sig)
- * waits for the release (one not from init met meanwhile is queued again: blocked).
+ * Take out of the queues what init sent a stopped thread: one signal at a time, with
+ * every other blocked (the one in hand too: it is queued again), is what the resumed
+ * thread dequeues, and its delivery-stop drops it. The thread ends stopped, with its own
+ * mask. One at a vfork is not resumed: it would wait for its child, held stopped.
  */
 static void purge_thread(struct guard *g, struct gthread *t)
 {
 	uint64_t mask, only, m;
-	int round, status;
+	int round;
 
+	if (t->purged || !t->stopped || t->gone)
+		return;
+	t->purged = true;
+	if (t->event == PTRACE_EVENT_VFORK) {
+		pr_warn("thread %d is in vfork: the signals PID %d sent it stay queued", t->tid,
+			g->init);
+		return;
+	}
 	if (ptrace(PTRACE_GETSIGMASK, t->tid, sizeof(mask), &mask)) {
 		pr_perror("cannot read the blocked signals of thread %d", t->tid);
 		return;
 	}
 	for (round = 0; round < 64; round++) {
-		m = queued_from_init(g, t->tid);
+		m = queued_from_init(g, t->tid) & ~(t->sig ? sigbit(t->sig) : 0);
 		if (!m)
 			break;
 		only = ~(m & -m);
 		if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(only), &only))
 			break;
 		resume(t->tid, t->sig);
-		t->sig = 0;
 		t->stopped = false;
-		if (waitpid(t->tid, &status, __WALL) < 0)
-			break;
-		on_event(g, t->tid, status);
+		t->sig = 0;
+		if (wait_own_stop(g, t)) {
+			pr_err("thread %d did not take a signal of PID %d back: it runs with all but "
+			       "that one blocked", t->tid, g->init);
+			return;
+		}
 		if (t->gone)
 			return;
 	}
@@ -422,55 +538,74 @@ static void queue_restops(struct guard *g)
 		if (t->gone || !t->restop)
 			continue;
 		for (k = 0; k < i && !seen; k++)
-			seen = g->thr[k].restop && g->thr[k].tgid == t->tgid;
+			seen = !g->thr[k].gone && g->thr[k].restop && g->thr[k].tgid == t->tgid;
 		if (!seen && kill(t->tgid, SIGSTOP))
 			pr_perror("cannot stop task %d again", t->tgid);
 	}
 }
 
-/* After the release every signal passes as without the guard; a group-stop is kept. */
-static void keep_stop(struct guard *g, pid_t tid, int status)
+/*
+ * After the release: a thread not purged yet (its first stop came late) is purged at
+ * this stop; otherwise every signal passes as without the guard, a group-stop is kept.
+ */
+static void after_release(struct guard *g, pid_t tid, int status)
 {
+	struct gthread *t = find_thread(g, tid);
 	int sig = WSTOPSIG(status), event = status >> 16;
 
-	if (!WIFSTOPPED(status))
+	if (!WIFSTOPPED(status) || !t || !t->purged) {
 		on_event(g, tid, status);
-	else if (event == PTRACE_EVENT_STOP && is_stop_signal(sig))
+		t = find_thread(g, tid);
+		if (!t || t->gone || !t->stopped)
+			return;
+		purge_thread(g, t);
+		sig = t->sig;
+		event = 0;
+	}
+	t->stopped = false;
+	if (event == PTRACE_EVENT_STOP && is_stop_signal(sig))
 		ptrace(PTRACE_LISTEN, tid, NULL, NULL);
 	else
 		resume(tid, event ? 0 : sig);
 }
 
 /* Purge every stopped thread, then let them all run; what stops again stays stopped. */
-static void release(struct guard *g, const sigset_t *chld)
+static void release(struct guard *g)
 {
 	size_t i, held = 0;
 
 	handle_events(g);
 	for (i = 0; i < g->n; i++)
-		if (!g->thr[i].gone && g->thr[i].stopped)
-			purge_thread(g, &g->thr[i]);
+		purge_thread(g, &g->thr[i]);
 	queue_restops(g);
+	g->released = true;
 	for (i = 0; i < g->n; i++) {
 		struct gthread *t = &g->thr[i];
 
-		if (t->gone)
+		if (t->gone || !t->stopped)
 			continue;
-		held += t->stopped;
-		if (t->stopped)
-			resume(t->tid, t->sig);
+		held++;
 		t->stopped = false;
+		resume(t->tid, t->sig);
 	}
-	pr_info("dropped %lu signals from PID %d; %zu threads of %zu held stopped, let go", g->dropped,
-		g->init, held, g->live);
+	pr_info("dropped %lu signals from PID %d; %zu threads of %zu held stopped, let go",
+		g->dropped, g->init, held, g->live);
 	/* a SIGSTOP of queue_restops: passed on, and the group-stop that follows kept */
 	for (double end = now_s() + GUARD_RESTOP_MS / 1000.0; g->live && now_s() < end;) {
-		int status;
-		pid_t pid;
+		handle_events(g);
+		wait_tick(g->chld);
+	}
+	/* stops a late purge took in for others: let go as after_release would */
+	for (i = 0; i < g->n; i++) {
+		struct gthread *t = &g->thr[i];
 
-		while ((pid = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
-			keep_stop(g, pid, status);
-		wait_tick(chld);
+		if (t->gone || !t->stopped)
+			continue;
+		t->stopped = false;
+		if (t->event == PTRACE_EVENT_STOP && t->restop)
+			ptrace(PTRACE_LISTEN, t->tid, NULL, NULL);
+		else
+			resume(t->tid, t->sig);
 	}
 }
 
@@ -536,6 +671,7 @@ static int guard_main(const pid_t *roots, unsigned int n, const struct guard_opt
 {
 	struct guard g = { .init = o->init };
 	double t0 = now_s();
+	size_t running = 0;
 	sigset_t chld;
 	int ret;
 
@@ -543,22 +679,28 @@ static int guard_main(const pid_t *roots, unsigned int n, const struct guard_opt
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
+	g.chld = &chld;
 	ret = init_root(&g);
 	if (!ret)
 		ret = seize_all(&g, roots, n);
+	if (!ret)
+		running = wait_stops(&g);
 	tell(ready, -ret);
 	if (ret)
 		goto out;	/* exiting lets go of what was held */
+	if (running)
+		pr_warn("%zu threads did not stop (in an uninterruptible wait?): held once they do",
+			running);
 	pr_info("holding %zu threads of %u trees stopped until PID %d switches root (at most "
 		"%u s)", g.live, n, g.init, o->timeout);
-	ret = watch(&g, &chld, o->timeout);
+	ret = watch(&g, o->timeout);
 	if (ret == -ETIMEDOUT)
 		pr_warn("PID %d did not switch root in %u s: letting the trees go", g.init,
 			o->timeout);
 	else if (!ret)
 		pr_info("PID %d switched root after %.2f s", g.init, now_s() - t0);
 	if (ret != -ESRCH)
-		release(&g, &chld);
+		release(&g);
 	ret = 0;
 out:
 	free(g.thr);

@@ -445,12 +445,3 @@ guard_said() {
 		fail "systemd initrd: the guard dropped no signal of PID 1 (${n:-no summary line})"
 	fi
 }
-	done
-	ferry store ls "$STORE" >/tmp/ls.out 2>&1
-	sed 's/^/E2E: store: /' /tmp/ls.out
-	grep -q sealed /tmp/ls.out || { ok=0; say "systemd initrd: the checkpoint is not sealed"; }
-	[ $ok = 1 ] && pass "systemd initrd: nothing restored, the checkpoint is kept sealed" ||
-		fail "systemd initrd: something was restored or the checkpoint was not kept"
-	ferry restore --store "$STORE" -d >/tmp/rst.out 2>&1 ||
-		fail "systemd initrd: restore by hand: $(tail -n 3 /tmp/rst.out | tr '\n' ' ')"
-}
