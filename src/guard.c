@@ -737,7 +737,7 @@ int guard_start(const pid_t *roots, unsigned int n, const struct guard_opts *o)
 	while (r < 0 && errno == EINTR);
 	close(fds[0]);
 	if (r == 1 && !c) {
-		pr_info("switch-root guard %d holds the restored trees until PID %d switches root",
+		pr_info("guard %d holds the restored trees until PID %d switches root",
 			pid, o->init);
 		return 0;
 	}

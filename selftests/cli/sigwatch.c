@@ -2,7 +2,7 @@
 /*
  * The switch-root guard's workload: three processes that log every signal they get, as
  * "got PID SIGNO SENDER" lines appended to one file (argv[1]). The parent (with a second
- * thread) catches SIGTERM, SIGHUP, SIGCONT and SIGUSR1 with handlers; its first child
+ * thread) catches SIGTERM, SIGHUP, SIGCONT, SIGUSR1 and SIGWINCH with handlers; its first child
  * blocks them and reads them from a signalfd, as event-loop daemons do; its second child
  * stops itself (SIGSTOP) once ready. Each says "ready PID" first.
  */
@@ -58,7 +58,7 @@ static void *idle_thread(void *arg)
 
 static int handler_parent(void)
 {
-	static const int sigs[] = { SIGTERM, SIGHUP, SIGCONT, SIGUSR1 };
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGCONT, SIGUSR1, SIGWINCH };
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
 	pthread_t th;
 
@@ -83,6 +83,7 @@ static int signalfd_child(void)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCONT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	fd = signalfd(-1, &set, 0);
 	if (fd < 0)
