@@ -197,24 +197,6 @@ struct host_links {
 	size_t n;
 };
 
-static int check_link(const NetDeviceEntry *nd, const char *file, uint64_t off)
-{
-	size_t i;
-
-	if (!net_valid_ifname(nd->name) || !nd->ifindex || nd->ifindex > INT32_MAX ||
-	    (nd->type != ND_TYPE__LOOPBACK && nd->type != ND_TYPE__EXTLINK) ||
-	    (nd->has_address && nd->address.len > 32))
-		goto bad;
-	for (i = 0; i < nd->n_ferry_addrs; i++)
-		if (!net_valid_ifaddr(nd->ferry_addrs[i]))
-			goto bad;
-	return 0;
-bad:
-	pr_err("%s: the link entry at offset %llu ('%s', ifindex %u) is invalid", file,
-	       (unsigned long long)off, nd->name, nd->ifindex);
-	return -EINVAL;
-}
-
 /* 0 with hl->n links (0 when the image is not there), or -errno. */
 static int read_links(int dirfd, const char *images_dir, struct host_links *hl)
 {
@@ -236,9 +218,10 @@ static int read_links(int dirfd, const char *images_dir, struct host_links *hl)
 			break;
 		}
 		hl->nd[hl->n++] = e;
-		ret = check_link(e, file, off);
-		if (ret)
+		if (!net_valid_link(e, ND_TYPE__EXTLINK)) {
+			ret = net_bad_link(e, file, off);
 			break;
+		}
 		off = img->off;
 	}
 	img_close(img);

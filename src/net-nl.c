@@ -238,6 +238,27 @@ bool net_valid_route(const FerryRouteEntry *r)
 	       r->scope <= 255 && r->type <= 255 && (!r->has_oif || r->oif <= INT32_MAX);
 }
 
+bool net_valid_link(const NetDeviceEntry *nd, int type)
+{
+	size_t i;
+
+	if (!net_valid_ifname(nd->name) || !nd->ifindex || nd->ifindex > INT32_MAX ||
+	    (nd->type != ND_TYPE__LOOPBACK && (int)nd->type != type) ||
+	    (nd->has_address && nd->address.len > 32))
+		return false;
+	for (i = 0; i < nd->n_ferry_addrs; i++)
+		if (!net_valid_ifaddr(nd->ferry_addrs[i]))
+			return false;
+	return true;
+}
+
+int net_bad_link(const NetDeviceEntry *nd, const char *file, uint64_t off)
+{
+	pr_err("%s: the link entry at offset %llu ('%s', ifindex %u) is invalid", file,
+	       (unsigned long long)off, nd->name, nd->ifindex);
+	return -EINVAL;
+}
+
 void net_caches_free(struct net_caches *c)
 {
 	if (c->routes)

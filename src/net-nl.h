@@ -56,5 +56,9 @@ int net_add_route(struct nl_sock *sk, const FerryRouteEntry *e, int oif);
 bool net_valid_ifaddr(const FerryIfaddrEntry *a);
 /* A route entry of an image: the same, and its fields within what rtnetlink carries. */
 bool net_valid_route(const FerryRouteEntry *r);
+/* A link entry of an image: name, ifindex, MAC length, addresses; loopback or type. */
+bool net_valid_link(const NetDeviceEntry *nd, int type);
+/* Say that the link entry at off of file is invalid; -EINVAL. */
+int net_bad_link(const NetDeviceEntry *nd, const char *file, uint64_t off);
 
 #endif

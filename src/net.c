@@ -397,25 +397,15 @@ int net_dump_tree(struct dtask **tasks, size_t n, int dirfd, const struct net_ex
 
 static int old_netns = -1;	/* the controller's namespace while it is in the tree's */
 
+/* Loopback or veth; loopback is link 1, a veth with its peer outside has the host name. */
 static int check_device(const NetDeviceEntry *nd, const char *file, uint64_t off)
 {
-	size_t i;
-
-	if (!net_valid_ifname(nd->name) || !nd->ifindex || nd->ifindex > INT32_MAX ||
-	    (nd->type != ND_TYPE__LOOPBACK && nd->type != ND_TYPE__VETH) ||
+	if (!net_valid_link(nd, ND_TYPE__VETH) ||
 	    (nd->type == ND_TYPE__LOOPBACK && nd->ifindex != 1) ||
-	    (nd->has_address && nd->address.len > 32) ||
 	    (nd->type == ND_TYPE__VETH && nd->has_peer_nsid &&
 	     (!nd->ferry_ext_name || !net_valid_ifname(nd->ferry_ext_name))))
-		goto bad;
-	for (i = 0; i < nd->n_ferry_addrs; i++)
-		if (!net_valid_ifaddr(nd->ferry_addrs[i]))
-			goto bad;
+		return net_bad_link(nd, file, off);
 	return 0;
-bad:
-	pr_err("%s: the link entry at offset %llu ('%s', ifindex %u) is invalid", file,
-	       (unsigned long long)off, nd->name, nd->ifindex);
-	return -EINVAL;
 }
 
 /* The flags a restore sets on a link; the others are the kernel's to report. */
