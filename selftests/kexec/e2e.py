@@ -360,7 +360,8 @@ def run_debroot(out, ferry, old, new, res, timeout):
 
 def run_dracut(out, ferry, old, new, res, timeout, flavor):
     """The same on a Debian root with dracut instead: ferry's 90ferry module restores.
-    flavor dracut: dracut's shell init; dracut-systemd: systemd in the root and the initrd."""
+    flavor dracut: dracut's shell init; dracut-systemd: systemd in the initrd and as the
+    real root's init."""
     name = {"dracut": "dracutroot", "dracut-systemd": "dracutsdroot"}[flavor]
     try:
         sh(os.path.join(HERE, "mkdebroot.sh"), f"--{flavor}", out, ferry,
@@ -369,7 +370,10 @@ def run_dracut(out, ferry, old, new, res, timeout, flavor):
         res.add("FAIL", f"{flavor}: building the Debian root with dracut failed ({e})")
         return
     log = os.path.join(out, f"upgrade-{flavor}.log")
-    lines = boot(out, old, f"root=LABEL=e2eroot init=/opt/e2e/bin/init e2e=upgrade e2e.next={new}",
+    # systemd's root: systemd is the real init too (udev would rename the NIC the TCP
+    # connection's saved link is named after: kernel names)
+    init = "/lib/systemd/systemd net.ifnames=0" if flavor == "dracut-systemd" else "/opt/e2e/bin/init"
+    lines = boot(out, old, f"root=LABEL=e2eroot init={init} e2e=upgrade e2e.next={new}",
                  timeout, log, initrd=os.path.join(out, name, "boot", f"initrd.img-{old}"),
                  disk=os.path.join(out, f"{name}.img"))
     judge(lines, res, f"{flavor} {old} -> {new}: ")

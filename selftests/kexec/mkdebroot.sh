@@ -6,7 +6,8 @@
 # initrd the guest boots and `ferry upgrade` loads is the real one, built with ferry's hook.
 # With --dracut, the root has Debian's dracut instead (it conflicts with initramfs-tools: a
 # second cached base), and the initrds are dracut's, with ferry's 90ferry module; with
-# --dracut-systemd, that root also has systemd, so dracut puts systemd in the initrd.
+# --dracut-systemd, that root also has systemd, so dracut puts systemd in the initrd, and
+# systemd is its init too (the test's step runs as e2e.service).
 # The test's steps, workloads and a static busybox (for its init and tools) go in /opt/e2e.
 #
 #   mkdebroot.sh [--dracut|--dracut-systemd] OUT FERRY WORKLOAD_DIR RELEASE...
@@ -142,8 +143,32 @@ for w in "$wl"/*; do
 	cp "$w" "$rf/opt/e2e/$(basename "$w")"
 done
 cp "$here/guest/stage.sh" "$here/guest/steps.sh" "$rf/etc/e2e/"
-# a systemd initrd: step_upgraded also checks what the switch-root guard said
-[ $name = dracutsdroot ] && touch "$rf/etc/e2e/systemd-initrd"
+# systemd all the way: the initrd's (step_upgraded also checks what the switch-root guard
+# said) and the real root's init, which runs the step as a service on the console
+if [ $name = dracutsdroot ]; then
+	touch "$rf/etc/e2e/systemd-initrd"
+	cat >"$rf/etc/systemd/system/e2e.service" <<'EOF'
+[Unit]
+Description=ferry's QEMU test: this boot's step
+After=local-fs.target
+
+[Service]
+Type=simple
+ExecStart=/etc/e2e/stage.sh
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+TTYReset=no
+TTYVHangup=no
+
+[Install]
+WantedBy=multi-user.target
+EOF
+	ln -sf /etc/systemd/system/e2e.service "$rf/etc/systemd/system/multi-user.target.wants/"
+	# nothing else on the console
+	ln -sf /dev/null "$rf/etc/systemd/system/serial-getty@.service"
+	ln -sf /dev/null "$rf/etc/systemd/system/getty@.service"
+fi
 chmod +x "$rf/etc/e2e/stage.sh"
 printf '::sysinit:/etc/e2e/stage.sh\n' >"$rf/etc/inittab"
 size=$(du -sm "$rf" | cut -f1)

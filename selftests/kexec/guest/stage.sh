@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The real root's sysinit (busybox init runs it): one step of the QEMU kexec test, chosen
+# The real root's sysinit (busybox init runs it; systemd, as e2e.service, in the root of
+# the dracut-systemd flavor): one step of the QEMU kexec test, chosen
 # by e2e=STEP on the kernel command line. Everything it finds is printed as "E2E: ..."
 # lines on the console, which the host-side driver (e2e.py) stamps and judges.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
