@@ -23,6 +23,7 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "pstree.h"
+#include "proc-parse.h"
 #include "seize.h"
 #include "seccomp.h"
 #include "thread.h"
@@ -358,6 +359,36 @@ static void log_done(struct dtree *tr, const struct dump_opts *opts, uint64_t st
 }
 
 /* What every task of the tree takes from the options. */
+int dump_check_owner(pid_t pid, uid_t owner)
+{
+	struct proc_status s;
+	int ret, i;
+
+	ret = proc_read_status(pid, &s);
+	if (ret)
+		return ret;
+	free(s.groups);
+	for (i = 0; i < 4; i++)
+		if (s.uid[i] != owner) {
+			pr_err("task %d belongs to uid %u, not to the caller (uid %u): not dumped",
+			       pid, s.uid[i], owner);
+			return -EPERM;
+		}
+	return 0;
+}
+
+/* Seized, so no task can change its uids or fork any more: check every one. */
+static int check_owners(struct dtree *tr, const struct dump_opts *opts)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; opts->check_owner && !ret && i < tr->n; i++)
+		if (!tr->tasks[i]->zombie)
+			ret = dump_check_owner(tr->tasks[i]->pid, opts->owner);
+	return ret;
+}
+
 static void set_task_opts(struct dtree *tr, const struct dump_opts *opts)
 {
 	size_t i;
@@ -375,12 +406,17 @@ int dump_tree(const struct dump_opts *opts)
 	struct freezer fz = { 0 };
 	int ret;
 
+	/* not even a stop for a tree that is not the caller's */
+	if (opts->check_owner && dump_check_owner(opts->pid, opts->owner))
+		return -EPERM;
 	if (opts->freeze_cgroup) {
 		ret = freezer_freeze(&fz, opts->freeze_cgroup, opts->pid);
 		if (ret)
 			return ret;
 	}
 	ret = pstree_seize(&tr, opts->pid, opts->shell_job);
+	if (!ret)
+		ret = check_owners(&tr, opts);
 	if (!ret)	/* ptrace holds every task now; injected code must run */
 		ret = freezer_thaw(&fz);
 	if (ret)

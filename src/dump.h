@@ -62,6 +62,12 @@ struct dump_opts {
 	 * the caller ends them with tcp_hold_release() once it killed or resumed the tree.
 	 */
 	struct tcp_hold *tcp_hold;
+	/*
+	 * For a caller that is not root (the RPC's): every task of the tree, and its
+	 * threads, must have all of its uids equal to owner, or the dump is refused.
+	 */
+	bool check_owner;
+	uid_t owner;
 };
 
 /* A dumped tree's TCP connections, still in repair and locked (dump_opts.tcp_hold). */
@@ -78,5 +84,7 @@ struct tcp_hold {
 void tcp_hold_release(struct tcp_hold *h, bool killed);
 
 int dump_tree(const struct dump_opts *opts);
+/* 0 when every uid of pid (real, effective, saved, fs) is owner; logged -EPERM if not. */
+int dump_check_owner(pid_t pid, uid_t owner);
 
 #endif

@@ -242,7 +242,8 @@ static struct img *img_open_v(int dirfd, enum img_type type, int flags, va_list 
 	if (acc == O_RDONLY)
 		img->fd = openat(dirfd, img->name, O_RDONLY | O_CLOEXEC);
 	else
-		img->fd = openat(dirfd, img->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		img->fd = openat(dirfd, img->name,
+				 O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (img->fd < 0) {
 		int err = errno;
 		if (!(err == ENOENT && (flags & IMG_OPTIONAL)))
