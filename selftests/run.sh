@@ -98,6 +98,7 @@ syspy=/usr/bin/python3
 [ -x "$syspy" ] || syspy=python3
 run rpc "$syspy" "$here/cli/rpc_test.py" "$ferry" "$here/build/cli/counter" "$here/build/cli/ticker" \
 	"$work/rpc"
+run libcriu "$here/build/lib/libcriu_test" "$ferry" "$here/build/cli/counter" "$work/libcriu"
 run cgroup-cli python3 "$here/cli/cgroup_test.py" "$ferry" "$here/build/cli/ticker" "$work/cgroup"
 run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
 	"$here/build/cli/ticker" "$here/build/zdtm" "$work/store"

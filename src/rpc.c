@@ -47,17 +47,22 @@ struct rpc_ctx {
 	char errmsg[512];
 };
 
+/*
+ * The options each request does; those of the other one are ignored (libcriu keeps one
+ * set for both), any other set one refuses the request.
+ */
 static const char *const dump_opts_ok[] = {
 	"images_dir_fd", "pid", "leave_running", "ext_unix_sk", "tcp_established", "shell_job",
 	"file_locks", "log_level", "log_file", "work_dir_fd", "manage_cgroups",
 	"manage_cgroups_mode", "ghost_limit", "external", "freeze_cgroup", "tcp_close",
-	"network_lock", NULL,
+	"network_lock", "root", NULL,
 };
 
 static const char *const restore_opts_ok[] = {
 	"images_dir_fd", "ext_unix_sk", "tcp_established", "shell_job", "file_locks",
 	"log_level", "log_file", "work_dir_fd", "root", "manage_cgroups", "manage_cgroups_mode",
-	"external", "tcp_close", "network_lock", NULL,
+	"external", "tcp_close", "network_lock", "pid", "leave_running", "ghost_limit",
+	"freeze_cgroup", NULL,
 };
 
 static const char *const no_opts_ok[] = { "images_dir_fd", "log_level", "log_file", NULL };
@@ -114,6 +119,9 @@ static const char *unsupported_opt(const CriuOpts *o, const char *const *ok)
 			set = *(const protobuf_c_boolean *)(base + f->quantifier_offset);
 		else
 			set = true;
+		/* a switch turned off is no option asked for */
+		if (set && f->type == PROTOBUF_C_TYPE_BOOL && f->label == PROTOBUF_C_LABEL_OPTIONAL)
+			set = *(const protobuf_c_boolean *)(base + f->offset);
 		if (set && !listed(f->name, ok))
 			return f->name;
 	}
