@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "service: "
@@ -47,11 +49,23 @@ static const char swrk_help[] =
 	"started ferry (pycriu's criu.use_binary(), runc): as `ferry service` does for one\n"
 	"connection, until the client closes it or a request without keep_open is answered.\n";
 
-static volatile sig_atomic_t stopping;
+#define SERVICE_MAX_CHILDREN 32	/* connections served at once; more wait in the backlog */
+#define SERVICE_REQ_TIMEOUT 30		/* seconds a connection may take to send a request */
+
+static volatile sig_atomic_t stopping, children;
 
 static void on_stop(int sig)
 {
 	stopping = sig;
+}
+
+static void on_child(int sig)
+{
+	int err = errno;
+
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		children--;
+	errno = err;
 }
 
 /* Clients that closed 0-2 before exec: an image must never land on them. */
@@ -109,32 +123,55 @@ static int write_pidfile(const char *path)
 
 static void serve_child(int sk, int conn)
 {
+	struct timeval tv = { .tv_sec = SERVICE_REQ_TIMEOUT };
+
 	close(sk);
+	/* a client that never sends must not hold a child of root's for ever */
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	_exit(rpc_serve(conn) ? 1 : 0);
 }
 
+/* Out of memory or fds for now: say so and go on, the service must not end for it. */
+static void accept_failed(void)
+{
+	pr_perror("cannot accept a connection (retrying)");
+	usleep(100000);
+}
+
 static int accept_loop(int sk)
 {
+	sigset_t chld, old;
 	pid_t pid;
 	int conn;
 
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 	while (!stopping) {
+		sigprocmask(SIG_BLOCK, &chld, &old);
+		while (children >= SERVICE_MAX_CHILDREN && !stopping)
+			sigsuspend(&old);	/* SIGCHLD: one is done */
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		conn = accept4(sk, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			pr_perror("cannot accept a connection");
-			return -errno;
+			if (errno != EINTR && errno != ECONNABORTED)
+				accept_failed();
+			continue;
 		}
 		fflush(NULL);
+		sigprocmask(SIG_BLOCK, &chld, &old);
 		pid = fork();
-		if (pid == 0)
+		if (pid == 0) {
+			sigprocmask(SIG_SETMASK, &old, NULL);
 			serve_child(sk, conn);
-		if (pid < 0)
+		}
+		if (pid > 0)
+			children++;
+		else
 			pr_perror("cannot fork for a connection");
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(conn);
 	}
 	pr_info("stopped by signal %d", (int)stopping);
@@ -163,10 +200,11 @@ static int serve(const char *address, bool detach, const char *pidfile)
 		ret = -EIO;
 		goto out_unlink;
 	}
-	signal(SIGCHLD, SIG_IGN);	/* the connections' children reap themselves */
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: accept returns */
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_child;	/* counts the connections' children as they end */
+	sigaction(SIGCHLD, &sa, NULL);
 	pr_info("serving CRIU's RPC on %s", address);
 	ret = accept_loop(sk);
 out_unlink:

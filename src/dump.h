@@ -63,11 +63,13 @@ struct dump_opts {
 	 */
 	struct tcp_hold *tcp_hold;
 	/*
-	 * For a caller that is not root (the RPC's): every task of the tree, and its
-	 * threads, must have all of its uids equal to owner, or the dump is refused.
+	 * For a caller that is not root (the RPC's): every thread of the tree must have all
+	 * of its uids owner, all of its gids owner_gid, no capability and be dumpable, or the
+	 * dump is refused; the tasks are checked before any is stopped, and again once seized.
 	 */
 	bool check_owner;
 	uid_t owner;
+	gid_t owner_gid;
 };
 
 /* A dumped tree's TCP connections, still in repair and locked (dump_opts.tcp_hold). */
@@ -84,7 +86,6 @@ struct tcp_hold {
 void tcp_hold_release(struct tcp_hold *h, bool killed);
 
 int dump_tree(const struct dump_opts *opts);
-/* 0 when every uid of pid (real, effective, saved, fs) is owner; logged -EPERM if not. */
-int dump_check_owner(pid_t pid, uid_t owner);
+
 
 #endif

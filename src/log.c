@@ -73,6 +73,11 @@ const char *log_last_error(void)
 	return last_error;
 }
 
+void log_clear_error(void)
+{
+	last_error[0] = '\0';
+}
+
 static void log_vprint(FILE *f, int level, const char *file, int line, const char *fmt,
 		       va_list ap, int saved_errno)
 {

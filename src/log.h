@@ -24,6 +24,7 @@ void log_fini(void);
 int log_get_level(void);
 /* The text of the last error logged ("" if none), for the RPC's cr_errmsg. */
 const char *log_last_error(void);
+void log_clear_error(void);
 void log_msg(int level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -17,11 +17,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "rpc: "
 #include "log.h"
 #include "dump.h"
+#include "image.h"
+#include "proc-parse.h"
 #include "restore.h"
 #include "kerndat.h"
 #include "sockets.h"
@@ -38,6 +41,7 @@ struct rpc_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	double since;		/* CLOCK_BOOTTIME seconds when the connection was served */
 };
 
 /* The response being built, and what a failure says. */
@@ -45,6 +49,7 @@ struct rpc_ctx {
 	const struct rpc_peer *peer;
 	CriuResp resp;
 	char errmsg[512];
+	bool own_log;		/* the request's log_file is the log */
 };
 
 /*
@@ -128,6 +133,14 @@ static const char *unsupported_opt(const CriuOpts *o, const char *const *ok)
 	return NULL;
 }
 
+static double boot_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int peer_creds(int sk, struct rpc_peer *p)
 {
 	struct ucred uc;
@@ -140,7 +153,28 @@ static int peer_creds(int sk, struct rpc_peer *p)
 	p->pid = uc.pid;
 	p->uid = uc.uid;
 	p->gid = uc.gid;
+	p->since = boot_seconds();
 	return 0;
+}
+
+/*
+ * The client's PID still names the client: a process that took it after the client
+ * exited started after the connection (its start time, /proc/PID/stat field 22).
+ */
+static bool still_client(const struct rpc_peer *p)
+{
+	char buf[1024], *q;
+	unsigned long long start;
+	ssize_t n = proc_read_file(p->pid, "stat", buf, sizeof(buf), true);
+	int i;
+
+	if (n < 0 || !(q = strrchr(buf, ')')))
+		return false;
+	for (i = 0, q += 2; i < 19 && q; i++)	/* field 3 is at q: 19 more to field 22 */
+		q = strchr(q, ' ') ? strchr(q, ' ') + 1 : NULL;
+	if (!q || sscanf(q, "%llu", &start) != 1)
+		return false;
+	return (double)start / sysconf(_SC_CLK_TCK) <= p->since + 0.01;
 }
 
 /*
@@ -155,10 +189,16 @@ static int open_client_dir(struct rpc_ctx *c, int fd, const char *what, char *pa
 	int dfd;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", c->peer->pid, fd);
+	if (!still_client(c->peer))
+		return fail(c, ESRCH, "the client (PID %d) is gone", c->peer->pid);
 	dfd = open(link, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return fail(c, errno, "cannot open the %s, fd %d of the client (PID %d): %s", what,
 			    fd, c->peer->pid, strerror(errno));
+	if (!still_client(c->peer)) {
+		close(dfd);
+		return fail(c, ESRCH, "the client (PID %d) is gone", c->peer->pid);
+	}
 	n = readlink(link, path, size - 1);
 	path[n < 0 ? 0 : n] = '\0';
 	if (fstat(dfd, &st) || (c->peer->uid && st.st_uid != c->peer->uid)) {
@@ -183,12 +223,12 @@ static int start_log(struct rpc_ctx *c, const CriuOpts *o, int workfd)
 	    !strcmp(o->log_file, "."))
 		return fail(c, EINVAL, "log_file '%s' must be a file name in the work directory",
 			    o->log_file);
-	fd = openat(workfd, o->log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
+	fd = img_create(workfd, o->log_file, O_WRONLY);
 	if (fd < 0)
-		return fail(c, errno, "cannot open log_file %s: %s", o->log_file, strerror(errno));
+		return fail(c, errno, "cannot create log_file %s: %s", o->log_file, strerror(errno));
 	log_fini();
-	return log_init_fd(fd, level);
+	c->own_log = !log_init_fd(fd, level);
+	return c->own_log ? 0 : fail(c, EIO, "cannot log to %s", o->log_file);
 }
 
 /* What dump and restore share: sockets, externals, the network lock method. */
@@ -209,29 +249,10 @@ static int common_opts(struct rpc_ctx *c, const CriuOpts *o, unsigned int *sk_fl
 	return 0;
 }
 
-/* What a dump created as root in a client's directory is the client's. */
-static void give_images(int dfd, const struct rpc_peer *p)
-{
-	struct dirent *de;
-	struct stat st;
-	int fd = dup(dfd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && !fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
-		    st.st_uid == 0 && S_ISREG(st.st_mode) &&
-		    fchownat(dfd, de->d_name, p->uid, p->gid, AT_SYMLINK_NOFOLLOW))
-			pr_warn("cannot give %s to uid %u: %m", de->d_name, p->uid);
-	closedir(d);
-}
-
 static int do_dump(struct rpc_ctx *c, const CriuOpts *o, int dfd, const char *dir)
 {
 	static CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
 	struct dump_opts d = { .release = DUMP_KILL, .ghost_limit = DUMP_DEFAULT_GHOST_LIMIT };
-	struct stat st;
 	int ret;
 
 	if (!o->has_pid || o->pid <= 0)
@@ -244,11 +265,13 @@ static int do_dump(struct rpc_ctx *c, const CriuOpts *o, int dfd, const char *di
 	d.shell_job = o->shell_job;
 	d.file_locks = o->file_locks;
 	d.freeze_cgroup = o->freeze_cgroup;
-	/* freezing is for all of a cgroup's tasks: a delegated one of the client's only */
-	if (o->freeze_cgroup && c->peer->uid &&
-	    (stat(o->freeze_cgroup, &st) || st.st_uid != c->peer->uid))
-		return fail(c, EPERM, "freeze_cgroup %s must be a cgroup of the client's (uid %u)",
-			    o->freeze_cgroup, c->peer->uid);
+	/* a cgroup freeze is for all of its tasks, the TCP lock for the host's connections */
+	if (c->peer->uid && o->freeze_cgroup)
+		return fail(c, EPERM, "freeze_cgroup needs a root client (uid %u is not)",
+			    c->peer->uid);
+	if (c->peer->uid && o->tcp_established)
+		return fail(c, EPERM, "tcp_established needs a root client (uid %u is not): its "
+			    "lock is in the host's network", c->peer->uid);
 	if (o->has_ghost_limit)
 		d.ghost_limit = o->ghost_limit;
 	ret = common_opts(c, o, &d.sk_flags, &d.externals);
@@ -256,13 +279,12 @@ static int do_dump(struct rpc_ctx *c, const CriuOpts *o, int dfd, const char *di
 		return ret;
 	d.check_owner = c->peer->uid != 0;
 	d.owner = c->peer->uid;
+	d.owner_gid = c->peer->gid;
 	pr_info("dump of tree %d into %s for PID %d (uid %u)", d.pid, dir, c->peer->pid,
 		c->peer->uid);
 	ret = dump_tree(&d);
 	if (ret)
 		return engine_failed(c, ret, "dump");
-	if (c->peer->uid)
-		give_images(dfd, c->peer);	/* the log too, where it is in a work directory */
 	dr.has_restored = true;
 	dr.restored = false;
 	c->resp.dump = &dr;
@@ -384,7 +406,7 @@ static int with_dirs(struct rpc_ctx *c, const CriuReq *req)
 		return fail(c, EINVAL, "a %s request needs opts (images_dir_fd)", type_name(req->type));
 	bad = unsupported_opt(o, ok);
 	if (bad)
-		return fail(c, EOPNOTSUPP, "option %s is not supported by ferry's %s", bad,
+		return fail(c, EBADRQC, "option %s is not supported by ferry's %s", bad,
 			    type_name(req->type));
 	dfd = open_client_dir(c, o->images_dir_fd, "images directory", dir, sizeof(dir));
 	if (dfd < 0)
@@ -396,14 +418,16 @@ static int with_dirs(struct rpc_ctx *c, const CriuReq *req)
 			return wfd;
 		}
 	}
+	/* a client that is not root gets new files of its own, never what is there */
+	if (c->peer->uid)
+		img_set_owner(c->peer->uid, c->peer->gid);
 	ret = start_log(c, o, wfd >= 0 ? wfd : dfd);
 	if (!ret)
 		ret = req->type == CRIU_REQ_TYPE__DUMP ? do_dump(c, o, dfd, dir) :
 							  do_restore(c, o, dfd, dir);
-	if (o->log_file)
+	if (c->own_log)
 		log_fini();
-	if (wfd >= 0 && c->peer->uid)
-		give_images(wfd, c->peer);
+	img_set_owner((uid_t)-1, (gid_t)-1);
 	if (wfd >= 0)
 		close(wfd);
 	close(dfd);
@@ -425,7 +449,7 @@ static void handle(struct rpc_ctx *c, const CriuReq *req)
 	case CRIU_REQ_TYPE__VERSION:
 	case CRIU_REQ_TYPE__FEATURE_CHECK:
 		if (bad) {
-			fail(c, EOPNOTSUPP, "option %s does not go with %s", bad,
+			fail(c, EBADRQC, "option %s does not go with %s", bad,
 			     type_name(req->type));
 			return;
 		}
@@ -514,6 +538,7 @@ int rpc_serve(int sk)
 			break;
 		pr_info("%s request from PID %d (uid %u)", type_name(req->type), peer.pid,
 			peer.uid);
+		log_clear_error();
 		handle(&c, req);
 		keep = req->keep_open;
 		criu_req__free_unpacked(req, NULL);

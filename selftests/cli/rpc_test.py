@@ -7,8 +7,8 @@
 # says why and the task untouched: an option ferry does not do, a request type it does not
 # serve, a self dump, garbage on the socket (the service serves on). A client that is not
 # root (uid 65534): its own task is dumped and the images are its own; another's task, a
-# directory that is not its own, a planted symlink, another's cgroup to freeze and any
-# restore are refused. One service per socket;
+# directory that is not its own, a task of another gid, a planted symlink or hard link,
+# another's cgroup to freeze, the host's TCP lock and any restore are refused. One service per socket;
 # SIGTERM stops it and removes the socket.
 # Usage: rpc_test.py FERRY COUNTER TICKER WORKDIR   (as root)
 import ctypes, json, os, re, shutil, signal, socket, subprocess, sys, time
@@ -38,11 +38,12 @@ def wait_for(cond, seconds=10):
     return False
 
 
-def start(prog, *args, uid=None):
+def start(prog, *args, uid=None, gid=None):
     def drop():
         os.setsid()
         if uid is not None:
-            os.setgid(uid)
+            os.setgroups([])
+            os.setgid(uid if gid is None else gid)
             os.setuid(uid)
     return subprocess.Popen([prog, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, close_fds=True, preexec_fn=drop)
@@ -239,8 +240,24 @@ try:
         return {"success": r.success, "msg": r.cr_errmsg}
     out = as_nobody(lambda: dump_as_nobody(p.pid, mine))
     check("uid 65534: DUMP of root's counter is refused, naming the owner; it runs on",
-          not out.get("success") and "belongs to uid 0" in out.get("msg", "") and
+          not out.get("success") and "runs as uid 0" in out.get("msg", "") and
           state(p.pid) in "SR", out)
+    g0 = start(ticker, uid=NOBODY, gid=0)
+    procs.append(g0.pid)
+    time.sleep(0.3)
+    out = as_nobody(lambda: dump_as_nobody(g0.pid, mine))
+    check("uid 65534: DUMP of a task of its uid but of group 0 is refused, naming the gid",
+          not out.get("success") and "gid 0" in out.get("msg", "") and state(g0.pid) in "SR" and
+          not os.listdir(mine), out)
+
+    def tcp_as_nobody():
+        fd = os.open(mine, os.O_DIRECTORY)
+        r = raw(client(sk), rpc.DUMP, images_dir_fd=fd, pid=t.pid, leave_running=True,
+                tcp_established=True)
+        return {"success": r.success, "msg": r.cr_errmsg}
+    out = as_nobody(tcp_as_nobody)
+    check("uid 65534: tcp_established is refused (its lock is the host's)",
+          not out.get("success") and "tcp_established" in out.get("msg", ""), out)
     out = as_nobody(lambda: dump_as_nobody(t.pid, d2))
     check("uid 65534: DUMP into a directory of root's is refused",
           not out.get("success") and "must belong to the client" in out.get("msg", ""), out)
@@ -268,6 +285,12 @@ try:
     check("uid 65534: an image planted as a symlink to root's file fails the dump, the file "
           "untouched", not out.get("success") and open(victim).read() == "root's own\n" and
           os.stat(victim).st_uid == 0 and state(t.pid) in "SR", out)
+    hard = imgdir("nobody-hard", NOBODY)
+    os.link(victim, os.path.join(hard, "inventory.img"))
+    out = as_nobody(lambda: dump_as_nobody(t.pid, hard))
+    check("uid 65534: ... and so does a planted hard link (images are new files only)",
+          not out.get("success") and open(victim).read() == "root's own\n" and
+          os.stat(victim).st_uid == 0, out)
 
     def log_as_nobody():
         fd = os.open(trap, os.O_DIRECTORY)

@@ -5,7 +5,7 @@
  * `ferry service` (criu_local_set_service_address). The counter (64 MiB patterned buffer,
  * a self-check on SIGUSR1) is dumped and restored with its PID, its buffer checked from
  * inside; version, check, feature check; libcriu's return values for a refused option
- * (-EBADE, errno EOPNOTSUPP), criu_restore_child (refused: no rst_sibling), no service
+ * (-EBADE, errno EBADRQC), criu_restore_child (refused: no rst_sibling), no service
  * (-ECONNREFUSED).
  * Usage: libcriu_test FERRY COUNTER WORKDIR   (as root)
  */
@@ -128,7 +128,7 @@ TEST_TIMEOUT(swrk_dump_restore, 120)
 	errno = 0;
 	ret = criu_dump();
 	EXPECT_EQ(ret, -EBADE);
-	EXPECT_EQ(errno, EOPNOTSUPP);
+	EXPECT_EQ(errno, EBADRQC);
 	EXPECT_EQ(kill(pid, 0), 0);	/* the refused dump left it alone */
 	criu_set_track_mem(false);	/* a switch turned off is no option */
 	ASSERT_EQ(criu_dump(), 0);
@@ -140,7 +140,7 @@ TEST_TIMEOUT(swrk_dump_restore, 120)
 	criu_set_images_dir_fd(fd);
 	errno = 0;
 	EXPECT_EQ(criu_restore_child(), -EBADE);	/* ferry restores no sibling */
-	EXPECT_EQ(errno, EOPNOTSUPP);
+	EXPECT_EQ(errno, EBADRQC);
 	ASSERT_EQ(criu_set_log_file("restore.log"), 0);
 	ret = criu_restore();
 	ASSERT_EQ(ret, pid);
