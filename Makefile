@@ -27,7 +27,7 @@ PROTO_H := $(PROTO_C:.c=.h)
 SRCS := $(wildcard src/*.c arch/x86/*.c memfs/*.c kexec/*.c)
 OBJS := $(patsubst %.c,$(B)/%.o,$(SRCS)) $(PROTO_C:.c=.o) $(B)/pie/restorer-blob.o
 
-all: ferry
+all: ferry lib
 
 ifeq ($(B),build)
 ferry: $(B)/ferry
@@ -49,6 +49,25 @@ $(B)/proto/%.pb-c.o: $(B)/proto/%.pb-c.c $(PROTO_H)
 $(B)/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -MMD -MP -c -o $@ $<
+
+# --- lib: libcriu's API over ferry's RPC (lib/criu.h), a shared library ---------------------
+LIB_SO := $(B)/lib/libcriu.so.2
+LIB_CFLAGS := -std=gnu11 -g -O2 -fPIC -D_GNU_SOURCE -I$(B)/proto -Ilib $(WARN)
+
+lib: $(LIB_SO)
+
+$(B)/lib/criu.pic.o: lib/criu.c lib/criu.h $(B)/proto/rpc.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+# the messages stay the library's own: only criu_* is exported
+$(B)/lib/rpc.pb-c.pic.o: $(B)/proto/rpc.pb-c.c $(B)/proto/rpc.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(LIB_SO): $(B)/lib/criu.pic.o $(B)/lib/rpc.pb-c.pic.o
+	$(CC) -shared -Wl,-soname,libcriu.so.2 -Wl,--no-undefined -o $@ $^ -lprotobuf-c
+	ln -sf libcriu.so.2 $(B)/lib/libcriu.so
 
 # --- pie: the restorer blob, freestanding and position independent -----------------------
 # Any libc call or absolute relocation fails the link (--no-undefined, -z text, and the
@@ -114,13 +133,16 @@ install: all
 		$(DESTDIR)/usr/lib/dracut/modules.d/90ferry/module-setup.sh
 	install -D -m 755 initramfs/dracut/90ferry/ferry-restore.sh \
 		$(DESTDIR)/usr/lib/dracut/modules.d/90ferry/ferry-restore.sh
+	install -D -m 644 $(LIB_SO) $(DESTDIR)/usr/lib/ferry/libcriu.so.2
+	ln -sf libcriu.so.2 $(DESTDIR)/usr/lib/ferry/libcriu.so
+	install -D -m 644 lib/criu.h $(DESTDIR)/usr/include/ferry/criu.h
 
 clean:
 	rm -rf build build-asan ferry
 
 format:
-	clang-format -i $(SRCS) $(wildcard src/*.h pie/*.c pie/*.h)
+	clang-format -i $(SRCS) $(wildcard src/*.h pie/*.c pie/*.h lib/*.c lib/*.h)
 
 .SECONDARY:
-.PHONY: all ferry check bench demo clean deps format e2e install
+.PHONY: all ferry lib check bench demo clean deps format e2e install
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

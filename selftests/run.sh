@@ -93,6 +93,12 @@ run ipc-host python3 "$here/cli/ipc_host_test.py" "$ferry" "$here/build/cli/shmh
 run netns python3 "$here/cli/netns_test.py" "$ferry" "$here/build/cli/netns_veth" "$work/netns"
 run hostnet python3 "$here/cli/hostnet_test.py" "$ferry" "$here/build/cli/sockholder" "$work/hostnet"
 run switch-root-guard python3 "$here/cli/guard_test.py" "$ferry" "$here/build/cli/sigwatch" "$work/guard"
+# CRIU's own RPC client: Debian's pycriu, in the system's python (criu package)
+syspy=/usr/bin/python3
+[ -x "$syspy" ] || syspy=python3
+run rpc "$syspy" "$here/cli/rpc_test.py" "$ferry" "$here/build/cli/counter" "$here/build/cli/ticker" \
+	"$work/rpc"
+run libcriu "$here/build/lib/libcriu_test" "$ferry" "$here/build/cli/counter" "$work/libcriu"
 run cgroup-cli python3 "$here/cli/cgroup_test.py" "$ferry" "$here/build/cli/ticker" "$work/cgroup"
 run cli-store python3 "$here/cli/store_test.py" "$ferry" "$here/build/cli/counter" \
 	"$here/build/cli/ticker" "$here/build/zdtm" "$work/store"
@@ -110,6 +116,10 @@ if [ -n "$ferry_asan" ]; then
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 		run hostnet-asan python3 "$here/cli/hostnet_test.py" "$ferry_asan" \
 		"$here/build/cli/sockholder" "$work/hostnet-asan"
+	# rpc.c decodes untrusted requests in ferry itself
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+		run rpc-asan "$syspy" "$here/cli/rpc_test.py" "$ferry_asan" "$here/build/cli/counter" \
+		"$here/build/cli/ticker" "$work/rpc-asan"
 	# the guard's ptrace bookkeeping runs in ferry's own process too
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 		run switch-root-guard-asan python3 "$here/cli/guard_test.py" "$ferry_asan" \

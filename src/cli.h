@@ -64,5 +64,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
+int cmd_service(int argc, char **argv);
+int cmd_swrk(int argc, char **argv);
 
 #endif

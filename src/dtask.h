@@ -109,6 +109,7 @@ struct dtask {
 	struct sk_dump *sk;		/* sockets.c, NULL until the first socket */
 	uint64_t ghost_limit;		/* --ghost-limit: largest unlinked file saved */
 	bool file_locks;		/* --file-locks: save locks (else a lock refuses the dump) */
+	bool untrusted;			/* for a client that is not root (dump_opts.check_owner) */
 	int volatile_files;		/* enum dump_volatile (dump.h) */
 	struct arena_blk *arena;
 

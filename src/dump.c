@@ -5,11 +5,13 @@
  * images of doc/images.md (inventory.img and stats-dump last), and releases the tree. On
  * a failure every task is put back as it was and the partial images are removed.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "dump: "
@@ -23,6 +25,7 @@
 #include "mm-dump.h"
 #include "pages.h"
 #include "pstree.h"
+#include "proc-parse.h"
 #include "seize.h"
 #include "seccomp.h"
 #include "thread.h"
@@ -281,6 +284,7 @@ static int collect(struct dtree *tr, const struct dump_opts *opts)
 		tr->tasks[i]->sk_flags = opts->sk_flags;
 		tr->tasks[i]->ghost_limit = opts->ghost_limit;
 		tr->tasks[i]->file_locks = opts->file_locks;
+		tr->tasks[i]->untrusted = opts->check_owner;
 		tr->tasks[i]->volatile_files = opts->volatile_files;
 	}
 	tr->seccomp.owner = tr->tasks[0];
@@ -358,6 +362,108 @@ static void log_done(struct dtree *tr, const struct dump_opts *opts, uint64_t st
 }
 
 /* What every task of the tree takes from the options. */
+/* One thread: its uids and gids the owner's, no capability; logged -EPERM if not. */
+static int check_thread_owner(pid_t pid, pid_t tid, const struct dump_opts *o)
+{
+	struct proc_status s;
+	int i;
+
+	if (proc_read_status(tid, &s))
+		return 0;	/* gone */
+	free(s.groups);
+	for (i = 0; i < 4; i++)
+		if (s.uid[i] != o->owner || s.gid[i] != o->owner_gid) {
+			pr_err("task %d (thread %d) runs as uid %u gid %u, not as the caller (uid %u "
+			       "gid %u): not dumped", pid, tid, s.uid[i], s.gid[i], o->owner,
+			       o->owner_gid);
+			return -EPERM;
+		}
+	if (s.cap_prm || s.cap_eff) {
+		pr_err("task %d (thread %d) has capabilities (%#llx): a caller that is not root "
+		       "may not dump it", pid, tid, (unsigned long long)(s.cap_prm | s.cap_eff));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Every thread of pid, then pid is dumpable (its /proc directory is the owner's). */
+static int check_task_owner(pid_t pid, const struct dump_opts *o)
+{
+	char path[64];
+	struct dirent *de;
+	struct stat st;
+	int ret = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("no process %d", pid);
+		return -errno;
+	}
+	while (!ret && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			ret = check_thread_owner(pid, atoi(de->d_name), o);
+	closedir(d);
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (!ret && !stat(path, &st) && st.st_uid != o->owner) {
+		pr_err("task %d is not dumpable by uid %u (it changed credentials): not dumped",
+		       pid, o->owner);
+		ret = -EPERM;
+	}
+	return ret;
+}
+
+/* Before anything is stopped: the root and every task below it now. */
+static int precheck_owners(const struct dump_opts *o)
+{
+	size_t n = 1, cap = 64, i;
+	pid_t *pids = malloc(cap * sizeof(*pids));
+	int ret = 0;
+
+	if (!pids)
+		return -ENOMEM;
+	pids[0] = o->pid;
+	for (i = 0; !ret && i < n; i++) {
+		char name[64], buf[8192], *p, *end;
+
+		ret = check_task_owner(pids[i], o);
+		snprintf(name, sizeof(name), "task/%d/children", pids[i]);
+		if (ret || proc_read_file(pids[i], name, buf, sizeof(buf), true) < 0)
+			continue;
+		for (p = buf; !ret; p = end) {
+			long kid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (n == cap) {
+				pid_t *np = realloc(pids, (cap *= 2) * sizeof(*pids));
+
+				if (!np) {
+					ret = -ENOMEM;
+					break;
+				}
+				pids = np;
+			}
+			pids[n++] = kid;
+		}
+	}
+	free(pids);
+	return ret;
+}
+
+/* Seized, so no task can change its credentials or fork any more: check every one. */
+static int check_owners(struct dtree *tr, const struct dump_opts *opts)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; opts->check_owner && !ret && i < tr->n; i++)
+		if (!tr->tasks[i]->zombie)
+			ret = check_task_owner(tr->tasks[i]->pid, opts);
+	return ret;
+}
+
 static void set_task_opts(struct dtree *tr, const struct dump_opts *opts)
 {
 	size_t i;
@@ -375,12 +481,20 @@ int dump_tree(const struct dump_opts *opts)
 	struct freezer fz = { 0 };
 	int ret;
 
+	/* not even a stop for a tree that is not the caller's */
+	if (opts->check_owner) {
+		ret = precheck_owners(opts);
+		if (ret)
+			return ret;
+	}
 	if (opts->freeze_cgroup) {
 		ret = freezer_freeze(&fz, opts->freeze_cgroup, opts->pid);
 		if (ret)
 			return ret;
 	}
 	ret = pstree_seize(&tr, opts->pid, opts->shell_job);
+	if (!ret)
+		ret = check_owners(&tr, opts);
 	if (!ret)	/* ptrace holds every task now; injected code must run */
 		ret = freezer_thaw(&fz);
 	if (ret)

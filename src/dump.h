@@ -62,6 +62,14 @@ struct dump_opts {
 	 * the caller ends them with tcp_hold_release() once it killed or resumed the tree.
 	 */
 	struct tcp_hold *tcp_hold;
+	/*
+	 * For a caller that is not root (the RPC's): every thread of the tree must have all
+	 * of its uids owner, all of its gids owner_gid, no capability and be dumpable, or the
+	 * dump is refused; the tasks are checked before any is stopped, and again once seized.
+	 */
+	bool check_owner;
+	uid_t owner;
+	gid_t owner_gid;
 };
 
 /* A dumped tree's TCP connections, still in repair and locked (dump_opts.tcp_hold). */
@@ -78,5 +86,6 @@ struct tcp_hold {
 void tcp_hold_release(struct tcp_hold *h, bool killed);
 
 int dump_tree(const struct dump_opts *opts);
+
 
 #endif

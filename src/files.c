@@ -335,6 +335,17 @@ static int dump_one_fd(struct dtask *t, int fd)
 	return ret;
 }
 
+int files_may_copy(const struct dtask *t, const struct fd_parms *p, const char *what)
+{
+	unsigned int acc = p->fi.flags & O_ACCMODE;
+
+	if (!t->untrusted || ((acc == O_RDONLY || acc == O_RDWR) && !(p->fi.flags & O_PATH)))
+		return 0;
+	pr_err("process %d fd %d: %s '%s' is not open for reading: a client that is not root "
+	       "may not have it copied", t->pid, p->fd, what, p->link);
+	return -EACCES;
+}
+
 int files_dump_fds(struct dtask *t)
 {
 	char path[64];

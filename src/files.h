@@ -30,6 +30,13 @@ struct fd_parms {
 	const char *fdinfo;		/* the whole /proc/PID/fdinfo/N text */
 };
 
+/*
+ * For a client that is not root: contents are copied only from an fd open for reading
+ * (not O_WRONLY, not O_PATH), which the client could read itself. -EACCES, logged, if not.
+ */
+int files_may_copy(const struct dtask *t, const struct fd_parms *p, const char *what);
+
+
 struct fd_ops {
 	const char *name;		/* "pipe", "eventfd": for messages */
 	FdTypes type;			/* file_entry.type and fdinfo_entry.type */

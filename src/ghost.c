@@ -45,6 +45,8 @@ int ghost_dump(struct dtask *t, const struct fd_parms *p, RegFileEntry *reg)
 	struct ghost_dump *g;
 	size_t i, len = strlen(reg->name);
 
+	if (files_may_copy(t, p, "the unlinked file"))
+		return -EACCES;
 	if ((uint64_t)p->st.st_size > t->ghost_limit) {
 		pr_err("process %d fd %d: the unlinked file '%s' has %lld bytes, more than the ghost "
 		       "limit of %llu: raise it with --ghost-limit", t->pid, p->fd, p->link,

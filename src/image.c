@@ -228,6 +228,32 @@ static void img_free(struct img *img)
 	free(img);
 }
 
+static uid_t owner_uid = (uid_t)-1;
+static gid_t owner_gid = (gid_t)-1;
+
+void img_set_owner(uid_t uid, gid_t gid)
+{
+	owner_uid = uid;
+	owner_gid = gid;
+}
+
+int img_create(int dirfd, const char *name, int acc)
+{
+	int fd, err;
+
+	if (owner_uid == (uid_t)-1)
+		return openat(dirfd, name, acc | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(dirfd, name, acc | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && fchown(fd, owner_uid, owner_gid)) {
+		err = errno;
+		close(fd);
+		unlinkat(dirfd, name, 0);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 static struct img *img_open_v(int dirfd, enum img_type type, int flags, va_list ap)
 {
 	int acc = flags & O_ACCMODE;
@@ -242,7 +268,7 @@ static struct img *img_open_v(int dirfd, enum img_type type, int flags, va_list 
 	if (acc == O_RDONLY)
 		img->fd = openat(dirfd, img->name, O_RDONLY | O_CLOEXEC);
 	else
-		img->fd = openat(dirfd, img->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		img->fd = img_create(dirfd, img->name, O_WRONLY);
 	if (img->fd < 0) {
 		int err = errno;
 		if (!(err == ENOENT && (flags & IMG_OPTIONAL)))

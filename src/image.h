@@ -76,6 +76,16 @@ struct img {
 };
 
 struct img *img_open(int dirfd, enum img_type type, int flags, ...);
+
+/*
+ * From now on every image file is a new file owned by uid:gid: O_EXCL, so never an
+ * existing name, link or mount point the owner put there, and fchown'ed on its fd (the
+ * RPC's client that is not root). uid (uid_t)-1: the default again (root's files,
+ * replacing what is there).
+ */
+void img_set_owner(uid_t uid, gid_t gid);
+/* Create image file name in dirfd for acc (O_WRONLY, O_RDWR) as img_set_owner says. */
+int img_create(int dirfd, const char *name, int acc);
 int img_close(struct img *img);
 
 /* Append one message; returns 0 or -errno (logged). */

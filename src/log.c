@@ -16,6 +16,7 @@ static FILE *log_file;
 static bool log_kmsg;
 static int log_level = LOG_WARN;
 static struct timespec log_start;
+static char last_error[512];
 
 int log_init(const char *path, int level)
 {
@@ -26,6 +27,20 @@ int log_init(const char *path, int level)
 	log_file = fopen(path, "a");
 	if (!log_file) {
 		fprintf(stderr, "ferry: cannot open log file %s: %m\n", path);
+		return -errno;
+	}
+	setvbuf(log_file, NULL, _IOLBF, 0);
+	return 0;
+}
+
+int log_init_fd(int fd, int level)
+{
+	log_level = level;
+	clock_gettime(CLOCK_MONOTONIC, &log_start);
+	log_file = fdopen(fd, "a");
+	if (!log_file) {
+		fprintf(stderr, "ferry: cannot log to fd %d: %m\n", fd);
+		close(fd);
 		return -errno;
 	}
 	setvbuf(log_file, NULL, _IOLBF, 0);
@@ -51,6 +66,16 @@ void log_fini(void)
 int log_get_level(void)
 {
 	return log_level;
+}
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_error(void)
+{
+	last_error[0] = '\0';
 }
 
 static void log_vprint(FILE *f, int level, const char *file, int line, const char *fmt,
@@ -80,6 +105,12 @@ void log_msg(int level, const char *file, int line, const char *fmt, ...)
 	int saved_errno = errno;
 	va_list ap;
 
+	if (level == LOG_ERR) {
+		va_start(ap, fmt);
+		errno = saved_errno;
+		vsnprintf(last_error, sizeof(last_error), fmt, ap);
+		va_end(ap);
+	}
 	if (level > log_level) {
 		errno = saved_errno;
 		return;

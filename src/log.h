@@ -16,10 +16,15 @@ enum log_level { LOG_ERR = 1, LOG_WARN = 2, LOG_INFO = 3, LOG_DEBUG = 4 };
 #endif
 
 int log_init(const char *path, int level);
+/* Log to fd (taken over: closed by log_fini). */
+int log_init_fd(int fd, int level);
 /* Log to the kernel log instead (/dev/kmsg, each line one record at its level). */
 int log_init_kmsg(int level);
 void log_fini(void);
 int log_get_level(void);
+/* The text of the last error logged ("" if none), for the RPC's cr_errmsg. */
+const char *log_last_error(void);
+void log_clear_error(void);
 void log_msg(int level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

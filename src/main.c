@@ -15,6 +15,9 @@ static const struct cmd commands[] = {
 	{ "check", "check that the kernel has what ferry needs", cmd_check, true },
 	{ "store", "manage an image store: init, ls, verify, rm", cmd_store, true },
 	{ "upgrade", "move process trees into a new kernel with kexec", cmd_upgrade, true },
+	{ "service", "serve CRIU's RPC on a unix socket (pycriu, libcriu clients)", cmd_service,
+	  true },
+	{ "swrk", "serve CRIU's RPC on an inherited socket (criu swrk FD)", cmd_swrk, true },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

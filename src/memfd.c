@@ -119,6 +119,8 @@ static int memfd_dump(struct dtask *t, const struct fd_parms *p, FileEntry *fe)
 {
 	char src[64];
 
+	if (files_may_copy(t, p, "the memfd"))
+		return -EACCES;
 	if (!file_entry_new(t, fe, p->fi.flags, p->fi.pos, p->st.st_ino))
 		return -ENOMEM;
 	snprintf(src, sizeof(src), "/proc/%d/fd/%d", t->pid, p->fd);

@@ -427,7 +427,7 @@ static int open_pages(struct dtask *t, int dirfd, size_t size, uint8_t **map)
 	int fd, ret;
 
 	snprintf(name, sizeof(name), "pages-%u.img", PAGES_ID(t));
-	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = img_create(dirfd, name, O_RDWR);
 	if (fd < 0) {
 		pr_perror("cannot create %s", name);
 		return -errno;
