@@ -57,14 +57,22 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/*
+ * At most PUMP_MAX bytes a call each way: on loopback one side can keep the other's
+ * queue full for ever, and an unbounded loop would then never turn to the other
+ * direction (seen: the peer reading 9 GB and sending nothing for 30 s).
+ */
+#define PUMP_MAX (1 << 20)
+
 /* Send what the socket takes, at most limit bytes in all; -1 on an error. */
 static int pump_tx(struct conn *k, int dir, uint64_t limit)
 {
 	unsigned char buf[CHUNK];
+	uint64_t start = k->tx;
 	size_t n, i;
 	ssize_t w;
 
-	while (k->tx < limit) {
+	while (k->tx < limit && k->tx - start < PUMP_MAX) {
 		n = limit - k->tx < CHUNK ? limit - k->tx : CHUNK;
 		for (i = 0; i < n; i++)
 			buf[i] = pat(k->tx + i, dir);
@@ -80,9 +88,10 @@ static int pump_tx(struct conn *k, int dir, uint64_t limit)
 static int pump_rx(struct conn *k, int dir, char *why, size_t why_len)
 {
 	unsigned char buf[CHUNK];
+	uint64_t start = k->rx;
 	ssize_t r, i;
 
-	for (;;) {
+	while (k->rx - start < PUMP_MAX) {
 		r = recv(k->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r == 0) {
 			k->eof = true;
@@ -103,6 +112,7 @@ static int pump_rx(struct conn *k, int dir, char *why, size_t why_len)
 			}
 		k->rx += r;
 	}
+	return 0;
 }
 
 /* ---- the peer, outside the dumped process ---- */
