@@ -417,36 +417,17 @@ static int check_task_owner(pid_t pid, const struct dump_opts *o)
 /* Before anything is stopped: the root and every task below it now. */
 static int precheck_owners(const struct dump_opts *o)
 {
-	size_t n = 1, cap = 64, i;
-	pid_t *pids = malloc(cap * sizeof(*pids));
+	size_t n = 1, cap = 1, i;
+	pid_t *pids = malloc(sizeof(*pids));
 	int ret = 0;
 
 	if (!pids)
 		return -ENOMEM;
 	pids[0] = o->pid;
 	for (i = 0; !ret && i < n; i++) {
-		char name[64], buf[8192], *p, *end;
-
 		ret = check_task_owner(pids[i], o);
-		snprintf(name, sizeof(name), "task/%d/children", pids[i]);
-		if (ret || proc_read_file(pids[i], name, buf, sizeof(buf), true) < 0)
-			continue;
-		for (p = buf; !ret; p = end) {
-			long kid = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			if (n == cap) {
-				pid_t *np = realloc(pids, (cap *= 2) * sizeof(*pids));
-
-				if (!np) {
-					ret = -ENOMEM;
-					break;
-				}
-				pids = np;
-			}
-			pids[n++] = kid;
-		}
+		if (!ret && proc_read_children(pids[i], pids[i], true, &pids, &n, &cap) == -ENOMEM)
+			ret = -ENOMEM;
 	}
 	free(pids);
 	return ret;

@@ -40,7 +40,6 @@
 #define GUARD_PURGE_MS 2000	/* for one purged signal's delivery-stop */
 #define GUARD_RESTOP_MS 300	/* the SIGSTOPs of the release reach their group-stops */
 #define GUARD_SEIZE_ROUNDS 100	/* rescans while the trees fork */
-#define GUARD_CHILDREN_MAX 65536 /* bytes of one /proc/PID/task/TID/children */
 
 struct gthread {
 	pid_t tid, tgid;
@@ -194,49 +193,6 @@ static int seize_thread(struct guard *g, pid_t tid, pid_t tgid, size_t *added)
 	return 0;
 }
 
-static int add_kid(pid_t **kids, size_t *nkids, size_t *cap, pid_t kid)
-{
-	if (*nkids == *cap) {
-		pid_t *k = realloc(*kids, (*cap * 2 + 64) * sizeof(**kids));
-
-		if (!k) {
-			pr_err("out of memory for %zu children", *cap * 2 + 64);
-			return -ENOMEM;
-		}
-		*kids = k;
-		*cap = *cap * 2 + 64;
-	}
-	(*kids)[(*nkids)++] = kid;
-	return 0;
-}
-
-/* The children of thread tid of pid, appended to kids. */
-static int list_children(pid_t pid, pid_t tid, pid_t **kids, size_t *nkids, size_t *cap)
-{
-	char name[64], *buf, *p, *end;
-	ssize_t n;
-	int ret = 0;
-
-	buf = malloc(GUARD_CHILDREN_MAX);
-	if (!buf)
-		return -ENOMEM;
-	snprintf(name, sizeof(name), "task/%d/children", tid);
-	n = proc_read_file(pid, name, buf, GUARD_CHILDREN_MAX, true);
-	if (n >= GUARD_CHILDREN_MAX - 1) {
-		pr_err("thread %d of task %d has too many children to hold", tid, pid);
-		ret = -E2BIG;
-	}
-	for (p = buf; !ret && n > 0; p = end) {
-		long kid = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
-		ret = add_kid(kids, nkids, cap, kid);
-	}
-	free(buf);
-	return ret;
-}
-
 /* Every thread of pid (a zombie leader's live ones too), its children appended to kids. */
 static int seize_process(struct guard *g, pid_t pid, pid_t **kids, size_t *nkids, size_t *cap,
 			 size_t *added)
@@ -256,8 +212,11 @@ static int seize_process(struct guard *g, pid_t pid, pid_t **kids, size_t *nkids
 		if (tid <= 0)
 			continue;
 		ret = seize_thread(g, tid, pid, added);
-		if (!ret)
-			ret = list_children(pid, tid, kids, nkids, cap);
+		if (ret)
+			break;
+		ret = proc_read_children(pid, tid, true, kids, nkids, cap);
+		if (ret != -E2BIG && ret != -ENOMEM)
+			ret = 0;	/* unreadable: the thread is gone */
 	}
 	closedir(d);
 	return ret;

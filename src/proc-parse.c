@@ -39,6 +39,50 @@ ssize_t proc_read_file(pid_t pid, const char *name, char *buf, size_t size, bool
 	return n;
 }
 
+#define CHILDREN_MAX (64 << 10)	/* bytes of one children list */
+
+static int add_kid(pid_t **kids, size_t *n, size_t *cap, long kid)
+{
+	if (*n == *cap) {
+		size_t c = *cap * 2 + 64;
+		pid_t *k = realloc(*kids, c * sizeof(**kids));
+
+		if (!k)
+			return -ENOMEM;
+		*kids = k;
+		*cap = c;
+	}
+	(*kids)[(*n)++] = kid;
+	return 0;
+}
+
+int proc_read_children(pid_t pid, pid_t tid, bool quiet, pid_t **kids, size_t *n, size_t *cap)
+{
+	char name[64], *buf = malloc(CHILDREN_MAX), *p, *end;
+	ssize_t len;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "task/%d/children", tid);
+	len = proc_read_file(pid, name, buf, CHILDREN_MAX, quiet);
+	if (len < 0)
+		ret = len;
+	else if (len >= CHILDREN_MAX - 1) {
+		pr_err("process %d: too many children to list", pid);
+		ret = -E2BIG;
+	}
+	for (p = buf; !ret; p = end) {
+		long kid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		ret = add_kid(kids, n, cap, kid);
+	}
+	free(buf);
+	return ret;
+}
+
 int proc_read_stat(pid_t pid, struct proc_stat *st)
 {
 	char buf[2048], *p;

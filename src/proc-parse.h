@@ -65,5 +65,11 @@ ssize_t proc_read_auxv(pid_t pid, uint64_t *words, size_t max);
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi);
 /* Read a small /proc file into buf (NUL-terminated); returns its length or -errno. */
 ssize_t proc_read_file(pid_t pid, const char *name, char *buf, size_t size, bool quiet);
+/*
+ * Append the children of thread tid of pid (/proc/PID/task/TID/children) to *kids (*n of
+ * *cap, grown with realloc). 0, -errno of the read (quiet: not logged), -E2BIG (logged)
+ * when the list does not fit 64 KiB, -ENOMEM.
+ */
+int proc_read_children(pid_t pid, pid_t tid, bool quiet, pid_t **kids, size_t *n, size_t *cap);
 
 #endif

@@ -111,33 +111,14 @@ static int add_child(struct dtree *tr, struct dtask *parent, pid_t pid, bool *ad
 static int scan_thread_children(struct dtree *tr, struct dtask *t, const char *tid,
 				bool *added)
 {
-	char name[300], *buf, *p, *end;
-	size_t size = 64 << 10;
-	ssize_t n;
-	int ret = 0;
+	size_t n = 0, cap = 0, i;
+	pid_t *kids = NULL;
+	int ret;
 
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
-	snprintf(name, sizeof(name), "task/%s/children", tid);
-	n = proc_read_file(t->pid, name, buf, size, false);
-	if (n < 0) {
-		free(buf);
-		return n;
-	}
-	if ((size_t)n >= size - 1) {
-		pr_err("process %d: too many children to list", t->pid);
-		free(buf);
-		return -E2BIG;
-	}
-	for (p = buf; !ret; p = end) {
-		long pid = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
-		ret = add_child(tr, t, pid, added);
-	}
-	free(buf);
+	ret = proc_read_children(t->pid, atoi(tid), false, &kids, &n, &cap);
+	for (i = 0; !ret && i < n; i++)
+		ret = add_child(tr, t, kids[i], added);
+	free(kids);
 	return ret;
 }
 
