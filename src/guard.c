@@ -62,12 +62,6 @@ struct guard {
 	const sigset_t *chld;
 };
 
-/* What the guard reads of /proc/TID/status. */
-struct tstatus {
-	pid_t tgid, tracer;
-	uint64_t pending, shared, blocked;
-};
-
 static uint64_t sigbit(int sig)
 {
 	return 1ULL << (sig - 1);
@@ -86,38 +80,25 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int read_tstatus(pid_t tid, struct tstatus *s)
+/* /proc/TID/status, without the groups the guard has no use for. */
+static int read_tstatus(pid_t tid, struct proc_status *s)
 {
-	char buf[8192], *p;
-	ssize_t n = proc_read_file(tid, "status", buf, sizeof(buf), true);
+	int ret = proc_read_status(tid, s);
 
-	if (n < 0)
-		return n;
-	memset(s, 0, sizeof(*s));
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (!strncmp(p, "Tgid:", 5))
-			s->tgid = atoi(p + 5);
-		else if (!strncmp(p, "TracerPid:", 10))
-			s->tracer = atoi(p + 10);
-		else if (!strncmp(p, "SigPnd:", 7))
-			s->pending = strtoull(p + 7, NULL, 16);
-		else if (!strncmp(p, "ShdPnd:", 7))
-			s->shared = strtoull(p + 7, NULL, 16);
-		else if (!strncmp(p, "SigBlk:", 7))
-			s->blocked = strtoull(p + 7, NULL, 16);
-	}
-	return 0;
+	free(s->groups);
+	s->groups = NULL;
+	return ret;
 }
 
 /* Stopped, or about to be: in group-stop, or a SIGSTOP queued (restore's detach). */
 static bool was_stopped(pid_t tid)
 {
 	struct proc_stat st;
-	struct tstatus s;
+	struct proc_status s;
 
 	if (!proc_read_stat(tid, &st) && (st.state == 'T' || st.state == 't'))
 		return true;
-	return !read_tstatus(tid, &s) && ((s.pending | s.shared) & sigbit(SIGSTOP));
+	return !read_tstatus(tid, &s) && ((s.sig_pending | s.sig_shared) & sigbit(SIGSTOP));
 }
 
 static struct gthread *find_thread(struct guard *g, pid_t tid)
@@ -162,7 +143,7 @@ static int seize_thread(struct guard *g, pid_t tid, pid_t tgid, size_t *added)
 {
 	bool stopped = was_stopped(tid);
 	struct proc_stat st;
-	struct tstatus s;
+	struct proc_status s;
 	struct gthread *t;
 	int err;
 
@@ -308,7 +289,7 @@ static int judge_signal(struct guard *g, pid_t tid, int sig)
 /* A thread the kernel attached (a fork or clone of one held): held too. */
 static struct gthread *track_new(struct guard *g, pid_t tid)
 {
-	struct tstatus s;
+	struct proc_status s;
 
 	if (read_tstatus(tid, &s))
 		return NULL;

@@ -96,14 +96,14 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 	if (!p)
 		goto bad;
 	got = sscanf(p + 2, "%c %d %d %d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %ld %*d "
-		     "%*d %*u %*u %*d %*u %" SCNu64 " %" SCNu64 " %" SCNu64 " %*u %*u %*u %*u %*u "
+		     "%*d %" SCNu64 " %*u %*d %*u %" SCNu64 " %" SCNu64 " %" SCNu64 " %*u %*u %*u %*u %*u "
 		     "%*u %*u %*u %*u %*d %*d %*u %*u %*u %*u %*d %" SCNu64 " %" SCNu64 " %" SCNu64
 		     " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %d",
 		     &st->state, &st->ppid, &st->pgid, &st->sid, &st->flags, &st->nice,
-		     &st->start_code, &st->end_code, &st->start_stack, &st->start_data,
+		     &st->start_time, &st->start_code, &st->end_code, &st->start_stack, &st->start_data,
 		     &st->end_data, &st->start_brk, &st->arg_start, &st->arg_end, &st->env_start,
 		     &st->env_end, &st->exit_code);
-	if (got == 17)
+	if (got == 18)
 		return 0;
 bad:
 	pr_err("cannot parse /proc/%d/stat", pid);
@@ -142,6 +142,11 @@ static int status_line(const char *l, struct proc_status *s)
 			      &s->gid[3]) == 4 ? 1 : -1;
 	if (!strncmp(l, "Groups:", 7))
 		return parse_groups(l + 7, s) ? -1 : 1;
+	if (sscanf(l, "SigPnd: %" SCNx64, &s->sig_pending) == 1 ||
+	    sscanf(l, "ShdPnd: %" SCNx64, &s->sig_shared) == 1 ||
+	    sscanf(l, "SigBlk: %" SCNx64, &s->sig_blocked) == 1 ||
+	    sscanf(l, "Tgid: %d", &s->tgid) == 1)
+		return 1;
 	if (sscanf(l, "Threads: %d", &s->threads) == 1 || sscanf(l, "TracerPid: %d", &s->tracer)
 	    == 1 || sscanf(l, "Umask: %o", &s->umask) == 1 || sscanf(l, "Seccomp: %d",
 	    &s->seccomp) == 1)

@@ -21,12 +21,14 @@ struct proc_stat {
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;
 	int exit_code;
+	uint64_t start_time;		/* clock ticks after boot */
 };
 
 struct proc_status {
 	uint32_t uid[4], gid[4];	/* real, effective, saved, fs */
 	int threads;
-	pid_t tracer;
+	pid_t tgid, tracer;
+	uint64_t sig_pending, sig_shared, sig_blocked;	/* SigPnd, ShdPnd, SigBlk */
 	unsigned int umask;
 	int seccomp;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd;

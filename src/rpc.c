@@ -163,18 +163,10 @@ static int peer_creds(int sk, struct rpc_peer *p)
  */
 static bool still_client(const struct rpc_peer *p)
 {
-	char buf[1024], *q;
-	unsigned long long start;
-	ssize_t n = proc_read_file(p->pid, "stat", buf, sizeof(buf), true);
-	int i;
+	struct proc_stat st;
 
-	if (n < 0 || !(q = strrchr(buf, ')')))
-		return false;
-	for (i = 0, q += 2; i < 19 && q; i++)	/* field 3 is at q: 19 more to field 22 */
-		q = strchr(q, ' ') ? strchr(q, ' ') + 1 : NULL;
-	if (!q || sscanf(q, "%llu", &start) != 1)
-		return false;
-	return (double)start / sysconf(_SC_CLK_TCK) <= p->since + 0.01;
+	return !proc_read_stat(p->pid, &st) &&
+	       (double)st.start_time / sysconf(_SC_CLK_TCK) <= p->since + 0.01;
 }
 
 /*
