@@ -143,3 +143,20 @@ void cli_set_title(const char *title)
 	memset(argv_start, 0, argv_room);
 	memcpy(argv_start, title, n);
 }
+
+int cli_write_pidfile(const char *path, const pid_t *pids, unsigned int n)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		pr_perror("cannot create pidfile %s", path);
+		return -1;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(f, "%d\n", pids[i]);
+	if (fclose(f)) {
+		pr_perror("cannot write pidfile %s", path);
+		return -1;
+	}
+	return 0;
+}

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cmd {
 	const char *name;
@@ -53,6 +54,9 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 
 /* "1048576", "512K", "1M", "2G": 0, or -1 when it is not a size (up to 1 TiB) */
 int cli_parse_size(const char *s, uint64_t *size);
+
+/* Write pids[0..n), one a line, to path; -1 (logged) when it cannot. */
+int cli_write_pidfile(const char *path, const pid_t *pids, unsigned int n);
 
 /* main: keep argv for cli_set_title */
 void cli_save_argv(int argc, char **argv);

@@ -72,23 +72,6 @@ static const char restore_help[] =
 	"      --ext-unix-sk       accepted for CRIU compatibility (see dump --ext-unix-sk)\n"
 	COMMON_HELP;
 
-static int write_pidfile(const char *path, const pid_t *pids, unsigned int n)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f) {
-		pr_perror("cannot create pidfile %s", path);
-		return -1;
-	}
-	for (unsigned int i = 0; i < n; i++)
-		fprintf(f, "%d\n", pids[i]);
-	if (fclose(f)) {
-		pr_perror("cannot write pidfile %s", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int wait_root(pid_t pid)
 {
 	int status;
@@ -338,7 +321,7 @@ int cmd_restore(int argc, char **argv)
 		return 1;
 	}
 	pr_info("restored tree, root PID %d", roots[0]);
-	if (opts.pidfile && write_pidfile(opts.pidfile, roots, nroots))
+	if (opts.pidfile && cli_write_pidfile(opts.pidfile, roots, nroots))
 		ret = 1;
 	if (!opts.detach)
 		ret = wait_roots(roots, nroots);

@@ -110,17 +110,6 @@ static int bind_address(int sk, const char *path)
 	return 0;
 }
 
-static int write_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f)) {
-		pr_perror("cannot write pidfile %s", path);
-		return -1;
-	}
-	return 0;
-}
-
 static void serve_child(int sk, int conn)
 {
 	struct timeval tv = { .tv_sec = SERVICE_REQ_TIMEOUT };
@@ -196,7 +185,7 @@ static int serve(const char *address, bool detach, const char *pidfile)
 		pr_perror("cannot detach");
 		goto out_unlink;
 	}
-	if (pidfile && write_pidfile(pidfile)) {
+	if (pidfile && cli_write_pidfile(pidfile, (pid_t[]){ getpid() }, 1)) {
 		ret = -EIO;
 		goto out_unlink;
 	}

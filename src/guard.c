@@ -32,6 +32,7 @@
 #include "cgroup.h"
 #include "guard.h"
 #include "proc-parse.h"
+#include "seize.h"
 
 #define GUARD_PTRACE_OPTS                                                                        \
 	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC)
@@ -65,11 +66,6 @@ struct guard {
 static uint64_t sigbit(int sig)
 {
 	return 1ULL << (sig - 1);
-}
-
-static bool is_stop_signal(int sig)
-{
-	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
 static double now_s(void)
@@ -320,7 +316,7 @@ static void on_event(struct guard *g, pid_t tid, int status)
 		return;
 	if (event == PTRACE_EVENT_EXEC)
 		exec_done(g, tid);
-	if (event == PTRACE_EVENT_STOP && is_stop_signal(sig))
+	if (event == PTRACE_EVENT_STOP && seize_is_stop_signal(sig))
 		t->restop = true;	/* a group-stop: the process stays stopped */
 	t->stopped = true;
 	t->event = event;
@@ -503,7 +499,7 @@ static void after_release(struct guard *g, pid_t tid, int status)
 		event = 0;
 	}
 	t->stopped = false;
-	if (event == PTRACE_EVENT_STOP && is_stop_signal(sig))
+	if (event == PTRACE_EVENT_STOP && seize_is_stop_signal(sig))
 		ptrace(PTRACE_LISTEN, tid, NULL, NULL);
 	else
 		resume(tid, event ? 0 : sig);

@@ -79,7 +79,7 @@ int seize_check(pid_t pid)
 	return ret ? ret : check_status(pid, 0);
 }
 
-static bool is_stop_signal(int sig)
+bool seize_is_stop_signal(int sig)
 {
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
@@ -104,7 +104,7 @@ static int wait_interrupt_stop(struct dtask *t)
 		}
 		sig = WSTOPSIG(status);
 		if (status >> 16 == PTRACE_EVENT_STOP) {
-			t->was_stopped = is_stop_signal(sig);
+			t->was_stopped = seize_is_stop_signal(sig);
 			return 0;
 		}
 		pr_info("%d: passing on signal %d that arrived while seizing", t->pid, sig);

@@ -12,6 +12,9 @@
 #include "dump.h"
 #include "dtask.h"
 
+/* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals of a group-stop. */
+bool seize_is_stop_signal(int sig);
+
 int seize_check(pid_t pid);
 int seize_task(struct dtask *t);
 int seize_release(struct dtask *t, enum dump_release how);
