@@ -10,7 +10,7 @@
 # and once the guard is gone the fake init's signals reach them again.
 # Usage: guard_test.py FERRY SIGWATCH WORKDIR   (as root)
 import ctypes, os, shutil, signal, subprocess, sys, time
-from tap import check, gone, finish
+from tap import check, gone, finish, until, state, reaped
 
 ferry, sigwatch, work = sys.argv[1:4]
 
@@ -32,13 +32,6 @@ for line in sys.stdin:
 """
 
 
-def wait_for(cond, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def lines():
@@ -50,12 +43,6 @@ def got(pid, sig, sender):
     return ["got", str(pid), str(sig), str(sender)] in lines()
 
 
-def state(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(") ", 1)[1][0]
-    except FileNotFoundError:
-        return "-"
 
 
 def tracer(pid):
@@ -77,16 +64,6 @@ def cmdline(pid):
         return b""
 
 
-def reaped(*ps, seconds=10):
-    """Every one of ps is gone, our zombies among them reaped (we are their subreaper)."""
-    def done():
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
-        return all(not os.path.exists("/proc/%d" % p) for p in ps)
-    return wait_for(done, seconds)
 
 
 def fake(cmd):
@@ -120,10 +97,10 @@ print("TAP version 13")
 
 task = subprocess.Popen([sigwatch, log], stdin=subprocess.DEVNULL, close_fds=True,
                         start_new_session=True)
-wait_for(lambda: os.path.exists(log) and open(log).read().count("ready") == 3)
+until(lambda: os.path.exists(log) and open(log).read().count("ready") == 3)
 pids = [int(l.split()[1]) for l in open(log) if l.startswith("ready")]
 parent = task.pid
-wait_for(lambda: any(state(p) == "T" for p in pids))
+until(lambda: any(state(p) == "T" for p in pids))
 stopped = [p for p in pids if state(p) == "T"][0]
 sfd = [p for p in pids if p not in (parent, stopped)][0]
 thread = [int(t) for t in os.listdir("/proc/%d/task" % parent) if int(t) != parent][0]
@@ -160,7 +137,7 @@ try:
     os.kill(sfd, signal.SIGUSR1)
     check("the fake init sent its signals", ok)
     check("the guard waits for the fake init to change its root",
-          not wait_for(lambda: not os.path.exists("/proc/%d" % guard), 1) and
+          not until(lambda: not os.path.exists("/proc/%d" % guard), 1) and
           all(state(p) == "t" for p in tasks), [(p, state(p)) for p in tasks])
     fake("chroot " + os.path.join(work, "newroot"))
     check("... and exits once it did", reaped(guard))
@@ -168,12 +145,12 @@ try:
     os.kill(parent, signal.SIGWINCH)
     os.kill(sfd, signal.SIGWINCH)
     check("the handler process and the signalfd reader got our SIGUSR1, then SIGWINCH",
-          wait_for(lambda: all(got(p, s, me) for p in (parent, sfd)
+          until(lambda: all(got(p, s, me) for p in (parent, sfd)
                                for s in (signal.SIGUSR1, signal.SIGWINCH))), lines())
     from_init = [l for l in lines() if l[3] == str(init.pid)]
     check("no task saw a signal of the fake init (SIGTERM, SIGHUP, SIGCONT, tgkill dropped)",
           not from_init, from_init)
-    check("the stopped child is stopped again", wait_for(lambda: state(stopped) == "T", 5),
+    check("the stopped child is stopped again", until(lambda: state(stopped) == "T", 5),
           state(stopped))
     check("no task is traced any more", all(tracer(p) == 0 for p in tasks),
           [(p, tracer(p)) for p in tasks])
@@ -182,7 +159,7 @@ try:
           "switched root" in text and "dropped 10 signals" in text, text)
     fake("kill %d %d %d" % (signal.SIGHUP, parent, sfd))
     check("without the guard, the fake init's signals reach the tasks again",
-          wait_for(lambda: got(parent, signal.SIGHUP, init.pid) and
+          until(lambda: got(parent, signal.SIGHUP, init.pid) and
                    got(sfd, signal.SIGHUP, init.pid)), lines())
 
     # no switch of root within --guard-timeout: the guard lets go anyway

@@ -11,8 +11,8 @@
 # another's cgroup to freeze, the host's TCP lock and any restore are refused. One service per socket;
 # SIGTERM stops it and removes the socket.
 # Usage: rpc_test.py FERRY COUNTER TICKER WORKDIR   (as root)
-import ctypes, json, os, re, shutil, signal, socket, subprocess, sys, time
-from tap import check, gone, finish
+import ctypes, json, os, shutil, signal, socket, subprocess, sys, time
+from tap import check, gone, finish, until, state, reaped, counter_ok
 
 for p in ("/usr/lib/python3/dist-packages",):
     if p not in sys.path:
@@ -29,13 +29,6 @@ ferry, counter, ticker, work = map(os.path.abspath, sys.argv[1:5])
 NOBODY = 65534
 
 
-def wait_for(cond, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def start(prog, *args, uid=None, gid=None):
@@ -51,38 +44,10 @@ def start(prog, *args, uid=None, gid=None):
 
 def start_counter(log):
     p = start(counter, log)
-    wait_for(lambda: os.path.exists(log) and "tick 2" in open(log).read())
+    until(lambda: os.path.exists(log) and "tick 2" in open(log).read())
     return p
 
 
-def self_check(pid, log):
-    """SIGUSR1: the counter re-checks its 64 MiB buffer and logs the verdict."""
-    def verdicts():
-        return re.findall(r"^checksum (ok|MISMATCH)", open(log).read(), re.M)
-    n = len(verdicts())
-    os.kill(pid, signal.SIGUSR1)
-    wait_for(lambda: len(verdicts()) > n, 15)
-    v = verdicts()
-    return len(v) > n and v[-1] == "ok"
-
-
-def state(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(") ", 1)[1][0]
-    except FileNotFoundError:
-        return "-"
-
-
-def reaped(*ps):
-    def done():
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
-        return all(not os.path.exists("/proc/%d" % p) for p in ps)
-    return wait_for(done)
 
 
 def client(sk=None):
@@ -172,7 +137,7 @@ try:
     c.opts.images_dir_fd, c.opts.log_file, c.opts.log_level = fd, "restore.log", 4
     resp = c.restore()
     check("swrk: RESTORE answers the PID, the counter's own", resp.pid == p.pid, resp)
-    check("... and inside, its 64 MiB buffer is intact", self_check(p.pid, log))
+    check("... and inside, its 64 MiB buffer is intact", counter_ok(p.pid, log))
 
     # --- service ---
     sk = os.path.join(work, "criu.sock")
@@ -181,7 +146,7 @@ try:
                             os.path.join(work, "service.log")], stdin=subprocess.DEVNULL,
                            stderr=open(os.path.join(work, "service.err"), "w"))
     check("service: listens on --address, world-connectable, writes --pidfile",
-          wait_for(lambda: os.path.exists(pidf) and os.path.exists(sk)) and
+          until(lambda: os.path.exists(pidf) and os.path.exists(sk)) and
           os.stat(sk).st_mode & 0o777 == 0o666 and int(open(pidf).read()) == svc.pid)
     r2 = subprocess.run([ferry, "service", "--address", sk], capture_output=True, text=True,
                         timeout=10)
@@ -193,13 +158,13 @@ try:
     c.opts.images_dir_fd, c.opts.pid, c.opts.leave_running = fd2, p.pid, True
     c.dump()
     check("service: DUMP with leave_running: the counter runs on",
-          state(p.pid) in "SR" and self_check(p.pid, log))
+          state(p.pid) in "SR" and counter_ok(p.pid, log))
     os.kill(p.pid, signal.SIGKILL)
     reaped(p.pid)
     c = client(sk)
     c.opts.images_dir_fd = fd2
     check("service: RESTORE of it answers its PID", c.restore().pid == p.pid)
-    check("... and its buffer is intact", self_check(p.pid, log))
+    check("... and its buffer is intact", counter_ok(p.pid, log))
 
     # --- refusals ---
     r = raw(client(sk), rpc.DUMP, images_dir_fd=fd2, pid=p.pid, track_mem=True)

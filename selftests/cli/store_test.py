@@ -11,7 +11,7 @@
 # copies must equal those recomputed at restore.
 # Usage: store_test.py FERRY COUNTER TICKER ZDTM_DIR WORKDIR
 import ctypes, os, re, shutil, signal, subprocess, sys, time
-from tap import check, results
+from tap import check, results, counter_ok
 
 ferry, counter, ticker, zdtm, work = map(os.path.abspath, sys.argv[1:6])
 skips = []
@@ -89,17 +89,6 @@ def ls_state(spec, ckpt):
     return None
 
 
-def self_check(pid, log):
-    """SIGUSR1: the counter re-checks its 64 MiB buffer and logs the verdict."""
-    def verdicts():
-        return re.findall(r"^checksum (ok|MISMATCH)", open(log).read(), re.M)
-    n = len(verdicts())
-    os.kill(pid, signal.SIGUSR1)
-    end = time.time() + 15
-    while time.time() < end and len(verdicts()) <= n:
-        time.sleep(0.1)
-    v = verdicts()
-    return len(v) > n and v[-1] == "ok"
 
 
 def flip_byte(path, off):
@@ -161,7 +150,7 @@ else:
               r.returncode == 1 and "No space left" in r.stderr and proc.poll() is None
               and not [d for d in os.listdir(small) if d.startswith("ckpt-")],
               r.stderr + str(os.listdir(small)))
-        check("... and its memory is intact", self_check(proc.pid, log))
+        check("... and its memory is intact", counter_ok(proc.pid, log))
         proc.kill()
         proc.wait()
         open(log, "w").close()
@@ -221,7 +210,7 @@ text = wait_for(log, r"^tick %d$" % (after + 1))
 ticks = [int(t) for t in re.findall(r"^tick (\d+)$", text or "", re.M)]
 check("it counts on from tick %d where it was dumped: 1, 2, ... with no gap or restart"
       % after, text is not None and ticks == list(range(1, len(ticks) + 1)), text)
-check("its 64 MiB buffer checks out from inside", self_check(pid, log), open(log).read()[-300:])
+check("its 64 MiB buffer checks out from inside", counter_ok(pid, log), open(log).read()[-300:])
 r = ferry_run("restore", "--store", spec, "-d")
 check("a restored checkpoint is not restored again", r.returncode == 1 and
       "already restored" in r.stderr, r.stderr)
@@ -247,7 +236,7 @@ proc.wait()
 r = ferry_run("restore", "--store", spec, "--checkpoint", ckpt2, "-d")
 check("the retry by id restores it", r.returncode == 0 and alive(pid) and
       ls_state(spec, ckpt2) == "restored", r.stderr)
-check("... and the restored counter checks out from inside", self_check(pid, log))
+check("... and the restored counter checks out from inside", counter_ok(pid, log))
 kill_reap(pid)
 
 # 7. store rm
@@ -332,7 +321,7 @@ def pmem_test():
               r.stdout + r.stderr)
         r = ferry_run("restore", "--store", pspec, "-d")
         check("restore --store pmem: brings the counter back", r.returncode == 0 and
-              alive(pid) and self_check(pid, log), r.stderr)
+              alive(pid) and counter_ok(pid, log), r.stderr)
         kill_reap(pid)
         check("ferry left no mount behind", dev not in open("/proc/self/mounts").read())
     finally:

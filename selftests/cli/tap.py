@@ -5,8 +5,11 @@ an operation, a child reaped within a time, and whether a process is gone for go
 zombie).
 
     from tap import check, results, reap, tree_hash, gone, refuse_hostile, finish
+    from tap import until, state, reaped, counter_ok
 """
 import os
+import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -37,6 +40,48 @@ def reap(pid, seconds=10):
             return not os.path.exists("/proc/%d" % pid)
         time.sleep(0.05)
     return False
+
+
+def until(cond, seconds=10):
+    """cond() turns true within seconds."""
+    end = time.time() + seconds
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def state(pid):
+    """The state letter of /proc/PID/stat ("R", "S", "T", "t", "Z"...), "-" when gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(") ", 1)[1][0]
+    except FileNotFoundError:
+        return "-"
+
+
+def reaped(*ps, seconds=10):
+    """Every one of ps is gone, our zombies among them reaped (we are their subreaper)."""
+    def done():
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        return all(not os.path.exists("/proc/%d" % p) for p in ps)
+    return until(done, seconds)
+
+
+def counter_ok(pid, log):
+    """SIGUSR1: the demo's counter re-checks its 64 MiB buffer and logs the verdict (15 s)."""
+    def verdicts():
+        return re.findall(r"^checksum (ok|MISMATCH)", open(log).read(), re.M)
+    n = len(verdicts())
+    os.kill(pid, signal.SIGUSR1)
+    until(lambda: len(verdicts()) > n, 15)
+    v = verdicts()
+    return len(v) > n and v[-1] == "ok"
 
 
 def tree_hash(d):
