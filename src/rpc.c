@@ -9,7 +9,6 @@
  * files and credentials it has no right to). The images directory is the client's fd,
  * opened again through /proc/PID/fd/N.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
