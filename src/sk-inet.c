@@ -407,24 +407,37 @@ static int connect_one(const FileEntry *fe, int sk)
 	return 0;
 }
 
+int rst_inet_reuseaddr(const FileEntry *fe, int sk)
+{
+	return set_int(sk, SOL_SOCKET, SO_REUSEADDR, fe->isk->opts->reuseaddr);
+}
+
 int rst_inet_finish(const FileEntry *fe, int sk)
 {
 	const InetSkEntry *e = fe->isk;
+	bool connected = e->type == SOCK_STREAM && tcp_state_connected(e->state);
 	int ret = 0;
 
 	if (e->type == SOCK_STREAM && e->has_ferry_nodelay && e->ferry_nodelay)
 		ret = set_int(sk, SOL_TCP, TCP_NODELAY, 1);
 	if (!ret && e->type == SOCK_STREAM && e->has_ferry_cork && e->ferry_cork)
 		ret = set_int(sk, SOL_TCP, TCP_CORK, 1);
-	ret = ret ?: set_int(sk, SOL_SOCKET, SO_REUSEADDR, e->opts->reuseaddr);
+	/* a connection in repair keeps the forced reuse for the sockets bound after it */
+	if (!ret && !connected)
+		ret = rst_inet_reuseaddr(fe, sk);
 	ret = ret ?: restore_ip_opts(sk, e);
 	ret = ret ?: sk_opts_restore(sk, e->opts);
 	return ret ?: sk_set_flags(sk, e->flags);
 }
 
+int rst_inet_before_bind(const FileEntry *fe, int sk)
+{
+	return before_bind(sk, fe->isk);
+}
+
 int rst_inet_bind(const FileEntry *fe, int sk)
 {
-	return before_bind(sk, fe->isk) ?: bind_one(fe, sk);
+	return bind_one(fe, sk);
 }
 
 static int create_one(struct rst_task *t, const FileEntry *fe)

@@ -431,7 +431,13 @@ static int repair_one(const FileEntry *fe, int sk, struct tcp_stream *ts)
 	socklen_t len;
 	int ret;
 
-	ret = set_int(sk, TCP_REPAIR, TCP_REPAIR_ON, "TCP_REPAIR");
+	/*
+	 * Repair mode after SO_REUSEADDR, which would take back the forced reuse it gives:
+	 * two connections may share a local port (connect() picks one per destination), and
+	 * the one restored first has its own SO_REUSEADDR back.
+	 */
+	ret = rst_inet_before_bind(fe, sk);
+	ret = ret ?: set_int(sk, TCP_REPAIR, TCP_REPAIR_ON, "TCP_REPAIR");
 	ret = ret ?: rst_inet_bind(fe, sk);
 	ret = ret ?: set_seqs(sk, i->state, e);
 	ret = ret ?: big_buffers(sk, e);
@@ -523,6 +529,8 @@ int rst_tcp_finish(struct rst_task *t)
 			continue;
 		ret = tcp_fin_rebuild(ts);
 		ret = ret ?: set_int(ts->sk, TCP_REPAIR, TCP_REPAIR_OFF, "TCP_REPAIR off");
+		/* leaving repair clears SO_REUSEADDR: the saved one, now that all are bound */
+		ret = ret ?: rst_inet_reuseaddr(ts->fe, ts->sk);
 		if (!ts->unsent_done)
 			ret = ret ?: tcp_send_unsent(ts);
 	}

@@ -90,9 +90,15 @@ const char *tcp_state_name(unsigned int state);
 bool tcp_state_connected(unsigned int state);
 bool tcp_fin_sent(unsigned int state);
 bool tcp_fin_received(unsigned int state);
-/* sk-inet.c, for sk-tcp.c: options, bind (before connect); the rest (after). */
+/*
+ * sk-inet.c, for sk-tcp.c: the options that go before bind (SO_REUSEADDR on among them),
+ * the bind, the rest of the options (after connect) and, out of repair, the saved
+ * SO_REUSEADDR.
+ */
+int rst_inet_before_bind(const FileEntry *fe, int sk);
 int rst_inet_bind(const FileEntry *fe, int sk);
 int rst_inet_finish(const FileEntry *fe, int sk);
+int rst_inet_reuseaddr(const FileEntry *fe, int sk);
 
 /* sk-packet.c: packet and netlink sockets */
 int sk_packet_dump(struct dtask *t, int sk, const struct stat *st, unsigned int flags,

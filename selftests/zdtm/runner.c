@@ -928,10 +928,11 @@ static int flow_corrupt(struct run *r)
 	return finish_test(r, false);
 }
 
+/* The logs of the latest step first: it is the one that failed, and CI cuts long output. */
 static void show_failure(struct run *r)
 {
-	static const char *const logs[] = { "dump.stderr", "dump.log", "restore.stderr",
-					    "restore.log", "restore2.stderr", "restore2.log" };
+	static const char *const logs[] = { "restore2.stderr", "restore2.log", "restore.stderr",
+					    "restore.log",     "dump.stderr",  "dump.log" };
 	char path[PATH_MAX + 32];
 	size_t i;
 
