@@ -75,7 +75,10 @@ struct dump_opts {
 /* A dumped tree's TCP connections, still in repair and locked (dump_opts.tcp_hold). */
 struct tcp_hold {
 	pid_t pid;	/* the tree's root, which names its lock */
-	int *fds;	/* our copies of the sockets */
+	struct tcp_held {
+		int sk;		/* our copy of the socket */
+		int reuseaddr;	/* its SO_REUSEADDR, for when it leaves repair */
+	} *socks;
 	size_t n;
 };
 

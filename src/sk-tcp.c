@@ -161,6 +161,7 @@ int sk_tcp_dump(struct dtask *t, int sk, InetSkEntry *e)
 		return ret;
 	ts->id = e->ino;
 	ts->e = s;
+	ts->reuseaddr = e->opts->reuseaddr;	/* read before repair, which changes it */
 	ret = lock_and_repair(t, sk, e);
 	ret = ret ?: dump_options(sk, e, s);
 	fin = tcp_fin_sent(e->state);
@@ -214,6 +215,15 @@ void sk_dump_remove_images(struct dtask *t, int dirfd)
 	}
 }
 
+/* Out of repair, which clears SO_REUSEADDR: the socket's own again. */
+static void repair_off(int sk, int reuseaddr)
+{
+	if (setsockopt(sk, SOL_TCP, TCP_REPAIR, &(int){ TCP_REPAIR_OFF }, sizeof(int)))
+		pr_perror("cannot take TCP socket back out of repair");
+	else if (reuseaddr && setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuseaddr, sizeof(int)))
+		pr_perror("cannot give a TCP socket its SO_REUSEADDR back");
+}
+
 /*
  * After the dump. Killed: our copies close in repair mode, silently, and the lock
  * stays until the restore. Otherwise (failed, -R, --leave-stopped): repair off, unlock.
@@ -223,12 +233,9 @@ void sk_tcp_dump_fini(struct dtask *t, bool killed)
 	size_t i;
 
 	for (i = 0; t->sk && i < t->sk->n_tcp; i++) {
-		int sk = t->sk->tcp[i].sk;
-
-		if (!killed && setsockopt(sk, SOL_TCP, TCP_REPAIR, &(int){ TCP_REPAIR_OFF },
-					  sizeof(int)))
-			pr_perror("cannot take TCP socket back out of repair");
-		close(sk);
+		if (!killed)
+			repair_off(t->sk->tcp[i].sk, t->sk->tcp[i].reuseaddr);
+		close(t->sk->tcp[i].sk);
 	}
 	/* only a dump that locked connections has a table to remove (nf_tables may be absent) */
 	if (!killed && t->sk && t->sk->n_tcp && netlock_remove(t->pid))
@@ -243,13 +250,15 @@ void sk_tcp_hand_over(struct dtask *t, struct tcp_hold *h)
 
 	h->pid = t->pid;
 	h->n = 0;
-	h->fds = t->sk && t->sk->n_tcp ? calloc(t->sk->n_tcp, sizeof(int)) : NULL;
+	h->socks = t->sk && t->sk->n_tcp ? calloc(t->sk->n_tcp, sizeof(*h->socks)) : NULL;
 	for (i = 0; t->sk && i < t->sk->n_tcp; i++) {
-		if (h->fds)
-			h->fds[h->n++] = t->sk->tcp[i].sk;
+		struct tcp_stream *ts = &t->sk->tcp[i];
+
+		if (h->socks)
+			h->socks[h->n++] = (struct tcp_held){ ts->sk, ts->reuseaddr };
 		else	/* no memory: closing in repair is silent, the lock holds */
-			close(t->sk->tcp[i].sk);
-		t->sk->tcp[i].sk = -1;
+			close(ts->sk);
+		ts->sk = -1;
 	}
 }
 
@@ -258,16 +267,15 @@ void tcp_hold_release(struct tcp_hold *h, bool killed)
 	size_t i;
 
 	for (i = 0; i < h->n; i++) {
-		if (!killed && setsockopt(h->fds[i], SOL_TCP, TCP_REPAIR, &(int){ TCP_REPAIR_OFF },
-					  sizeof(int)))
-			pr_perror("cannot take TCP socket back out of repair");
-		close(h->fds[i]);
+		if (!killed)
+			repair_off(h->socks[i].sk, h->socks[i].reuseaddr);
+		close(h->socks[i].sk);
 	}
 	if (!killed && h->n && netlock_remove(h->pid))
 		pr_err("the connections of process %d stay blocked: remove the nftables table "
 		       "inet ferry_lock_%d by hand", h->pid, h->pid);
-	free(h->fds);
-	h->fds = NULL;
+	free(h->socks);
+	h->socks = NULL;
 	h->n = 0;
 }
 

@@ -41,6 +41,7 @@ struct tcp_stream {
 	uint8_t *inq, *outq;
 	int sk;				/* built in the new task, repair still on */
 	bool unsent_done;		/* sk-tcp-fin.c sent the unsent part before its FIN */
+	int reuseaddr;			/* dump: SO_REUSEADDR, which leaving repair clears */
 };
 
 /* sk-tcp.c: the unsent part of the send queue, sent the normal way (repair off). */

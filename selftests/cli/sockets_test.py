@@ -4,9 +4,10 @@
 # TCP connection is refused without --tcp-established (with a hint) and a unix socket
 # whose peer is outside the process is refused; a dump with --tcp-established that fails
 # later, or that leaves the task running (-R), takes the connection out of repair and
-# removes the lock: the connection still carries data both ways, no lock table is left.
+# removes the lock: the connection still carries data both ways, no lock table is left,
+# and the socket has its SO_REUSEADDR (which leaving repair clears) back.
 # Usage: sockets_test.py FERRY SOCKHOLDER WORKDIR
-import os, shutil, socket, subprocess, sys, time
+import ctypes, os, shutil, socket, subprocess, sys, time
 from tap import check, results
 
 ferry, holder, work = sys.argv[1:4]
@@ -36,6 +37,20 @@ def untraced(pid):
 def lock_tables(pid):
     r = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
     return [l for l in r.stdout.splitlines() if l.endswith("ferry_lock_%d" % pid)]
+
+
+def reuseaddr_of(pid, fd=3):
+    """SO_REUSEADDR of the socket at fd in pid, through a copy (pidfd_getfd)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        n = libc.syscall(438, pidfd, fd, 0)  # SYS_pidfd_getfd
+        if n < 0:
+            return "pidfd_getfd: " + os.strerror(ctypes.get_errno())
+        with socket.socket(fileno=n) as s:
+            return s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+    finally:
+        os.close(pidfd)
 
 
 def tcp_holder(*extra):
@@ -73,8 +88,12 @@ proc.kill(); proc.wait(); conn.close()
 
 # 2. --tcp-established, then a pidfd fails the dump: repair off, lock removed
 proc, conn = tcp_holder("pidfd")
+check("the holder's connection has SO_REUSEADDR on", reuseaddr_of(proc.pid) == 1,
+      reuseaddr_of(proc.pid))
 r, img = dump(proc.pid, "tcp-failed", "--tcp-established")
 check("a dump failing after locking a connection fails", r.returncode == 1, r.stderr)
+check("after the failed dump the connection has its SO_REUSEADDR", reuseaddr_of(proc.pid) == 1,
+      reuseaddr_of(proc.pid))
 check("the failed dump removed its lock table", not lock_tables(proc.pid), lock_tables(proc.pid))
 check("after the failed dump the connection carries data both ways",
       proc.poll() is None and untraced(proc.pid) and echo_works(conn))
@@ -89,6 +108,8 @@ check("dump -R --tcp-established succeeds", r.returncode == 0, r.stderr)
 check("after dump -R the lock is gone and the connection works",
       not lock_tables(proc.pid) and proc.poll() is None and echo_works(conn),
       lock_tables(proc.pid))
+check("after dump -R the connection has its SO_REUSEADDR", reuseaddr_of(proc.pid) == 1,
+      reuseaddr_of(proc.pid))
 check("dump --tcp-established wrote a tcp-stream image",
       any(f.startswith("tcp-stream-") for f in os.listdir(img)), os.listdir(img))
 proc.kill(); proc.wait(); conn.close()

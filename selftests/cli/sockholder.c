@@ -5,7 +5,8 @@
  *                                 ferry cannot dump: the dump fails after the socket)
  *   sockholder tcp4 ADDR PORT     connect to ADDR:PORT (IPv4)
  *   sockholder unix PATH          connect a unix stream socket to PATH
- * Then it echoes back every byte it reads, forever.
+ * Then it echoes back every byte it reads, forever. Its socket is fd 3; a TCP one has
+ * SO_REUSEADDR on.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,11 +20,14 @@
 static int connect_tcp(const char *addr, int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
 		return -1;
-	return fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -1 : fd;
+	/* an option that TCP repair changes: the tests check it comes back */
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		return -1;
+	return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -1 : fd;
 }
 
 static int connect_unix(const char *path)
