@@ -2,9 +2,9 @@
 /*
  * Page contents, dump side. /proc/PID/pagemap (bit 63 present, 62 swapped, 61 file page
  * or shared anon, PFN in bits 0-54) picks the pages; they are copied once with
- * process_vm_readv in IOV_MAX batches straight into a MAP_SHARED mapping of pages-1.img
- * (two threads for large dumps), or with pread of /proc/PID/mem for unreadable areas.
- * For a store, each thread also hashes what it copied while it is still in cache.
+ * process_vm_readv, a segment of pages-1.img at a time, into a buffer that pwrite then
+ * writes (two threads for large dumps), or with pread of /proc/PID/mem for unreadable
+ * areas. For a store, each thread also hashes the segment while it is still in cache.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -30,9 +30,7 @@
 #define PM_FILE (1ULL << 61)
 #define PM_PFN_MASK ((1ULL << 55) - 1)
 #define SCAN_CHUNK 65536		/* pagemap entries per read */
-#define BATCH_MAX (1UL << 30)		/* bytes per process_vm_readv, below MAX_RW_COUNT */
 #define THREAD_MIN (64UL << 20)		/* use a second thread above this many bytes */
-#define HASH_BATCH (1UL << 20)		/* bytes per copy when hashing: still in cache after */
 
 /* The PFN of the shared zero page: the one an untouched private page reads as. */
 static uint64_t find_zero_pfn(void)
@@ -197,33 +195,44 @@ int pages_scan_shmem(struct dtask *t, struct pages_scan *ps, uint64_t start, uin
 	return ret;
 }
 
+/*
+ * The copy goes by segments of the pages file (MEMFS_SEG_SIZE, the unit of its digests):
+ * each is read into a buffer of its thread, hashed there and written with pwrite, while
+ * still in cache. Not through a mapping of the file: its page faults would zero each
+ * page before the copy, where a write fills the store's pages once.
+ */
+_Static_assert(MEMFS_SEG_SIZE / PAGE_SZ <= IOV_MAX, "a segment's pieces fit one readv");
+
 struct copy_job {
 	struct dtask *t;
 	int mem_fd;			/* /proc/PID/mem */
-	uint8_t *dst;			/* where the first page of runs[first] goes */
-	size_t first, last;		/* runs [first, last) */
+	int fd;				/* the pages file */
+	const char *name;
+	uint8_t *buf;			/* one segment */
+	uint64_t first, last;		/* segments [first, last) */
+	uint64_t size;			/* of the file */
+	uint64_t *segs;			/* their digests (NULL: not hashing) */
 	int err;
-	/* hashing while copying (segs NULL: off): the job hashes the segments that lie
-	 * wholly in its part of the file, [next_seg, end_seg), each once copied */
-	uint8_t *map;			/* the whole pages file */
-	uint64_t size;
-	uint64_t *segs;
-	uint64_t next_seg, end_seg;
 };
 
-/* Everything below upto is copied: hash the segments that are complete. */
-static void hash_copied(struct copy_job *j, const uint8_t *upto)
+/* Where an offset of the pages file comes from: a run, and an offset in it. */
+struct run_pos {
+	size_t run;
+	uint64_t off;
+};
+
+static uint64_t run_bytes(const struct page_run *r)
 {
-	uint64_t done = upto - j->map;
+	return (uint64_t)r->nr * PAGE_SZ;
+}
 
-	while (j->segs && j->next_seg < j->end_seg) {
-		uint64_t s = j->next_seg * MEMFS_SEG_SIZE;
-		uint64_t e = s + MEMFS_SEG_SIZE < j->size ? s + MEMFS_SEG_SIZE : j->size;
+static struct run_pos find_pos(const struct dtask *t, uint64_t off)
+{
+	struct run_pos p = { 0, off };
 
-		if (e > done)
-			break;
-		j->segs[j->next_seg++] = memfs_seg_digest(j->map + s, e - s);
-	}
+	while (p.run < t->n_runs && p.off >= run_bytes(&t->runs[p.run]))
+		p.off -= run_bytes(&t->runs[p.run++]);
+	return p;
 }
 
 static int read_mem(struct copy_job *j, uint64_t addr, uint8_t *dst, size_t len)
@@ -279,116 +288,115 @@ static int read_iovs(struct copy_job *j, struct iovec *rv, int n, uint8_t *dst)
 	return 0;
 }
 
-static void *copy_runs(void *arg)
+/* The next len bytes of the pages file, from pos on, into buf: one readv if it can. */
+static int fill_buf(struct copy_job *j, struct run_pos *pos, uint8_t *buf, size_t len)
+{
+	struct iovec rv[IOV_MAX];
+	uint8_t *batch = buf;
+	int n = 0, ret = 0;
+
+	while (len && !ret) {
+		const struct page_run *r = &j->t->runs[pos->run];
+		uint64_t addr = r->vaddr + pos->off;
+		size_t piece = run_bytes(r) - pos->off < len ? run_bytes(r) - pos->off : len;
+
+		if (r->mem) {
+			ret = n ? read_iovs(j, rv, n, batch) : 0;
+			ret = ret ?: read_mem(j, addr, buf, piece);
+			n = 0;
+		} else {
+			if (!n)
+				batch = buf;
+			rv[n++] = (struct iovec){ (void *)(uintptr_t)addr, piece };
+		}
+		buf += piece, len -= piece, pos->off += piece;
+		if (pos->off == run_bytes(r))
+			*pos = (struct run_pos){ pos->run + 1, 0 };
+	}
+	return ret || !n ? ret : read_iovs(j, rv, n, batch);
+}
+
+static int write_buf(struct copy_job *j, uint64_t off, size_t len)
+{
+	const uint8_t *p = j->buf;
+
+	while (len) {
+		ssize_t n = pwrite(j->fd, p, len, off);
+
+		if (n <= 0) {
+			pr_perror("cannot write %s at offset %lu", j->name, off);
+			return n < 0 ? -errno : -EIO;
+		}
+		p += n, off += n, len -= n;
+	}
+	return 0;
+}
+
+static void *copy_segs(void *arg)
 {
 	struct copy_job *j = arg;
-	struct iovec rv[IOV_MAX];
-	uint8_t *dst = j->dst, *batch_dst = dst;
-	size_t i, batch = 0, cap = j->segs ? HASH_BATCH : BATCH_MAX;
-	int n = 0;
+	struct run_pos pos = find_pos(j->t, j->first * MEMFS_SEG_SIZE);
+	uint64_t s;
 
-	for (i = j->first; i < j->last && !j->err; i++) {
-		const struct page_run *r = &j->t->runs[i];
-		size_t len = (size_t)r->nr * PAGE_SZ, piece;
+	for (s = j->first; s < j->last && !j->err; s++) {
+		uint64_t off = s * MEMFS_SEG_SIZE;
+		size_t len = j->size - off < MEMFS_SEG_SIZE ? j->size - off : MEMFS_SEG_SIZE;
 
-		if (n && r->mem) {
-			j->err = read_iovs(j, rv, n, batch_dst);
-			n = 0, batch = 0;
-			hash_copied(j, dst);
-		}
-		if (r->mem) {
-			j->err = j->err ?: read_mem(j, r->vaddr, dst, len);
-			dst += len;
-			hash_copied(j, dst);
-			continue;
-		}
-		for (size_t off = 0; off < len && !j->err; off += piece) {
-			piece = len - off < cap ? len - off : cap;
-			if (n && (n == IOV_MAX || batch + piece > cap)) {
-				j->err = read_iovs(j, rv, n, batch_dst);
-				n = 0, batch = 0;
-				hash_copied(j, dst);
-			}
-			if (!n)
-				batch_dst = dst;
-			rv[n++] = (struct iovec){ (void *)(uintptr_t)(r->vaddr + off), piece };
-			batch += piece;
-			dst += piece;
-		}
+		j->err = fill_buf(j, &pos, j->buf, len);
+		if (!j->err && j->segs)
+			j->segs[s] = memfs_seg_digest(j->buf, len);
+		j->err = j->err ?: write_buf(j, off, len);
 	}
-	if (n && !j->err)
-		j->err = read_iovs(j, rv, n, batch_dst);
-	if (!j->err)
-		hash_copied(j, dst);
 	return NULL;
 }
 
-/* Index of the run where the second thread starts: about half of the pages each. */
-static size_t split_runs(const struct dtask *t)
-{
-	uint64_t half = t->nr_pages / 2, acc = 0;
-	size_t i;
-
-	for (i = 0; i < t->n_runs && acc < half; i++)
-		acc += t->runs[i].nr;
-	return i;
-}
-
-/* Thread a hashes the segments wholly below b's start, b those wholly above it. */
-static void split_hashing(struct copy_job *a, struct copy_job *b)
-{
-	uint64_t split = b->dst - a->map;
-
-	a->end_seg = split / MEMFS_SEG_SIZE;
-	b->next_seg = memfs_nsegs(split);
-}
-
-static int copy_all(struct dtask *t, uint8_t *dst, int mem_fd, uint64_t *segs)
+/* Two threads for a large dump, each with half of the segments and a buffer. */
+static int copy_all(struct dtask *t, int fd, const char *name, int mem_fd, uint64_t *segs)
 {
 	uint64_t size = t->nr_pages * PAGE_SZ, nsegs = memfs_nsegs(size);
-	struct copy_job a = { t, mem_fd, dst, 0, t->n_runs, 0, dst, size, segs, 0, nsegs };
+	struct copy_job a = { t, mem_fd, fd, name, NULL, 0, nsegs, size, segs, 0 };
 	struct copy_job b = a;
 	bool two = size >= THREAD_MIN;
 	pthread_t th;
-	size_t i;
 
+	a.buf = malloc(MEMFS_SEG_SIZE);
+	b.buf = two ? malloc(MEMFS_SEG_SIZE) : NULL;
+	if (!a.buf || (two && !b.buf)) {
+		pr_err("cannot allocate the copy buffers");
+		a.err = -ENOMEM;
+		goto out;
+	}
 	if (two) {
-		a.last = b.first = split_runs(t);
-		for (i = 0; i < a.last; i++)
-			b.dst += (size_t)t->runs[i].nr * PAGE_SZ;
-		split_hashing(&a, &b);
-		if (pthread_create(&th, NULL, copy_runs, &b)) {
+		a.last = b.first = nsegs / 2;
+		if (pthread_create(&th, NULL, copy_segs, &b)) {
 			pr_err("cannot start a copy thread; copying with one");
 			two = false;
-			a.last = t->n_runs;
-			a.end_seg = nsegs;
+			a.last = nsegs;
 		}
 	}
-	copy_runs(&a);
+	copy_segs(&a);
 	if (two) {
 		pthread_join(th, NULL);
 		a.err = a.err ?: b.err;
-		/* the segment that both threads wrote a part of */
-		for (i = a.end_seg; segs && !a.err && i < b.next_seg; i++)
-			segs[i] = memfs_seg_digest(dst + i * MEMFS_SEG_SIZE,
-						   (i + 1) * MEMFS_SEG_SIZE < size ? MEMFS_SEG_SIZE
-										: size - i * MEMFS_SEG_SIZE);
 	}
+out:
+	free(a.buf);
+	free(b.buf);
 	return a.err;
 }
 
 /* With dump_opts.pages_digest: the digests of the pages file, hashed during the copy. */
-static int copy_and_hash(struct dtask *t, uint8_t *map, int mem_fd, const char *name)
+static int copy_and_hash(struct dtask *t, int fd, int mem_fd, const char *name)
 {
 	uint64_t size = t->nr_pages * PAGE_SZ, *segs = NULL;
 	int ret;
 
 	if (!t->pages_digest)
-		return size ? copy_all(t, map, mem_fd, NULL) : 0;
+		return size ? copy_all(t, fd, name, mem_fd, NULL) : 0;
 	segs = calloc(memfs_nsegs(size) + 1, sizeof(*segs));
 	if (!segs)
 		return -ENOMEM;
-	ret = size ? copy_all(t, map, mem_fd, segs) : 0;
+	ret = size ? copy_all(t, fd, name, mem_fd, segs) : 0;
 	if (!ret)
 		ret = t->pages_digest(t->pages_digest_arg, name, size, segs);
 	free(segs);
@@ -421,36 +429,23 @@ static int write_pagemap(struct dtask *t, int dirfd)
 	return ret;
 }
 
-static int open_pages(struct dtask *t, int dirfd, size_t size, uint8_t **map)
+static int open_pages(struct dtask *t, int dirfd, const char *name, size_t size)
 {
-	char name[32];
 	int fd, ret;
 
-	snprintf(name, sizeof(name), "pages-%u.img", PAGES_ID(t));
-	fd = img_create(dirfd, name, O_RDWR);
+	fd = img_create(dirfd, name, O_WRONLY);
 	if (fd < 0) {
 		pr_perror("cannot create %s", name);
 		return -errno;
 	}
-	*map = NULL;
-	/* Reserve the space now: a full disk is then an error here, not SIGBUS later. */
+	/* Reserve the space now: a full store is then an error here, not midway. */
 	if (size && (ret = posix_fallocate(fd, 0, size))) {
 		errno = ret;
 		pr_perror("cannot allocate %zu bytes for %s", size, name);
-		goto out_close;
-	}
-	if (size) {
-		*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (*map == MAP_FAILED) {
-			pr_perror("cannot map %s (%zu bytes)", name, size);
-			goto out_close;
-		}
+		close(fd);
+		return -ret;
 	}
 	return fd;
-out_close:
-	ret = -errno;
-	close(fd);
-	return ret;
 }
 
 static uint64_t now_us(void)
@@ -465,8 +460,7 @@ int pages_dump(struct dtask *t, int dirfd)
 {
 	size_t size = t->nr_pages * PAGE_SZ;
 	uint64_t start = now_us();
-	char path[64];
-	uint8_t *map = NULL;
+	char path[64], name[32];
 	int fd, mem_fd, ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
@@ -475,17 +469,15 @@ int pages_dump(struct dtask *t, int dirfd)
 		pr_perror("cannot open %s", path);
 		return -errno;
 	}
-	fd = open_pages(t, dirfd, size, &map);
+	snprintf(name, sizeof(name), "pages-%u.img", PAGES_ID(t));
+	fd = open_pages(t, dirfd, name, size);
 	if (fd < 0) {
 		ret = fd;
 		goto out_mem;
 	}
-	snprintf(path, sizeof(path), "pages-%u.img", PAGES_ID(t));
-	ret = copy_and_hash(t, map, mem_fd, path);
-	if (size)
-		munmap(map, size);
+	ret = copy_and_hash(t, fd, mem_fd, name);
 	if (close(fd) && !ret) {
-		pr_perror("cannot close pages-%u.img", PAGES_ID(t));
+		pr_perror("cannot close %s", name);
 		ret = -errno;
 	}
 	t->memdump_us = now_us() - start;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Memory contents of a task being dumped. pages_scan() reads /proc/PID/pagemap for an
- * area and queues runs of pages to copy; pages_dump() copies them all once, straight
- * from the task into a mapping of pages-1.img, and writes pagemap-PID.img.
+ * area and queues runs of pages to copy; pages_dump() copies them all into pages-1.img,
+ * a segment at a time through a buffer that stays in cache, and writes pagemap-PID.img.
  */
 #ifndef FERRY_PAGES_H
 #define FERRY_PAGES_H
